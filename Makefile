@@ -5,7 +5,7 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 
-.PHONY: demo test lint typecheck pytest bench clean server
+.PHONY: demo sdk-demo test lint typecheck pytest bench clean server
 
 $(VENV)/.stamp-dev: pyproject.toml
 	$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || (echo "Python 3.11+ is required" && exit 1)
@@ -14,7 +14,20 @@ $(VENV)/.stamp-dev: pyproject.toml
 	$(PY) -m pip install -q -e ".[dev]"
 	touch $@
 
-demo: $(VENV)/.stamp-dev
+$(VENV)/.stamp-demo: pyproject.toml
+	$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || (echo "Python 3.11+ is required" && exit 1)
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q -U pip
+	$(PY) -m pip install -q -e ".[demo]"
+	touch $@
+
+# --allow-root only where it is needed (containers, Binder-like sandboxes)
+ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root)
+
+demo: $(VENV)/.stamp-demo
+	$(VENV)/bin/jupyter lab $(ROOT_FLAG) notebooks/01-quickstart.ipynb
+
+sdk-demo: $(VENV)/.stamp-demo
 	$(PY) -m rtwidget.demo
 
 lint: $(VENV)/.stamp-dev

@@ -1,0 +1,174 @@
+"""Benchmark: many concurrent simulator sessions streaming audio, vs a single-session baseline.
+
+    .venv/bin/python bench/simulator.py [--sessions 50] [--speed 10] [--turns 4]
+
+The simulator runs in this process; the clients run in a child process (so the two share the 2 cores the
+way a real client and server would). Each client session asks for audio replies `--turns` times and
+records, for every `response.output_audio.delta`, how late it arrived vs its schedule: the moment the
+client sent `response.create` + the audio before it / speed (synthesis, queueing and the socket all
+count). The simulator side records how late each delta was written to its socket.
+Reported: events/s, audio deltas, errors, p50 / p95 / max lateness, for 1 session and for N sessions.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import base64
+import json
+import resource
+import statistics
+import subprocess
+import sys
+import time
+from typing import Any
+
+# Formatted with the session number so every session gets its own replies: no two sessions can share
+# a cached synthesis, as with real users.
+PROMPTS = (
+    "Hi, my name is Ada{n}.",
+    "Tell me about session {n} and its audio stream.",
+    "What can you do as a local simulator?",
+    "Please repeat after me: speaker {n} is testing the simulator",
+)
+
+
+def _pct(values: list[float], q: float) -> float:
+    if not values:
+        return float("nan")
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
+
+async def _client_session(url: str, n: int, turns: int, speed: float, out: dict[str, Any]) -> None:
+    from websockets.asyncio.client import connect
+
+    loop = asyncio.get_running_loop()
+    async with connect(url, max_size=None, compression=None) as ws:
+        json.loads(await ws.recv())  # session.created
+        for turn in range(turns):
+            item = {
+                "type": "message",
+                "role": "user",
+                "content": [{"type": "input_text", "text": PROMPTS[turn % len(PROMPTS)].format(n=n)}],
+            }
+            await ws.send(json.dumps({"type": "conversation.item.create", "item": item}))
+            # The schedule starts when we ask: delta k is due k chunk durations / speed later.
+            start = loop.time()
+            await ws.send(json.dumps({"type": "response.create"}))
+            audio_ms = 0.0
+            while True:
+                raw = await ws.recv()
+                now = loop.time()
+                event = json.loads(raw)
+                out["events"] += 1
+                kind = event["type"]
+                if kind == "error":
+                    out["errors"].append(event["error"]["message"])
+                elif kind == "response.output_audio.delta":
+                    due = start + audio_ms / 1000.0 / speed
+                    out["lateness_s"].append(now - due)
+                    audio_ms += len(base64.b64decode(event["delta"])) / 48.0  # 24 kHz PCM16: 48 bytes/ms
+                    out["audio_deltas"] += 1
+                elif kind == "response.done":
+                    if event["response"]["status"] != "completed":
+                        out["errors"].append(f"response status {event['response']['status']}")
+                    break
+
+
+async def _clients(url: str, sessions: int, turns: int, speed: float) -> dict[str, Any]:
+    out: dict[str, Any] = {"events": 0, "audio_deltas": 0, "errors": [], "lateness_s": []}
+    t0 = time.perf_counter()
+    results = await asyncio.gather(
+        *(_client_session(url, n, turns, speed, out) for n in range(sessions)), return_exceptions=True
+    )
+    out["wall_s"] = time.perf_counter() - t0
+    out["errors"] += [repr(r) for r in results if isinstance(r, BaseException)]
+    return out
+
+
+def _client_main(args: argparse.Namespace) -> None:
+    result = asyncio.run(_clients(args.client, args.sessions, args.turns, args.speed))
+    print(json.dumps(result))
+
+
+async def _run(sessions: int, turns: int, speed: float) -> dict[str, Any]:
+    from rtwidget.server import serve
+
+    server_cpu0 = time.process_time()
+    child_cpu0 = _children_cpu_s()
+    async with serve(port=0, speed=speed, record_lateness=True) as sim:
+        cmd = [
+            sys.executable,
+            __file__,
+            "--client",
+            f"{sim.url}?model=gpt-realtime",
+            "--sessions",
+            str(sessions),
+            "--turns",
+            str(turns),
+            "--speed",
+            str(speed),
+        ]
+        proc = await asyncio.create_subprocess_exec(*cmd, stdout=subprocess.PIPE)
+        stdout, _ = await proc.communicate()
+        result: dict[str, Any] = json.loads(stdout)
+        result["server_lateness_s"] = list(sim.audio_lateness_s)
+    result["server_cpu_s"] = time.process_time() - server_cpu0
+    result["client_cpu_s"] = _children_cpu_s() - child_cpu0
+    return result
+
+
+def _children_cpu_s() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def _report(label: str, r: dict[str, Any]) -> dict[str, float]:
+    late_ms = [x * 1000 for x in r["lateness_s"]]
+    server_ms = [x * 1000 for x in r["server_lateness_s"]]
+    row = {
+        "events_per_s": r["events"] / r["wall_s"],
+        "p50_ms": _pct(late_ms, 0.50),
+        "p95_ms": _pct(late_ms, 0.95),
+        "max_ms": max(late_ms) if late_ms else float("nan"),
+        "server_p95_ms": _pct(server_ms, 0.95),
+    }
+    print(
+        f"{label:>12}: {r['events']:6d} events in {r['wall_s']:5.2f} s = "
+        f"{row['events_per_s']:6.0f} events/s, "
+        f"{r['audio_deltas']:5d} audio deltas, errors {len(r['errors'])}; CPU: simulator "
+        f"{r['server_cpu_s']:.2f} s ({1e6 * r['server_cpu_s'] / r['events']:.0f} us/event), "
+        f"clients {r['client_cpu_s']:.2f} s\n"
+        f"{'':>14}audio delta lateness at the client: p50 {row['p50_ms']:.1f} ms, "
+        f"p95 {row['p95_ms']:.1f} ms, "
+        f"max {row['max_ms']:.1f} ms; at the simulator's socket: p95 {row['server_p95_ms']:.1f} ms "
+        f"(mean {statistics.fmean(server_ms):.1f} ms)"
+    )
+    for err in r["errors"][:5]:
+        print("    error:", err)
+    return row
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--sessions", type=int, default=50)
+    p.add_argument("--speed", type=float, default=10.0)
+    p.add_argument("--turns", type=int, default=4)
+    p.add_argument("--client", help=argparse.SUPPRESS)
+    args = p.parse_args()
+    if args.client:
+        _client_main(args)
+        return
+    print(f"simulator bench: speed {args.speed}, {args.turns} audio turns per session")
+    base = _report("1 session", asyncio.run(_run(1, args.turns, args.speed)))
+    many = _report(f"{args.sessions} sessions", asyncio.run(_run(args.sessions, args.turns, args.speed)))
+    print(
+        f"ratio {args.sessions} vs 1: events/s x{many['events_per_s'] / base['events_per_s']:.1f}, "
+        f"client p95 lateness x{many['p95_ms'] / max(base['p95_ms'], 1.0):.1f}, "
+        f"socket p95 lateness x{many['server_p95_ms'] / max(base['server_p95_ms'], 1.0):.1f}"
+    )
+
+
+if __name__ == "__main__":
+    main()

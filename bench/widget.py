@@ -1,0 +1,397 @@
+"""Benchmarks of the widget: kernel CPU per second of streamed audio, and first-audio latency in Chromium.
+
+(a) Kernel CPU. The simulator runs in a child process at high speed (its CPU is not ours). In this
+    process a RealtimeWidget talks to it with a recording comm in place of the kernel's: every message the
+    widget would send to the browser is serialized and HMAC-signed by jupyter_client's Session, as
+    ipykernel does before the zmq send. A "ready" view is announced, so the widget streams log rows and
+    binary audio exactly as to a browser. CPU is time.process_time() of this process over whole spoken
+    turns, divided by the seconds of audio delivered to the comm. Baseline: the same turns on a bare
+    websockets connection whose frames are only json-parsed. Goal: <= 2 ms of CPU per second of audio
+    (500x real time).
+
+(b) First-audio latency. JupyterLab + headless Chromium (the recipe of TESTING.md); pre-roll set to 0 so it is
+    excluded. For each turn, t0 = wall-clock time the first audio delta of the item reached the kernel (an
+    ``on()`` handler), t1 = wall-clock time the worklet rendered the item's first sample, as reported by the
+    widget's ``audio.started`` message (``performance.timeOrigin + performance.now()`` when the worklet's
+    start notice reaches the main thread). Same machine, same clock. Goal: median < 30 ms.
+
+Usage: ``python bench/widget.py [--turns N] [--skip-browser] [--skip-cpu]``
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+__all__ = ["main"]
+
+PCM16_BYTES_PER_MS = 48  # 24 kHz mono, 2 bytes per sample
+SIM_SPEED = 200.0  # the simulator streams 200x faster than real time, so the kernel side is the bottleneck
+PROMPT = "Please tell me a long story about a lighthouse keeper and the sea."
+GOAL_CPU_MS_PER_AUDIO_S = 2.0
+GOAL_LATENCY_MS = 30.0
+
+
+# --------------------------------------------------------------------------------------------------------
+# (a) kernel CPU per second of audio
+
+
+@contextmanager
+def simulator(speed: float) -> Iterator[str]:
+    """Run ``python -m rtwidget.server`` in a child process; yield its URL."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    cmd = [
+        sys.executable,
+        "-m",
+        "rtwidget.server",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--speed",
+        str(speed),
+    ]
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        assert proc.stdout is not None
+        line = proc.stdout.readline().strip()  # the server prints its URL on one line when ready
+        if not line.startswith("ws://"):
+            raise RuntimeError(
+                f"simulator did not start: {line!r} {proc.stderr.read() if proc.stderr else ''}"
+            )
+        yield line
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+        for stream in (proc.stdout, proc.stderr):
+            if stream is not None:
+                stream.close()
+
+
+def _user_text(text: str) -> dict[str, Any]:
+    return {
+        "type": "conversation.item.create",
+        "item": {"type": "message", "role": "user", "content": [{"type": "input_text", "text": text}]},
+    }
+
+
+async def baseline_turns(url: str, turns: int) -> tuple[float, float]:
+    """The same turns on a bare websockets connection, frames only json-parsed: (cpu_s, audio_s)."""
+    import base64
+
+    import websockets
+
+    async with websockets.connect(url, max_size=None) as ws:
+        json.loads(await ws.recv())  # session.created
+        await ws.send(
+            json.dumps(
+                {"type": "session.update", "session": {"type": "realtime", "output_modalities": ["audio"]}}
+            )
+        )
+        cpu = 0.0
+        audio_bytes = 0
+        for _ in range(turns):
+            t0 = time.process_time()
+            await ws.send(json.dumps(_user_text(PROMPT)))
+            await ws.send(json.dumps({"type": "response.create"}))
+            while True:
+                ev = json.loads(await ws.recv())
+                if ev["type"] == "response.output_audio.delta":
+                    audio_bytes += len(base64.b64decode(ev["delta"]))
+                elif ev["type"] == "response.done":
+                    break
+            cpu += time.process_time() - t0
+    return cpu, audio_bytes / PCM16_BYTES_PER_MS / 1000
+
+
+class _Recorder:
+    """What the recording comm saw: message count, audio bytes in binary buffers, bytes on the wire."""
+
+    def __init__(self) -> None:
+        from jupyter_client.session import Session
+
+        self.session = Session(key=b"bench-key", username="bench")
+        self.messages = 0
+        self.audio_bytes = 0
+        self.wire_bytes = 0
+
+
+def _recording_comm_class(rec: _Recorder) -> type:
+    from comm import DummyComm
+
+    class RecordingComm(DummyComm):  # type: ignore[misc]
+        """A comm that serializes and signs each message as ipykernel would, then counts it."""
+
+        kernel = True  # ipywidgets only sends when the comm has a kernel
+
+        def publish_msg(
+            self, msg_type: str, data: Any = None, metadata: Any = None, buffers: Any = None, **keys: Any
+        ) -> None:
+            content = {"data": data, "comm_id": self.comm_id, **keys}
+            msg = rec.session.msg(msg_type, content=content, metadata=metadata or {})
+            parts = rec.session.serialize(msg)
+            rec.messages += 1
+            rec.wire_bytes += sum(len(p) for p in parts)
+            if buffers:
+                rec.wire_bytes += sum(len(memoryview(b).cast("B")) for b in buffers)
+                if isinstance(data, dict) and data.get("method") == "custom":
+                    inner = data.get("content") or {}
+                    if inner.get("type") == "audio":
+                        rec.audio_bytes += sum(memoryview(b).nbytes for b in buffers)
+
+    return RecordingComm
+
+
+async def widget_turns(url: str, turns: int) -> tuple[float, float, _Recorder]:
+    """The turns through RealtimeWidget with a recording comm and a ready view: (cpu_s, audio_s, recorder)."""
+    import comm
+
+    rec = _Recorder()
+    original = comm.create_comm
+    comm.create_comm = _recording_comm_class(rec)
+    try:
+        from rtwidget import RealtimeWidget
+
+        w = RealtimeWidget(url=url)
+    finally:
+        comm.create_comm = original
+    # The browser's handshake (TESTING.md pitfall 8): without a ready view the widget sends nothing.
+    w._handle_custom_msg({"type": "ready", "view": "bench", "limit": 300}, [])
+    await w.connect()
+    await w.wait_for("session.created", timeout=10)
+    await w.update_session(output_modalities=["audio"])
+    await w.wait_for("session.updated", timeout=10)
+    cpu = 0.0
+    for _ in range(turns):
+        t0 = time.process_time()
+        await w.send_text(PROMPT)
+        await w.wait_for("response.done", timeout=120)
+        cpu += time.process_time() - t0
+    await w.disconnect()
+    return cpu, rec.audio_bytes / PCM16_BYTES_PER_MS / 1000, rec
+
+
+def bench_cpu(turns: int) -> dict[str, float]:
+    """Run (a); return its figures."""
+    with simulator(SIM_SPEED) as url:
+        asyncio.run(baseline_turns(url, 1))  # warm-up: imports, the simulator's first synthesis
+        base_cpu, base_audio = asyncio.run(baseline_turns(url, turns))
+        asyncio.run(widget_turns(url, 1))
+        w_cpu, w_audio, rec = asyncio.run(widget_turns(url, turns))
+    out = {
+        "audio_s": w_audio,
+        "widget_cpu_ms_per_audio_s": 1000 * w_cpu / w_audio,
+        "baseline_cpu_ms_per_audio_s": 1000 * base_cpu / base_audio,
+        "messages_per_audio_s": rec.messages / w_audio,
+        "wire_kb_per_audio_s": rec.wire_bytes / 1024 / w_audio,
+    }
+    out["ratio_widget_to_baseline"] = out["widget_cpu_ms_per_audio_s"] / out["baseline_cpu_ms_per_audio_s"]
+    out["realtime_factor"] = 1000 / out["widget_cpu_ms_per_audio_s"]
+    return out
+
+
+# --------------------------------------------------------------------------------------------------------
+# (b) first-audio latency in headless Chromium
+
+TOKEN = "rtwidget-bench"
+CHROME_ARGS = ["--autoplay-policy=no-user-gesture-required"]
+SETUP_CELL = """
+from rtwidget import RealtimeWidget
+
+w = RealtimeWidget(simulator_speed=1.0, preroll_ms=PREROLL_MS)
+w
+"""
+CONNECT_CELL = """
+await w.connect()
+await w.wait_for("session.created", timeout=10)
+await w.update_session(output_modalities=["audio"])
+await w.wait_for("session.updated", timeout=10)
+"""
+# w.audio_stats: first_delta_at = wall-clock s when the item's first delta reached the kernel;
+# first_sample_at = wall-clock s the view reported for the worklet's first rendered sample (audio.started).
+TURN_CODE = """
+import asyncio, json
+await w.send_text("Say something short.")
+done = await w.wait_for("response.done", timeout=60)
+_item = next(o["id"] for o in done.to_dict()["response"]["output"] if o["type"] == "message")
+for _ in range(500):  # the view's notice is a comm message with no kernel-side event: poll briefly
+    if w.audio_stats.get(_item, {}).get("first_sample_at") is not None:
+        break
+    await asyncio.sleep(0.01)
+_s = w.audio_stats.get(_item, {})
+print(json.dumps([_s.get("first_delta_at"), _s.get("first_sample_at")]))
+"""
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+def bench_latency(turns: int, preroll_ms: int = 0) -> dict[str, float]:
+    """Run (b) with this pre-roll (0 excludes it; otherwise it is included in the figures); return ms."""
+    import nbformat
+    from playwright.sync_api import sync_playwright
+
+    chromium = os.environ.get("CHROMIUM") or shutil.which("chromium")
+    if chromium is None:
+        raise RuntimeError("no chromium on PATH")
+    with tempfile.TemporaryDirectory() as tmp:
+        root, home = Path(tmp) / "root", Path(tmp) / "home"
+        root.mkdir()
+        home.mkdir()
+        nb = nbformat.v4.new_notebook(
+            cells=[
+                nbformat.v4.new_code_cell(c)
+                for c in (SETUP_CELL.replace("PREROLL_MS", str(preroll_ms)), CONNECT_CELL)
+            ]
+        )
+        nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+        nbformat.write(nb, root / "bench.ipynb")
+        env = {k: v for k, v in os.environ.items() if k != "OPENAI_API_KEY"}
+        env.update(HOME=str(home), XDG_RUNTIME_DIR=str(home))
+        port = _free_port()
+        cmd = [
+            sys.executable, "-m", "jupyterlab", "--no-browser", "--allow-root",
+            f"--IdentityProvider.token={TOKEN}", "--ServerApp.ip=127.0.0.1", f"--ServerApp.port={port}",
+            "--ServerApp.port_retries=0", f"--ServerApp.root_dir={root}",
+            "--LabApp.expose_app_in_browser=True", "--LabApp.news_url=None",
+        ]  # fmt: skip
+        with (home / "jupyter.log").open("w") as log:
+            lab = subprocess.Popen(cmd, cwd=root, env=env, stdout=log, stderr=subprocess.STDOUT)
+        base = f"http://127.0.0.1:{port}"
+        try:
+            for _ in range(600):
+                try:
+                    with urllib.request.urlopen(f"{base}/api/status?token={TOKEN}", timeout=1):
+                        break
+                except OSError:
+                    time.sleep(0.1)
+            with sync_playwright() as p:
+                browser = p.chromium.launch(
+                    executable_path=chromium, headless=True, args=CHROME_ARGS, env=env
+                )
+                page = browser.new_page()
+                page.set_default_timeout(60_000)
+                page.goto(f"{base}/lab/tree/bench.ipynb?reset&token={TOKEN}")
+                page.wait_for_function(
+                    "() => window.jupyterapp?.shell?.currentWidget?.sessionContext?.session?.kernel?.status"
+                    " === 'idle'"
+                )
+                page.evaluate("() => window.jupyterapp.commands.execute('notebook:run-all-cells')")
+                page.wait_for_selector('[data-testid="rt-status"][data-state="open"]')
+                page.wait_for_function(
+                    "() => window.jupyterapp.shell.currentWidget.sessionContext.session.kernel.status"
+                    " === 'idle'"
+                )
+                latencies = []
+                for _ in range(turns):
+                    out = _kernel(page, TURN_CODE)
+                    t0, t1 = json.loads(out.strip().splitlines()[-1])
+                    if t0 is None or t1 is None:
+                        raise RuntimeError(f"missing timestamps: delta {t0}, started {t1}")
+                    latencies.append(1000 * (t1 - t0))
+                browser.close()
+        finally:
+            lab.terminate()
+            lab.wait(timeout=30)
+    latencies.sort()
+    return {
+        "turns": float(len(latencies)),
+        "median_ms": statistics.median(latencies),
+        "p90_ms": latencies[int(0.9 * (len(latencies) - 1))],
+        "min_ms": latencies[0],
+        "max_ms": latencies[-1],
+    }
+
+
+def _kernel(page: Any, code: str) -> str:
+    """Run code on the notebook's kernel; return stdout; raise with the traceback on error."""
+    result = page.evaluate(
+        """async (code) => {
+          const k = window.jupyterapp.shell.currentWidget.sessionContext.session.kernel;
+          const f = k.requestExecute({ code, store_history: false });
+          let out = '', error = null;
+          f.onIOPub = (m) => {
+            if (m.header.msg_type === 'stream') out += m.content.text;
+            if (m.header.msg_type === 'error') error = m.content.traceback.join('\\n');
+          };
+          await f.done;
+          return { out, error };
+        }""",
+        code,
+    )
+    if result["error"]:
+        raise RuntimeError(result["error"])
+    return str(result["out"])
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Command-line entry point: print both benchmarks' figures."""
+    parser = argparse.ArgumentParser(prog="python bench/widget.py", description=__doc__.splitlines()[0])
+    parser.add_argument("--turns", type=int, default=5, help="spoken turns per CPU measurement (default 5)")
+    parser.add_argument(
+        "--latency-turns", type=int, default=20, help="turns for the latency median (default 20)"
+    )
+    parser.add_argument(
+        "--preroll-ms",
+        type=int,
+        default=0,
+        help="also measure with this pre-roll (the widget's default is 100)",
+    )
+    parser.add_argument("--skip-cpu", action="store_true")
+    parser.add_argument("--skip-browser", action="store_true")
+    args = parser.parse_args(argv)
+    ok = True
+    if not args.skip_cpu:
+        r = bench_cpu(args.turns)
+        print(f"(a) kernel CPU over {r['audio_s']:.1f} s of streamed audio (simulator at {SIM_SPEED:g}x)")
+        print(
+            f"    widget (socket -> event -> log -> comm msg): {r['widget_cpu_ms_per_audio_s']:.2f} ms CPU"
+            f" per audio s = {r['realtime_factor']:.0f}x real time (goal <= {GOAL_CPU_MS_PER_AUDIO_S} ms)"
+        )
+        print(f"    baseline (websockets recv + json.loads): {r['baseline_cpu_ms_per_audio_s']:.2f} ms")
+        print(
+            f"    ratio widget / baseline: {r['ratio_widget_to_baseline']:.2f}x;"
+            f" {r['messages_per_audio_s']:.1f} comm msgs and {r['wire_kb_per_audio_s']:.0f} KB per audio s"
+        )
+        ok &= r["widget_cpu_ms_per_audio_s"] <= GOAL_CPU_MS_PER_AUDIO_S
+    if not args.skip_browser:
+        for preroll_ms in sorted({0, args.preroll_ms}):
+            r = bench_latency(args.latency_turns, preroll_ms)
+            how = "excluded" if preroll_ms == 0 else "included"
+            print(
+                f"(b) first-audio latency: delta at kernel -> worklet's first sample,"
+                f" pre-roll {preroll_ms} ms ({how}), {r['turns']:.0f} turns"
+            )
+            print(
+                f"    median {r['median_ms']:.1f} ms, p90 {r['p90_ms']:.1f}, min {r['min_ms']:.1f},"
+                f" max {r['max_ms']:.1f}"
+                + (f" (goal: median < {GOAL_LATENCY_MS:g} ms)" if preroll_ms == 0 else "")
+            )
+            if preroll_ms == 0:
+                ok &= r["median_ms"] < GOAL_LATENCY_MS
+    print("goals met" if ok else "GOAL MISSED")
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

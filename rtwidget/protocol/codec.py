@@ -1,0 +1,375 @@
+"""Parse, validate and encode events of either dialect.
+
+Server frames are decoded in one pass by a msgspec tagged-union decoder (audio deltas straight from
+base64 to ``bytes``) and keep a reference to their input, so ``to_dict()`` and ``encode_event`` give
+back exactly what arrived. Client events are checked strictly: types, ranges and unknown fields.
+"""
+
+from __future__ import annotations
+
+import re
+from functools import cache
+from typing import Any, TypeVar, Union
+
+import msgspec
+
+from rtwidget.protocol import beta, ga
+from rtwidget.protocol._base import (
+    UNSET,
+    ClientEvent,
+    Dialect,
+    Event,
+    ProtocolError,
+    ServerEvent,
+    UnknownEvent,
+    ValidationError,
+    decode_json,
+    new_event_id,
+)
+from rtwidget.protocol._events import ConversationItemCreateEvent
+from rtwidget.protocol.models import ItemReference, MessageItem
+
+__all__ = [
+    "BETA_TO_GA",
+    "GA_TO_BETA",
+    "client_events",
+    "encode_event",
+    "ensure_event_id",
+    "parse_client_event",
+    "parse_server_event",
+    "server_events",
+    "to_dialect_type",
+    "validate_client_event",
+]
+
+BETA_TO_GA: dict[str, str] = {
+    "response.text.delta": "response.output_text.delta",
+    "response.text.done": "response.output_text.done",
+    "response.audio_transcript.delta": "response.output_audio_transcript.delta",
+    "response.audio_transcript.done": "response.output_audio_transcript.done",
+    "response.audio.delta": "response.output_audio.delta",
+    "response.audio.done": "response.output_audio.done",
+    # PROTOCOL.md section 2: "transcription_session.update | session.update with session.type transcription"
+    "transcription_session.update": "session.update",
+    "transcription_session.created": "session.created",
+    "transcription_session.updated": "session.updated",
+    # "conversation.item.created | conversation.item.added + conversation.item.done"
+    "conversation.item.created": "conversation.item.added",
+}
+"""Beta wire type -> the GA type that replaced it (types not listed have the same name in both)."""
+
+GA_TO_BETA: dict[str, str] = {
+    ga_type: beta_type
+    for beta_type, ga_type in BETA_TO_GA.items()
+    if not beta_type.startswith("transcription_")
+}
+"""GA wire type -> its beta name, for the renamed output events and ``conversation.item.added``."""
+
+C = TypeVar("C", bound=ClientEvent)
+
+_DIALECTS: tuple[Dialect, ...] = ("ga", "beta")
+_PATH_RE = re.compile(r" - at `(\$[^`]*)`$")
+_FIELD_RE = re.compile(r"field `([^`]+)`")
+
+
+def server_events(dialect: Dialect) -> dict[str, type[ServerEvent]]:
+    """Return the server event classes of ``dialect`` by wire type."""
+    classes: dict[str, type[ServerEvent]] = _module(dialect).SERVER_EVENTS
+    return classes
+
+
+def client_events(dialect: Dialect) -> dict[str, type[ClientEvent]]:
+    """Return the client event classes of ``dialect`` by wire type."""
+    classes: dict[str, type[ClientEvent]] = _module(dialect).CLIENT_EVENTS
+    return classes
+
+
+def to_dialect_type(wire_type: str, dialect: Dialect) -> str:
+    """Return the name ``dialect`` uses for ``wire_type``.
+
+    E.g. beta ``response.text.delta`` is ``response.output_text.delta`` in GA and back; names both
+    dialects share are returned unchanged.
+    """
+    if dialect == "ga":
+        return BETA_TO_GA.get(wire_type, wire_type)
+    return GA_TO_BETA.get(wire_type, wire_type)
+
+
+def _module(dialect: str) -> Any:
+    if dialect == "ga":
+        return ga
+    if dialect == "beta":
+        return beta
+    raise ValueError(f"unknown dialect {dialect!r}: expected one of {_DIALECTS}")
+
+
+@cache
+def _server_union(dialect: Dialect) -> Any:
+    return Union[tuple(server_events(dialect).values())]  # noqa: UP007 - a runtime union of many classes
+
+
+def _server_decoder(dialect: Dialect) -> msgspec.json.Decoder[Any]:
+    decoder = _SERVER_DECODERS.get(dialect)
+    if decoder is None:
+        _module(dialect)  # ValueError for an unknown dialect
+        decoder = _SERVER_DECODERS[dialect] = msgspec.json.Decoder(_server_union(dialect))
+    return decoder
+
+
+# One tagged-union decoder per dialect, built on first use: the hot path is a dict lookup.
+_SERVER_DECODERS: dict[str, msgspec.json.Decoder[Any]] = {}
+
+
+def _decode_object(raw: str | bytes) -> dict[str, Any]:
+    """Decode a frame to a JSON object with a string ``type``, or raise ProtocolError saying why not."""
+    try:
+        obj = decode_json(raw)
+    except RecursionError:
+        raise ProtocolError(f"frame is nested too deeply to decode: {_preview(raw)}") from None
+    except ValueError as exc:
+        raise ProtocolError(f"frame is not valid JSON ({exc}): {_preview(raw)}") from None
+    return _check_object(obj, raw)
+
+
+def _check_object(obj: Any, raw: Any) -> dict[str, Any]:
+    if not isinstance(obj, dict):
+        raise ProtocolError(f"frame is JSON but not an object (got {type(obj).__name__}): {_preview(raw)}")
+    kind = obj.get("type")
+    if kind is None:
+        raise ProtocolError(f"event has no `type` field: {_preview(raw)}")
+    if not isinstance(kind, str):
+        raise ProtocolError(f"event `type` must be a string, got {type(kind).__name__}: {_preview(raw)}")
+    return obj
+
+
+def _preview(raw: Any, limit: int = 120) -> str:
+    text = raw if isinstance(raw, str) else repr(raw)
+    return text if len(text) <= limit else text[:limit] + "..."
+
+
+def parse_server_event(
+    raw: str | bytes | bytearray | memoryview | dict[str, Any], dialect: Dialect = "ga"
+) -> Event:
+    """Parse a server frame leniently into a typed event.
+
+    Args:
+        raw: the frame text (``str`` or UTF-8 ``bytes``) or an already decoded JSON object.
+        dialect: ``"ga"`` or ``"beta"``.
+
+    Returns:
+        The typed event (immutable; unknown fields are ignored by its attributes but kept by
+        ``to_dict()``), or an :class:`UnknownEvent` for a type the dialect does not know, or for a known
+        type whose fields do not match (its ``error`` says why) -- a bad frame never loses data.
+
+    Raises:
+        ProtocolError: the frame is not JSON, not an object, or has no string ``type``.
+    """
+    if isinstance(raw, dict):
+        try:
+            event: Event = msgspec.convert(raw, _server_union(dialect))
+        except msgspec.ValidationError as exc:
+            return _unknown(_check_object(raw, raw), dialect, exc)
+    else:
+        if not isinstance(raw, str | bytes):
+            raw = bytes(raw)
+        decoder = _SERVER_DECODERS.get(dialect) or _server_decoder(dialect)
+        try:
+            event = decoder.decode(raw)
+        except (msgspec.DecodeError, RecursionError) as exc:
+            # Not a well-typed known event: find out why (ProtocolError if not an event at all).
+            obj = _decode_object(raw)
+            if isinstance(exc, msgspec.ValidationError) or obj["type"] not in server_events(dialect):
+                return _unknown(obj, dialect, exc, raw)
+            # JSON only json.loads accepts (NaN, 1e400, lone surrogates): type it from the object.
+            try:
+                event = msgspec.convert(obj, _server_union(dialect))
+            except msgspec.ValidationError as convert_exc:
+                return _unknown(obj, dialect, convert_exc, raw)
+    # Keep the input (by reference; a dict passed in must not be changed afterwards): to_dict() and
+    # encode_event() return it unchanged, unknown fields, nulls and key order included.
+    event.__dict__["_raw"] = raw
+    return event
+
+
+def _unknown(
+    obj: dict[str, Any], dialect: Dialect, exc: Exception, raw: str | bytes | None = None
+) -> UnknownEvent:
+    kind: str = obj["type"]
+    error = None if kind not in server_events(dialect) else f"{kind}: {exc}"
+    event = UnknownEvent(type=kind, raw=obj, error=error)
+    if raw is not None:
+        event.__dict__["_raw"] = raw
+    return event
+
+
+def parse_client_event(
+    raw: str | bytes | bytearray | memoryview | dict[str, Any], dialect: Dialect = "ga"
+) -> ClientEvent:
+    """Parse a client frame strictly.
+
+    Raises:
+        ProtocolError: not JSON, not an object, or no string ``type``.
+        ValidationError: unknown type or field, wrong type or out-of-range value; the message and
+            ``.path`` name the field (e.g. ``$.session.temperature``).
+    """
+    if isinstance(raw, dict):
+        obj = _check_object(raw, raw)
+    else:
+        obj = _decode_object(raw if isinstance(raw, str | bytes) else bytes(raw))
+    return _validate_dict(obj, dialect)
+
+
+def validate_client_event(event: ClientEvent | dict[str, Any], dialect: Dialect = "ga") -> ClientEvent:
+    """Check a client event (typed or dict) strictly and return it as a typed event of ``dialect``.
+
+    Raises:
+        ValidationError: as :func:`parse_client_event`; also for an event class of the other dialect
+            whose shape this one does not accept.
+    """
+    if isinstance(event, dict):
+        return _validate_dict(_check_object(event, event), dialect)
+    if not isinstance(event, ClientEvent):
+        raise ValidationError(f"expected a client event or a dict, got {type(event).__name__}")
+    # Constructors do not check types, so round-trip through builtins to check everything.
+    return _validate_dict(msgspec.to_builtins(event), dialect)
+
+
+def _validate_dict(obj: dict[str, Any], dialect: Dialect) -> ClientEvent:
+    kind: str = obj["type"]
+    classes = client_events(dialect)
+    if kind not in classes:
+        other: Dialect = "beta" if dialect == "ga" else "ga"
+        hint = f" ({kind!r} is a {other} client event)" if kind in client_events(other) else ""
+        raise ValidationError(
+            f"invalid {dialect} client event: unknown type {kind!r} at `$.type`{hint}; "
+            f"expected one of {sorted(classes)}",
+            "$.type",
+        )
+    try:
+        event: ClientEvent = msgspec.convert(obj, classes[kind])
+    except msgspec.ValidationError as exc:
+        raise _validation_error(str(exc), dialect, kind) from None
+    # msgspec ignores unknown fields; the wire must not carry any (the server answers
+    # "unknown_parameter"), so compare the input with what the typed event would send.
+    unknown = _first_unknown_field(obj, msgspec.to_builtins(event), "$")
+    if unknown is not None:
+        raise ValidationError(f"invalid {dialect} {kind} event: unknown field `{unknown}`", unknown)
+    _check_items(event, dialect)
+    _check_session(event, dialect)
+    return event
+
+
+def _validation_error(message: str, dialect: Dialect, kind: str) -> ValidationError:
+    match = _PATH_RE.search(message)
+    path = match.group(1) if match else "$"
+    detail = message[: match.start()] if match else message
+    field = _FIELD_RE.search(detail)
+    if field and detail.startswith("Object missing required field"):
+        path = f"{path}.{field.group(1)}"
+        detail = "missing required field"
+    return ValidationError(f"invalid {dialect} {kind} event: {detail} at `{path}`", path)
+
+
+# GA content part types by message role (RealtimeConversationItemMessage{System,User,Assistant});
+# beta: openai-python's ConversationItemContent (roles not distinguished there).
+_GA_CONTENT_TYPES = {
+    "system": frozenset({"input_text"}),
+    "user": frozenset({"input_text", "input_audio", "input_image"}),
+    "assistant": frozenset({"output_text", "output_audio"}),
+}
+_BETA_CONTENT_TYPES = frozenset({"input_text", "input_audio", "item_reference", "text", "audio"})
+
+
+def _check_items(event: ClientEvent, dialect: Dialect) -> None:
+    """Reject item shapes the other dialect uses (content part types, beta ``item_reference``)."""
+    items: list[tuple[str, Any]] = []
+    if isinstance(event, ConversationItemCreateEvent):
+        items.append(("$.item", event.item))
+    response = getattr(event, "response", None)
+    inputs = getattr(response, "input", None)
+    if isinstance(inputs, list):
+        items.extend((f"$.response.input[{index}]", item) for index, item in enumerate(inputs))
+    for path, item in items:
+        if dialect == "ga" and isinstance(item, ItemReference):
+            raise ValidationError(
+                f"invalid ga item at `{path}.type`: 'item_reference' is beta only", f"{path}.type"
+            )
+        if not isinstance(item, MessageItem):
+            continue
+        allowed = _GA_CONTENT_TYPES[item.role] if dialect == "ga" else _BETA_CONTENT_TYPES
+        for index, part in enumerate(item.content):
+            if isinstance(part.type, str) and part.type not in allowed:
+                where = f"{path}.content[{index}].type"
+                raise ValidationError(
+                    f"invalid {dialect} {item.role} content type {part.type!r} at `{where}`; "
+                    f"expected one of {sorted(allowed)}",
+                    where,
+                )
+
+
+# Beta reference: "Sampling temperature for the model, limited to [0.6, 1.2]." Checked here and not
+# in BetaSession itself because servers echo that class back in session.created / session.updated.
+_BETA_TEMPERATURE_RANGE = (0.6, 1.2)
+# Fields the server reports in session.created/updated but a client may not send (not in the request
+# schemas RealtimeSessionCreateRequestGA / RealtimeTranscriptionSessionCreateRequestGA / beta Session).
+_READ_ONLY_SESSION_FIELDS = ("id", "object", "expires_at")
+
+
+def _check_session(event: ClientEvent, dialect: Dialect) -> None:
+    session = getattr(event, "session", None)
+    if session is None:
+        return
+    kind = event.type
+    for name in _READ_ONLY_SESSION_FIELDS:
+        if getattr(session, name, UNSET) is not UNSET:
+            raise ValidationError(
+                f"invalid {dialect} {kind} event: `$.session.{name}` is set by the server and cannot be sent",
+                f"$.session.{name}",
+            )
+    temperature = getattr(session, "temperature", None)
+    low, high = _BETA_TEMPERATURE_RANGE
+    if isinstance(temperature, float) and not low <= temperature <= high:
+        raise ValidationError(
+            f"invalid {dialect} {kind} event: temperature {temperature} outside [{low}, {high}] "
+            "at `$.session.temperature`",
+            "$.session.temperature",
+        )
+
+
+def _first_unknown_field(given: Any, known: Any, path: str) -> str | None:
+    if isinstance(given, dict) and isinstance(known, dict):
+        for key, value in given.items():
+            if key not in known:
+                return f"{path}.{key}"
+            found = _first_unknown_field(value, known[key], f"{path}.{key}")
+            if found is not None:
+                return found
+    elif isinstance(given, list) and isinstance(known, list):
+        for index, (value, known_value) in enumerate(zip(given, known, strict=False)):
+            found = _first_unknown_field(value, known_value, f"{path}[{index}]")
+            if found is not None:
+                return found
+    return None
+
+
+def encode_event(event: Event | dict[str, Any]) -> str:
+    """Return the JSON text of an event for the wire (a parsed event gives back its exact input)."""
+    if isinstance(event, dict):
+        return msgspec.json.encode(event).decode()
+    raw = event.__dict__.get("_raw")
+    if isinstance(raw, str):
+        return raw
+    if isinstance(raw, bytes):
+        return raw.decode()
+    if isinstance(raw, dict):
+        return msgspec.json.encode(raw).decode()
+    if isinstance(event, UnknownEvent):
+        return msgspec.json.encode(event.raw).decode()
+    return msgspec.json.encode(event).decode()
+
+
+def ensure_event_id(event: C) -> C:
+    """Return ``event`` with an ``event_id``: itself if it has one, else a copy with a new ``evt_...`` id."""
+    if isinstance(event.event_id, str):
+        return event
+    return msgspec.structs.replace(event, event_id=new_event_id())

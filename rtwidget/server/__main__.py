@@ -1,0 +1,74 @@
+"""Command line: `python -m rtwidget.server [--host 127.0.0.1] [--port 8765] [--speed 1.0] ...`.
+
+Prints the WebSocket URL on one line once it accepts connections; Ctrl-C stops it cleanly.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import signal
+import sys
+
+from rtwidget.server.adapter import serve
+
+__all__ = ["main"]
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="python -m rtwidget.server",
+        description="Local simulator of the OpenAI Realtime WebSocket API (GA; beta on request).",
+    )
+    p.add_argument("--host", default="127.0.0.1", help="interface to bind (default: %(default)s)")
+    p.add_argument(
+        "--port", type=int, default=8765, help="TCP port, 0 for any free one (default: %(default)s)"
+    )
+    p.add_argument(
+        "--speed", type=float, default=1.0, help="pacing of streamed audio; 10 = ten times real time"
+    )
+    p.add_argument(
+        "--require-key", metavar="KEY", default=None, help="reject connections without this API key"
+    )
+    p.add_argument(
+        "--reject-beta", action="store_true", help="answer beta clients with beta_api_shape_disabled"
+    )
+    return p
+
+
+async def _run(args: argparse.Namespace) -> None:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError):  # Windows: KeyboardInterrupt handles Ctrl-C
+            loop.add_signal_handler(sig, stop.set)
+    async with serve(
+        host=args.host,
+        port=args.port,
+        speed=args.speed,
+        require_key=args.require_key,
+        reject_beta=args.reject_beta,
+    ) as sim:
+        print(sim.url, flush=True)
+        await stop.wait()
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the simulator until Ctrl-C / SIGTERM; returns the exit status."""
+    args = _parser().parse_args(argv)
+    if args.speed <= 0:
+        print("error: --speed must be > 0", file=sys.stderr)
+        return 2
+    try:
+        asyncio.run(_run(args))
+    except KeyboardInterrupt:
+        pass
+    except OSError as exc:
+        print(f"error: cannot listen on {args.host}:{args.port}: {exc.strerror or exc}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

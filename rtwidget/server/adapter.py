@@ -1,0 +1,307 @@
+"""WebSocket adapter: runs `SimSession`s behind a `websockets.asyncio.server`.
+
+The adapter only moves data: frames in -> `SimSession.receive`, timer -> `SimSession.advance`, events out
+in order through one writer task per connection. `serve()` works on an already running loop (the widget
+starts it on the kernel loop).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import itertools
+import json
+import time
+from collections import deque
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from http import HTTPStatus
+from typing import Any
+from urllib.parse import parse_qsl, urlsplit
+
+from websockets.asyncio.server import Server, ServerConnection
+from websockets.asyncio.server import serve as ws_serve
+from websockets.exceptions import ConnectionClosed
+from websockets.http11 import Request, Response
+
+from rtwidget.server.core import AUDIO_CHUNK_MS, Close, SimSession
+from rtwidget.server.faults import MALFORMED_FRAME, UNKNOWN_EVENT_TYPE, Faults
+from rtwidget.server.handshake import check_handshake
+
+__all__ = ["MAX_FRAME_BYTES", "PING_INTERVAL_S", "Simulator", "serve"]
+
+# PROTOCOL.md §2: appends carry up to 15 MiB of audio per event; leave room for the JSON around it.
+MAX_FRAME_BYTES = 16 * 2**20
+# PROTOCOL.md §10: "The server sends a WebSocket PING about every 20 s when idle."
+PING_INTERVAL_S = 20.0
+_STOP = object()
+_AUDIO_DELTA_TYPES = ("response.output_audio.delta", "response.audio.delta")
+
+
+def _encode(event: Any) -> str:
+    if isinstance(event, dict):
+        return json.dumps(event)
+    from rtwidget.protocol import encode_event
+
+    return encode_event(event)
+
+
+@dataclass
+class Simulator:
+    """A running simulator: where to connect and what it has seen."""
+
+    host: str
+    port: int
+    speed: float
+    sessions_opened: int = 0
+    sessions_active: int = 0
+    #: Per audio delta, how late it was written to the socket vs its schedule (seconds); with record_lateness.
+    audio_lateness_s: list[float] = field(default_factory=list)
+    server: Server | None = None
+
+    @property
+    def url(self) -> str:
+        """WebSocket URL of the realtime endpoint, e.g. `ws://127.0.0.1:8765/v1/realtime`."""
+        return f"ws://{self.host}:{self.port}/v1/realtime"
+
+    @property
+    def base_url(self) -> str:
+        """`websocket_base_url` for the official `openai` client (it appends `/realtime`)."""
+        return f"ws://{self.host}:{self.port}/v1"
+
+
+class _Connection:
+    """One WebSocket connection driving one `SimSession`."""
+
+    def __init__(self, ws: ServerConnection, session: SimSession, faults: Faults, sim: Simulator) -> None:
+        self.ws = ws
+        self.session = session
+        self.faults = faults
+        self.sim = sim
+        self.loop = asyncio.get_running_loop()
+        self.queue: deque[Any] = deque()
+        self.wake = asyncio.Event()
+        self.timer: asyncio.TimerHandle | None = None
+        self.timer_due: float | None = None
+        self.sent = 0
+        self.closed = False
+
+    def enqueue(self, outputs: list[Any]) -> None:
+        if outputs:
+            self.queue.extend(outputs)
+            self.wake.set()
+
+    def reschedule(self) -> None:
+        due = self.session.next_deadline()
+        if due == self.timer_due:
+            return
+        if self.timer is not None:
+            self.timer.cancel()
+        self.timer_due = due
+        self.timer = None if due is None else self.loop.call_at(due, self.on_timer)
+
+    def on_timer(self) -> None:
+        self.timer = None
+        self.timer_due = None
+        if self.closed:
+            return
+        self.enqueue(self.session.advance(self.loop.time()))
+        self.reschedule()
+
+    async def run(self) -> None:
+        writer = asyncio.create_task(self.write_loop())
+        try:
+            self.enqueue(self.session.start(self.loop.time()))
+            await self.fault_check()
+            async for frame in self.ws:
+                self.enqueue(self.session.receive(frame, self.loop.time()))
+                self.reschedule()
+        except ConnectionClosed:
+            pass
+        finally:
+            self.closed = True
+            if self.timer is not None:
+                self.timer.cancel()
+            self.queue.append(_STOP)
+            self.wake.set()
+            with contextlib.suppress(ConnectionClosed):
+                await writer
+
+    async def write_loop(self) -> None:
+        try:
+            while True:
+                while not self.queue:
+                    self.wake.clear()
+                    await self.wake.wait()
+                item = self.queue.popleft()
+                if item is _STOP:
+                    return
+                if isinstance(item, Close):
+                    await self.ws.close(item.code, item.reason)
+                    return
+                if self.faults.delay_ms:
+                    await asyncio.sleep(self.faults.delay_ms / 1000.0)
+                await self.ws.send(_encode(item))
+                self.sent += 1
+                due = self.session.audio_due
+                if due and getattr(item, "type", "") in _AUDIO_DELTA_TYPES:
+                    self.sim.audio_lateness_s.append(self.loop.time() - due.popleft())
+                if await self.fault_check():
+                    return
+        except ConnectionClosed:
+            return
+
+    async def fault_check(self) -> bool:
+        """Fire the faults due after `self.sent` events; True when the connection is gone."""
+        f, n = self.faults, self.sent
+        if not f.active:
+            return False
+        if f.malformed_after == n:
+            await self.ws.send(MALFORMED_FRAME)
+        if f.binary_after == n:
+            await self.ws.send(b"\x00\x01simulated binary frame")
+        if f.unknown_after == n:
+            await self.ws.send(json.dumps({"type": UNKNOWN_EVENT_TYPE, "event_id": "event_simulated_fault"}))
+        if f.close_after == n:
+            await self.ws.close(f.close_code, f.close_reason)
+            return True
+        if f.drop_after == n:
+            # No close frame: the client sees an abnormal closure (1006).
+            self.ws.transport.abort()
+            return True
+        return False
+
+
+class _Handler:
+    def __init__(
+        self,
+        sim: Simulator,
+        *,
+        require_key: str | None,
+        reject_beta: bool,
+        faults: Faults,
+        audio_chunk_ms: int,
+        record_lateness: bool,
+    ) -> None:
+        self.sim = sim
+        self.require_key = require_key
+        self.reject_beta = reject_beta
+        self.faults = faults
+        self.audio_chunk_ms = audio_chunk_ms
+        self.record_lateness = record_lateness
+        self.counter = itertools.count()
+
+    def process_request(self, connection: ServerConnection, request: Request) -> Response | None:
+        path = urlsplit(request.path).path
+        if check_handshake(path, {"model": "gpt-realtime"}, {}) is None:
+            return connection.respond(HTTPStatus.NOT_FOUND, f"Not a realtime endpoint: {path}\n")
+        return None
+
+    async def __call__(self, ws: ServerConnection) -> None:
+        request = ws.request
+        assert request is not None
+        parts = urlsplit(request.path)
+        query = dict(parse_qsl(parts.query))
+        headers = dict(request.headers.raw_items())
+        hs = check_handshake(
+            parts.path, query, headers, require_key=self.require_key, reject_beta=self.reject_beta
+        )
+        if hs is None:  # process_request answers 404 first; kept for safety
+            await ws.close(4000, "invalid_request_error.not_found")
+            return
+        if hs.error is not None and hs.close is not None:
+            with contextlib.suppress(ConnectionClosed):
+                await ws.send(json.dumps({**hs.error, "event_id": "event_handshake_error"}))
+                await ws.close(hs.close.code, hs.close.reason)
+            return
+        try:
+            faults = self.faults.with_query(query)
+        except ValueError as exc:
+            error = {
+                "type": "invalid_request_error",
+                "code": "invalid_value",
+                "message": str(exc),
+                "param": None,
+            }
+            with contextlib.suppress(ConnectionClosed):
+                await ws.send(
+                    json.dumps({"type": "error", "event_id": "event_handshake_error", "error": error})
+                )
+                await ws.close(4000, "invalid_request_error.invalid_value")
+            return
+        session = SimSession(
+            dialect=hs.dialect,
+            model=hs.model,
+            intent=hs.intent,
+            speed=self.sim.speed,
+            seed=next(self.counter),
+            created_at=time.time(),
+            audio_chunk_ms=self.audio_chunk_ms,
+            record_lateness=self.record_lateness,
+        )
+        self.sim.sessions_opened += 1
+        self.sim.sessions_active += 1
+        try:
+            await _Connection(ws, session, faults, self.sim).run()
+        finally:
+            self.sim.sessions_active -= 1
+
+
+def _warm_up() -> None:
+    """Import the model parts and run them once, so the first response is not late by their start-up cost."""
+    SimSession(speed=1000.0).receive('{"type": "response.create"}', 0.0)
+
+
+@contextlib.asynccontextmanager
+async def serve(
+    host: str = "127.0.0.1",
+    port: int = 0,
+    *,
+    speed: float = 1.0,
+    require_key: str | None = None,
+    reject_beta: bool = False,
+    faults: Faults | None = None,
+    audio_chunk_ms: int = AUDIO_CHUNK_MS,
+    ping_interval_s: float | None = PING_INTERVAL_S,
+    record_lateness: bool = False,
+) -> AsyncIterator[Simulator]:
+    """Run the simulator on the running loop until the block exits.
+
+    Args:
+        host: interface to bind (loopback by default).
+        port: TCP port; 0 picks a free one (see `Simulator.url`).
+        speed: pacing of streamed output; 10 streams audio ten times faster than real time.
+        require_key: when set, connections must present this key (else `invalid_api_key`, close 3000).
+        reject_beta: answer beta clients like OpenAI today (`beta_api_shape_disabled`, close 4000).
+        faults: faults to inject on every connection (query parameters can override per connection).
+        audio_chunk_ms: audio per `response.output_audio.delta`.
+        ping_interval_s: keepalive ping period (None: no pings).
+        record_lateness: collect `Simulator.audio_lateness_s` (for benchmarks).
+    """
+    if speed <= 0:
+        raise ValueError(f"speed must be > 0, got {speed}")
+    _warm_up()
+    sim = Simulator(host=host, port=port, speed=speed)
+    handler = _Handler(
+        sim,
+        require_key=require_key,
+        reject_beta=reject_beta,
+        faults=faults or Faults(),
+        audio_chunk_ms=audio_chunk_ms,
+        record_lateness=record_lateness,
+    )
+    async with ws_serve(
+        handler,
+        host,
+        port,
+        process_request=handler.process_request,
+        max_size=MAX_FRAME_BYTES,
+        ping_interval=ping_interval_s,
+        ping_timeout=ping_interval_s,
+        # Audio in base64 barely compresses; deflate would only cost CPU.
+        compression=None,
+    ) as server:
+        sock = next(iter(server.sockets))
+        sim.port = sock.getsockname()[1]
+        sim.server = server
+        yield sim

@@ -1,0 +1,136 @@
+"""Sans-I/O checks of a connection request: path, key, model, dialect (PROTOCOL.md §5, §10).
+
+PROTOCOL.md §10: "The WebSocket upgrade returns 101 even for a bad key, bad model or a beta header; the
+first frame is then an `error` event and the server closes at once: close 3000
+`invalid_request_error.invalid_api_key` (also for a missing auth header); close 4000 for `invalid_model`,
+`missing_model`, `beta_api_shape_disabled`."
+"""
+
+from __future__ import annotations
+
+import hmac
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from rtwidget.server.core import Close
+
+__all__ = [
+    "KNOWN_MODEL_PREFIXES",
+    "REALTIME_PATHS",
+    "Handshake",
+    "check_handshake",
+    "request_key",
+]
+
+JSON = dict[str, Any]
+
+# `/v1/realtime` (OpenAI), `/openai/v1/realtime` (Azure GA), `/openai/realtime` (Azure preview), and
+# `/realtime` for a `websocket_base_url` without the `/v1` suffix.
+REALTIME_PATHS = ("/v1/realtime", "/openai/v1/realtime", "/openai/realtime", "/realtime")
+KNOWN_MODEL_PREFIXES = ("gpt-realtime", "gpt-4o-realtime", "gpt-4o-mini-realtime", "gpt-audio")
+CLOSE_INVALID_KEY = 3000
+CLOSE_INVALID_REQUEST = 4000
+BETA_HEADER_VALUE = "realtime=v1"
+_KEY_SUBPROTOCOL = "openai-insecure-api-key."
+
+
+@dataclass(frozen=True)
+class Handshake:
+    """Outcome of the connection checks: the session to run, or an error event and a close."""
+
+    dialect: Literal["ga", "beta"]
+    model: str
+    intent: str | None
+    error: JSON | None = None
+    close: Close | None = None
+
+
+def _get(headers: Mapping[str, str], name: str) -> str | None:
+    value = headers.get(name)
+    if value is None:
+        lowered = name.lower()
+        for key, val in headers.items():
+            if key.lower() == lowered:
+                return val
+    return value
+
+
+def request_key(headers: Mapping[str, str], query: Mapping[str, str]) -> str | None:
+    """The API key the client presented (Bearer, `api-key` header or query, or browser subprotocol)."""
+    auth = _get(headers, "Authorization")
+    if auth and auth.lower().startswith("bearer "):
+        return auth[7:].strip()
+    key = _get(headers, "api-key") or query.get("api-key")
+    if key:
+        return key
+    for offered in (_get(headers, "Sec-WebSocket-Protocol") or "").split(","):
+        proto = offered.strip()
+        if proto.startswith(_KEY_SUBPROTOCOL):
+            return proto[len(_KEY_SUBPROTOCOL) :]
+    return None
+
+
+def _fail(code: str, message: str, close_code: int, *, param: str | None = None) -> Handshake:
+    error = {
+        "type": "error",
+        "error": {
+            "type": "invalid_request_error",
+            "code": code,
+            "message": message,
+            "param": param,
+            "event_id": None,
+        },
+    }
+    return Handshake("ga", "", None, error, Close(close_code, f"invalid_request_error.{code}"))
+
+
+def check_handshake(
+    path: str,
+    query: Mapping[str, str],
+    headers: Mapping[str, str],
+    *,
+    require_key: str | None = None,
+    reject_beta: bool = False,
+) -> Handshake | None:
+    """Check a connection request. None: the path is not a realtime endpoint (answer HTTP 404)."""
+    if path.rstrip("/") not in REALTIME_PATHS:
+        return None
+    if require_key is not None:
+        key = request_key(headers, query)
+        if key is None:
+            return _fail(
+                "invalid_api_key",
+                "You didn't provide an API key. You need to provide your API key in an Authorization header "
+                "using Bearer auth (i.e. Authorization: Bearer YOUR_KEY).",
+                CLOSE_INVALID_KEY,
+            )
+        # The message never repeats the presented key (it must not leak into logs).
+        if not hmac.compare_digest(key.encode(), require_key.encode()):
+            return _fail("invalid_api_key", "Incorrect API key provided.", CLOSE_INVALID_KEY)
+    beta = (_get(headers, "OpenAI-Beta") or "").replace(" ", "") == BETA_HEADER_VALUE
+    if beta and reject_beta:
+        # PROTOCOL.md §7: the live server's exact answer since May 2026.
+        return _fail(
+            "beta_api_shape_disabled",
+            "The Realtime Beta API is no longer supported. Please use /v1/realtime for the GA API.",
+            CLOSE_INVALID_REQUEST,
+        )
+    intent = query.get("intent")
+    model = query.get("model") or query.get("deployment") or ""
+    azure = path.startswith("/openai/")
+    if intent == "transcription" or query.get("call_id"):
+        model = model or "gpt-realtime"
+    elif not model:
+        return _fail(
+            "missing_model", "Missing required parameter: 'model'.", CLOSE_INVALID_REQUEST, param="model"
+        )
+    elif not azure and not model.startswith(KNOWN_MODEL_PREFIXES):
+        # Azure names deployments freely; OpenAI only serves its realtime model families here.
+        return _fail(
+            "invalid_model",
+            f"Model '{model}' is not supported in realtime mode.",
+            CLOSE_INVALID_REQUEST,
+            param="model",
+        )
+    return Handshake("beta" if beta else "ga", model, intent)

@@ -1,0 +1,527 @@
+"""The widget's event log: every frame both ways, aggregated into rows, filtered and windowed for views.
+
+The kernel keeps the whole log (``EventLog.entries``); a view only ever holds a window of rows, so the
+console stays fast after 100k events. A row is one entry, or a run of deltas of one type for one item
+(``response.output_audio.delta x57 · 1.9 s · 91 KB``) whose members stay reachable one by one.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import re
+from bisect import bisect_left, bisect_right
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import Any, Literal
+
+__all__ = [
+    "AUDIO_PAYLOAD_TYPES",
+    "FILTER_PRESETS",
+    "REDACTED",
+    "Direction",
+    "EventLog",
+    "LogEntry",
+    "Row",
+    "elide_audio",
+    "redact",
+    "summarize",
+]
+
+Direction = Literal["client", "server", "local"]
+
+PCM16_BYTES_PER_MS = 48  # 24 kHz mono, 2 bytes per sample
+SUMMARY_CHARS = 160
+REDACTED = "[redacted]"
+FILTER_PRESETS = ("all", "no_audio", "no_deltas", "errors")
+
+# Event types whose base64 audio payload field is elided in row details (field name per type).
+AUDIO_PAYLOAD_TYPES: dict[str, str] = {
+    "response.output_audio.delta": "delta",
+    "response.audio.delta": "delta",
+    "input_audio_buffer.append": "audio",
+}
+TEXT_DELTA_TYPES = frozenset(
+    {
+        "response.output_text.delta",
+        "response.output_audio_transcript.delta",
+        "response.text.delta",
+        "response.audio_transcript.delta",
+        "response.function_call_arguments.delta",
+        "response.mcp_call_arguments.delta",
+        "conversation.item.input_audio_transcription.delta",
+    }
+)
+_SECRET_KEYS = frozenset(
+    {"api_key", "api-key", "authorization", "openai_api_key", "x-api-key", "client_secret"}
+)
+# Secret-looking literals, redacted even when we were never told the key (an echoed key, an ephemeral secret).
+_SECRET_RE = re.compile(r"\b(?:sk|ek|rk)[-_][A-Za-z0-9_\-]{8,}")
+_DIR_CODE = {"client": "c", "server": "s", "local": "l"}
+
+
+def is_delta(type_: str) -> bool:
+    """Whether events of this type come in runs that the log aggregates into one row."""
+    return type_.endswith(".delta") or type_ == "input_audio_buffer.append"
+
+
+def b64_decoded_len(text: str) -> int:
+    """Byte length of a base64 payload without decoding it."""
+    n = len(text)
+    if n == 0:
+        return 0
+    pad = 2 if text.endswith("==") else 1 if text.endswith("=") else 0
+    return n * 3 // 4 - pad
+
+
+class LogEntry:
+    """One frame sent or received, or a local event (state change, refusal, stop).
+
+    Attributes:
+        index: Position in the widget's log (0-based).
+        direction: ``"client"`` (sent), ``"server"`` (received) or ``"local"``.
+        type: The event's wire ``type`` (``local.*`` for local entries).
+        time: Seconds since the connection was opened.
+        unknown: The server sent a type outside the dialect's event set.
+    """
+
+    __slots__ = ("_data", "_event", "_raw", "direction", "index", "row", "time", "type", "unknown")
+
+    def __init__(
+        self,
+        index: int,
+        direction: Direction,
+        type_: str,
+        time: float,
+        *,
+        data: dict[str, Any] | None = None,
+        event: Any = None,
+        raw: str | bytes | None = None,
+        unknown: bool = False,
+    ) -> None:
+        """Create an entry; ``data`` is computed lazily from ``event`` or ``raw`` when not given."""
+        self.index = index
+        self.direction: Direction = direction
+        self.type = type_
+        self.time = time
+        self.unknown = unknown
+        self.row = -1
+        self._data = data
+        self._event = event
+        self._raw = raw
+
+    @property
+    def data(self) -> dict[str, Any]:
+        """The event as a JSON object, exactly as on the wire (computed on first access)."""
+        if self._data is None:
+            if self._event is not None:
+                self._data = self._event.to_dict()
+            elif self._raw is not None:
+                try:
+                    parsed = json.loads(self._raw)
+                except ValueError:
+                    parsed = None
+                if isinstance(parsed, dict):
+                    self._data = parsed
+                else:
+                    raw = self._raw if isinstance(self._raw, str) else self._raw.decode("utf-8", "replace")
+                    self._data = {"raw": raw[:2000], "raw_length": len(self._raw)}
+            else:
+                self._data = {}
+        return self._data
+
+    @property
+    def event(self) -> Any:
+        """The typed event (``rtwidget.protocol``), or None for local entries and unparsable frames."""
+        return self._event
+
+    def __repr__(self) -> str:
+        return f"LogEntry(#{self.index} {self.direction} {self.type!r} at {self.time:.3f}s)"
+
+
+class Row:
+    """What a view shows as one line: a single entry or a run of deltas."""
+
+    __slots__ = (
+        "audio_ms",
+        "cause",
+        "direction",
+        "flags",
+        "id",
+        "is_delta",
+        "members",
+        "nbytes",
+        "summary",
+        "text",
+        "time",
+        "type",
+    )
+
+    def __init__(self, id_: int, entry: LogEntry, summary: str, flags: str, cause: int | None) -> None:
+        """Start a row from its first entry."""
+        self.id = id_
+        self.direction = entry.direction
+        self.type = entry.type
+        self.time = entry.time
+        self.members = [entry.index]
+        self.nbytes = 0
+        self.audio_ms = 0.0
+        self.summary = summary
+        self.flags = flags
+        self.cause = cause
+        self.is_delta = is_delta(entry.type)
+        self.text: list[str] = []
+
+    def view(self) -> dict[str, Any]:
+        """Compact JSON for the view (keys kept short: rows are the bulk of the traffic)."""
+        out: dict[str, Any] = {
+            "i": self.id,
+            "d": _DIR_CODE[self.direction],
+            "t": round(self.time, 3),
+            "y": self.type,
+        }
+        if len(self.members) > 1:
+            out["n"] = len(self.members)
+        if self.nbytes:
+            out["b"] = self.nbytes
+        if self.audio_ms:
+            out["ms"] = round(self.audio_ms)
+        if self.summary:
+            out["s"] = self.summary
+        if self.flags:
+            out["f"] = self.flags
+        if self.cause is not None:
+            out["c"] = self.cause
+        return out
+
+    def searchable(self) -> str:
+        """Lower-cased text the search box matches against."""
+        return f"{self.type} {self.summary}".lower()
+
+
+class EventLog:
+    """All entries, their rows, the rows matching the filter, and what changed since the last flush."""
+
+    def __init__(self) -> None:
+        """Create an empty log."""
+        self.entries: list[LogEntry] = []
+        self.rows: list[Row] = []
+        self.preset = "all"
+        self.search = ""
+        self.cleared_at = 0
+        self.secrets: list[str] = []
+        self._matching: list[int] = []
+        self._open_runs: dict[tuple[str, str, str | None], Row] = {}
+        self._new: list[int] = []
+        self._updated: set[int] = set()
+
+    def add(
+        self,
+        entry_direction: Direction,
+        type_: str,
+        time: float,
+        *,
+        data: dict[str, Any] | None = None,
+        event: Any = None,
+        raw: str | bytes | None = None,
+        unknown: bool = False,
+        flags: str = "",
+        summary: str = "",
+        item_id: str | None = None,
+        nbytes: int = 0,
+        audio_ms: float = 0.0,
+        text: str | None = None,
+        cause: int | None = None,
+    ) -> tuple[LogEntry, Row]:
+        """Append an entry; fold it into the open run of its type and item when it is a delta."""
+        entry = LogEntry(
+            len(self.entries), entry_direction, type_, time, data=data, event=event, raw=raw, unknown=unknown
+        )
+        self.entries.append(entry)
+        if unknown and "u" not in flags:
+            flags += "u"
+        row: Row | None = None
+        if is_delta(type_) and not flags:
+            key = (entry_direction, type_, item_id)
+            row = self._open_runs.get(key)
+            if row is not None:
+                row.members.append(entry.index)
+                if row.id not in self._new:
+                    self._updated.add(row.id)
+            else:
+                row = self._new_row(entry, summary, flags, cause)
+                self._open_runs[key] = row
+        else:
+            # Any other event ends the runs: deltas after it start new rows, so order stays readable.
+            self._open_runs.clear()
+            row = self._new_row(entry, summary, flags, cause)
+        entry.row = row.id
+        row.nbytes += nbytes
+        row.audio_ms += audio_ms
+        if text:
+            row.text.append(text)
+            joined = "".join(row.text)
+            row.summary = joined if len(joined) <= SUMMARY_CHARS else joined[:SUMMARY_CHARS] + "…"
+        return entry, row
+
+    def _new_row(self, entry: LogEntry, summary: str, flags: str, cause: int | None) -> Row:
+        row = Row(len(self.rows), entry, summary, flags, cause)
+        self.rows.append(row)
+        if self.matches(row):
+            self._matching.append(row.id)
+            self._new.append(row.id)
+        return row
+
+    # --- filtering -------------------------------------------------------------------------------
+
+    def matches(self, row: Row) -> bool:
+        """Whether a row passes the current preset and search."""
+        preset = self.preset
+        if preset == "no_audio" and row.type in AUDIO_PAYLOAD_TYPES:
+            return False
+        if preset == "no_deltas" and row.is_delta:
+            return False
+        if preset == "errors" and "e" not in row.flags and "x" not in row.flags:
+            return False
+        return not self.search or self.search in row.searchable()
+
+    def set_filter(self, preset: str, search: str) -> None:
+        """Change the filter and recompute the matching rows (one pass over the rows since the last clear)."""
+        if preset not in FILTER_PRESETS:
+            raise ValueError(f"unknown filter preset {preset!r}; expected one of {', '.join(FILTER_PRESETS)}")
+        self.preset = preset
+        self.search = search.strip().lower()
+        rows = self.rows
+        self._matching = [r.id for r in rows[self.cleared_at :] if self.matches(r)]
+        self._new.clear()
+        self._updated.clear()
+
+    def clear(self) -> None:
+        """Hide every row so far from views (entries stay in ``entries`` for the Python API and export)."""
+        self.cleared_at = len(self.rows)
+        self._matching = []
+        self._open_runs.clear()
+        self._new.clear()
+        self._updated.clear()
+
+    @property
+    def total(self) -> int:
+        """Number of rows matching the filter."""
+        return len(self._matching)
+
+    def take_changes(self) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+        """New matching rows and updated runs since the last call, as view JSON."""
+        rows = self.rows
+        new = [self._view(rows[i]) for i in self._new]
+        updated = [self._view(rows[i]) for i in sorted(self._updated) if self.matches(rows[i])]
+        self._new = []
+        self._updated = set()
+        return new, updated
+
+    # --- windows ---------------------------------------------------------------------------------
+
+    def tail(self, limit: int) -> dict[str, Any]:
+        """The last ``limit`` matching rows."""
+        m = self._matching
+        start = max(0, len(m) - limit)
+        return self._window(start, len(m))
+
+    def before(self, row_id: int, limit: int) -> dict[str, Any]:
+        """Up to ``limit`` matching rows older than ``row_id``."""
+        m = self._matching
+        end = bisect_left(m, row_id)
+        return self._window(max(0, end - limit), end)
+
+    def after(self, row_id: int, limit: int) -> dict[str, Any]:
+        """Up to ``limit`` matching rows newer than ``row_id``."""
+        m = self._matching
+        start = bisect_right(m, row_id)
+        return self._window(start, min(len(m), start + limit))
+
+    def around(self, row_id: int, limit: int) -> dict[str, Any]:
+        """A window of matching rows centred on ``row_id``."""
+        m = self._matching
+        pos = bisect_left(m, row_id)
+        start = max(0, min(pos - limit // 2, len(m) - limit))
+        return self._window(start, min(len(m), start + limit))
+
+    def _view(self, row: Row) -> dict[str, Any]:
+        out = row.view()
+        # Summaries quote user text and streamed model text; a key pasted there must not reach a view.
+        if "s" in out:
+            out["s"] = redact(out["s"], self.secrets)
+        return out
+
+    def _window(self, start: int, end: int) -> dict[str, Any]:
+        rows = self.rows
+        m = self._matching
+        return {
+            "rows": [self._view(rows[i]) for i in m[start:end]],
+            "offset": start,
+            "total": len(m),
+            "tail": end >= len(m),
+        }
+
+    # --- detail and export -----------------------------------------------------------------------
+
+    def detail(self, row_id: int, member: int, secrets: Iterable[str] = ()) -> dict[str, Any]:
+        """Pretty JSON of one member of a row, audio payloads elided and secrets redacted."""
+        if not 0 <= row_id < len(self.rows):
+            raise IndexError(f"no log row {row_id}")
+        row = self.rows[row_id]
+        member = max(0, min(member, len(row.members) - 1))
+        entry = self.entries[row.members[member]]
+        data = redact(elide_audio(entry.type, entry.data), secrets)
+        out: dict[str, Any] = {
+            "row": row_id,
+            "member": member,
+            "count": len(row.members),
+            "entry": entry.index,
+            "json": json.dumps(data, indent=2, ensure_ascii=False),
+        }
+        if row.text:
+            out["text"] = redact("".join(row.text), secrets)
+        if row.cause is not None:
+            out["cause"] = {"row": row.cause, "type": self.rows[row.cause].type}
+        return out
+
+    def export(self, path: str | Path, secrets: Iterable[str] = ()) -> int:
+        """Write every entry as a JSON line ``{"i", "dir", "time", "type", "event"}``; returns the count."""
+        secrets = list(secrets)
+        with Path(path).open("w", encoding="utf-8") as fh:
+            for e in self.entries:
+                line = {"i": e.index, "dir": e.direction, "time": round(e.time, 6), "type": e.type}
+                line["event"] = redact(e.data, secrets)
+                fh.write(json.dumps(line, ensure_ascii=False, separators=(",", ":")))
+                fh.write("\n")
+        return len(self.entries)
+
+
+def elide_audio(type_: str, data: Mapping[str, Any]) -> dict[str, Any]:
+    """Replace a base64 audio payload with its size and duration (duration assumes PCM16 at 24 kHz)."""
+    field = AUDIO_PAYLOAD_TYPES.get(type_)
+    out = dict(data)
+    if field and isinstance(out.get(field), str):
+        nbytes = b64_decoded_len(out[field])
+        out[field] = f"<{nbytes} bytes · {nbytes / PCM16_BYTES_PER_MS:.0f} ms of audio, elided>"
+    item = out.get("item")
+    if isinstance(item, dict) and isinstance(item.get("content"), list):
+        parts = []
+        for part in item["content"]:
+            if isinstance(part, dict) and isinstance(part.get("audio"), str) and len(part["audio"]) > 64:
+                nbytes = b64_decoded_len(part["audio"])
+                parts.append({**part, "audio": f"<{nbytes} bytes of audio, elided>"})
+            else:
+                parts.append(part)
+        out["item"] = {**item, "content": parts}
+    return out
+
+
+def redact(obj: Any, secrets: Iterable[str] = ()) -> Any:
+    """A copy of ``obj`` with secret-bearing keys and any occurrence of a known secret replaced."""
+    secrets = [s for s in secrets if s]
+    return _redact(obj, secrets)
+
+
+def _redact(obj: Any, secrets: list[str]) -> Any:
+    if isinstance(obj, str):
+        for s in secrets:
+            if s in obj:
+                obj = obj.replace(s, REDACTED)
+        return _SECRET_RE.sub(REDACTED, obj) if ("sk" in obj or "ek" in obj or "rk" in obj) else obj
+    if isinstance(obj, dict):
+        out: dict[Any, Any] = {}
+        for k, v in obj.items():
+            if isinstance(k, str) and k.lower() in _SECRET_KEYS and v is not None:
+                if isinstance(v, dict):
+                    out[k] = {
+                        kk: (REDACTED if kk == "value" else _redact(vv, secrets)) for kk, vv in v.items()
+                    }
+                else:
+                    out[k] = REDACTED
+            else:
+                out[k] = _redact(v, secrets)
+        return out
+    if isinstance(obj, list):
+        return [_redact(v, secrets) for v in obj]
+    return obj
+
+
+def _clip(text: str, n: int = SUMMARY_CHARS) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= n else text[: n - 1] + "…"
+
+
+def _content_text(item: Mapping[str, Any]) -> str:
+    parts = [
+        part[key]
+        for part in item.get("content") or []
+        if isinstance(part, dict)
+        for key in ("text", "transcript")
+        if isinstance(part.get(key), str)
+    ]
+    if isinstance(item.get("arguments"), str):
+        parts.append(item["arguments"])
+    if isinstance(item.get("output"), str):
+        parts.append(item["output"])
+    return " ".join(parts)
+
+
+def summarize(type_: str, data: Mapping[str, Any]) -> str:
+    """One short line that says what an event is about (shown after the type; matched by the search box)."""
+    if type_ == "error":
+        err = data.get("error") or {}
+        if isinstance(err, dict):
+            return _clip(f"{err.get('code') or err.get('type') or ''}: {err.get('message') or ''}")
+    session = data.get("session")
+    if isinstance(session, dict):
+        bits = [str(session[key]) for key in ("id", "model") if session.get(key)]
+        mods = session.get("output_modalities") or session.get("modalities")
+        if mods:
+            bits.append("out=" + "+".join(map(str, mods)))
+        audio = session.get("audio")
+        voice = audio.get("output", {}).get("voice") if isinstance(audio, dict) else session.get("voice")
+        if voice:
+            bits.append(f"voice={voice}")
+        return _clip(" ".join(bits) or ", ".join(session))
+    item = data.get("item")
+    if isinstance(item, dict):
+        head = " ".join(str(item[k]) for k in ("type", "role", "id", "status", "name") if item.get(k))
+        text = _content_text(item)
+        return _clip(f"{head} {text!r}" if text else head)
+    response = data.get("response")
+    if isinstance(response, dict):
+        bits = [str(response[k]) for k in ("id", "status") if response.get(k)]
+        details = response.get("status_details")
+        if isinstance(details, dict) and details.get("reason"):
+            bits.append(f"({details['reason']})")
+        usage = response.get("usage")
+        if isinstance(usage, dict) and usage.get("total_tokens") is not None:
+            bits.append(f"tokens={usage['total_tokens']}")
+        return _clip(" ".join(bits))
+    if type_ == "rate_limits.updated":
+        limits = data.get("rate_limits") or []
+        return _clip(
+            " ".join(
+                f"{lim.get('name')} {lim.get('remaining')}/{lim.get('limit')}"
+                for lim in limits
+                if isinstance(lim, dict)
+            )
+        )
+    bits = []
+    for key in ("item_id", "response_id", "call_id", "name", "audio_start_ms", "audio_end_ms", "transcript"):
+        value = data.get(key)
+        if value is not None and value != "":
+            bits.append(f"{key}={value}" if key.endswith("_ms") else str(value))
+    if not bits and data.get("event_id"):
+        bits.append(str(data["event_id"]))
+    return _clip(" ".join(bits))
+
+
+def decode_b64_len_safe(text: str) -> bytes:
+    """Decode base64 leniently (used only for payloads that failed typed parsing)."""
+    try:
+        return base64.b64decode(text)
+    except (binascii.Error, ValueError):
+        return b""

@@ -1,0 +1,1101 @@
+/**
+ * rtwidget console: the browser half of RealtimeWidget (anywidget ES module, no build step, no CDN).
+ *
+ * The kernel owns the connection and the event log; this module renders a bounded window of that log,
+ * the session form, the prompt, and plays the model's audio through one AudioWorklet ring buffer.
+ *
+ * Stable test hooks (data-testid), for browser tests and for people reading the DOM:
+ *   rt-status        connection state; its text is the state: idle | connecting | open | closing | closed | error
+ *                    (closed adds " 1000 reason"); data-state holds the bare state
+ *   rt-connect       Connect / Disconnect button (data-action="connect" | "disconnect")
+ *   rt-backend       backend badge ("local simulator" or the server host); rt-model, rt-dialect beside it
+ *   rt-busy          "kernel busy — waiting" notice; present (not hidden) while a UI message is unacknowledged > 1 s
+ *   rt-errors        error counter in the header (text = count, data-count); click toggles rt-error-list
+ *   rt-error-list    pinned errors, each rt-error-item (data-row = log row id, data-cause-row = row of the
+ *                    client event that caused it, when the error's event_id names one); click jumps to the row
+ *   rt-form          session form; fields rt-instructions, rt-modality, rt-voice, rt-turn, rt-threshold,
+ *                    rt-prefix-ms, rt-silence-ms, rt-idle-ms, rt-create-response, rt-interrupt-response,
+ *                    rt-eagerness, rt-transcription, rt-transcription-model, rt-max-tokens, rt-tool-choice, rt-tools
+ *   rt-apply         Apply button: validates, then sends session.update through the kernel
+ *   rt-form-error    refusal reason (client-side or kernel-side validation); empty when the last Apply was valid
+ *   rt-session       effective session (from session.updated) as JSON; fields that differ from what was asked
+ *                    are rows rt-session-diff (data-path)
+ *   rt-prompt        text prompt (Enter sends, Shift+Enter inserts a newline)
+ *   rt-respond       checkbox: also send response.create after conversation.item.create
+ *   rt-send          Send button
+ *   rt-stop          Stop button: flush playback, response.cancel if a response is in flight, truncate
+ *   rt-reply         streamed reply text / transcript; data-status = streaming | done | cancelled | truncated |
+ *                    incomplete | failed, data-item-id
+ *   rt-audio         audio bar; data-received-ms / data-played-ms for the current (latest) audio item,
+ *                    data-total-received-ms / data-total-played-ms over the session, data-item-id,
+ *                    data-state = none | suspended | running | closed, data-mode = worklet | fallback,
+ *                    data-underruns
+ *   rt-enable-audio  "enable audio" button, shown while the AudioContext is suspended by autoplay policy
+ *   rt-volume        volume slider (0..1); rt-mute mute toggle (aria-pressed)
+ *   rt-log           the event log; rows rt-log-row with data-type, data-dir (client | server | local),
+ *                    data-row (row id), data-count (members in an aggregated delta run), data-flags
+ *                    (e = error, u = unknown type, x = bad frame); a click toggles rt-log-detail (pretty JSON)
+ *   rt-log-detail    expanded JSON of one row member; rt-detail-prev / rt-detail-next walk a run's members
+ *   rt-filter        filter preset select: all | no_audio (hide audio deltas) | no_deltas | errors
+ *   rt-search        text search (type and summary, evaluated kernel-side)
+ *   rt-log-count     "N rows" (rows matching the filter)
+ *   rt-follow        "jump to latest" button, visible while autoscroll is paused
+ *   rt-clear         clears the console log (the kernel keeps w.events)
+ *
+ * Messages (custom messages; JSON content + binary buffers): see rtwidget/widget/widget.py, "View protocol".
+ */
+
+const SAMPLE_RATE_HZ = 24000;
+const MAX_DOM_ROWS = 400;
+const PAGE_ROWS = 150;
+const BUSY_AFTER_MS = 1000;
+const PLAYED_REPORT_MS = 100;
+const RESUME_TIMEOUT_MS = 2000;
+const FLUSH_REPLY_TIMEOUT_MS = 150;
+const VOICES = ["alloy", "ash", "ballad", "coral", "echo", "sage", "shimmer", "verse", "marin", "cedar"];
+
+// ---------------------------------------------------------------------------------------------------------
+// Playback worklet: one ring buffer of 24 kHz float samples for the widget's whole life. A parallel queue of
+// segments (item id, samples left) attributes every rendered sample to its item, so the kernel learns what was
+// actually heard (Stop truncates there). Pre-roll gates only a start from silence; an underrun mid-item is
+// counted and playback resumes with the next sample, with no reset.
+const WORKLET_SRC = `
+class RtPlayer extends AudioWorkletProcessor {
+  constructor(options) {
+    super();
+    const o = options.processorOptions || {};
+    this.cap = o.capacity || 24000 * 180;
+    this.buf = new Float32Array(this.cap);
+    this.r = 0; this.w = 0; this.size = 0;
+    this.step = (o.inRate || 24000) / sampleRate;
+    this.frac = 0;
+    this.preroll = o.prerollSamples || 0;
+    this.gated = true;
+    this.ended = false;
+    this.segs = [];
+    this.startedIds = new Set();
+    this.played = {};
+    this.changed = false;
+    this.underruns = 0;
+    this.starved = false;
+    this.overflow = 0;
+    this.lastReport = 0;
+    this.port.onmessage = (e) => this.onmsg(e.data);
+  }
+  onmsg(m) {
+    if (m.cmd === "push") {
+      const x = m.samples;
+      let n = x.length;
+      if (this.size + n > this.cap) { this.overflow += this.size + n - this.cap; n = this.cap - this.size; }
+      for (let i = 0; i < n; i++) { this.buf[this.w] = x[i]; this.w = (this.w + 1) % this.cap; }
+      this.size += n;
+      const last = this.segs[this.segs.length - 1];
+      if (last && last.id === m.id) last.left += n; else this.segs.push({ id: m.id, left: n });
+      this.ended = false;
+    } else if (m.cmd === "end") {
+      this.ended = true;
+    } else if (m.cmd === "flush") {
+      this.r = 0; this.w = 0; this.size = 0; this.segs = []; this.gated = true; this.frac = 0;
+      this.report(true);
+    } else if (m.cmd === "config") {
+      this.preroll = m.prerollSamples;
+    }
+  }
+  take() {
+    const s = this.segs[0];
+    if (s) {
+      if (!this.startedIds.has(s.id)) {
+        this.startedIds.add(s.id);
+        this.port.postMessage({ type: "start", id: s.id, frame: currentFrame });
+      }
+      this.played[s.id] = (this.played[s.id] || 0) + 1;
+      this.changed = true;
+      if (--s.left <= 0) this.segs.shift();
+    }
+    this.r = (this.r + 1) % this.cap;
+    this.size--;
+  }
+  process(inputs, outputs) {
+    const out = outputs[0][0];
+    const n = out.length;
+    if (this.gated) {
+      if (this.size > 0 && (this.size >= this.preroll || this.ended)) this.gated = false;
+      else { out.fill(0); this.maybeReport(); return true; }
+    }
+    let i = 0;
+    if (this.step === 1) {
+      for (; i < n && this.size > 0; i++) { out[i] = this.buf[this.r]; this.take(); }
+    } else {
+      for (; i < n && this.size > 0; i++) {
+        const a = this.buf[this.r], b = this.size > 1 ? this.buf[(this.r + 1) % this.cap] : a;
+        out[i] = a + (b - a) * this.frac;
+        this.frac += this.step;
+        while (this.frac >= 1 && this.size > 0) { this.frac -= 1; this.take(); }
+      }
+    }
+    if (i < n) {
+      out.fill(0, i);
+      if (this.ended) { this.gated = true; this.starved = false; }
+      else if (!this.starved) { this.starved = true; this.underruns++; this.changed = true; }
+    } else this.starved = false;
+    this.maybeReport();
+    return true;
+  }
+  maybeReport() {
+    if (this.changed && currentTime - this.lastReport >= 0.05) this.report(false);
+  }
+  report(flushed) {
+    this.lastReport = currentTime;
+    this.changed = false;
+    this.port.postMessage({ type: "played", played: this.played, buffered: this.size,
+                            underruns: this.underruns, overflow: this.overflow, flushed });
+  }
+}
+registerProcessor("rt-player", RtPlayer);
+`;
+
+function pcm16ToFloat32(dv) {
+  // Buffers arrive as DataViews over a larger ArrayBuffer: copy the exact range (TESTING.md pitfall 9).
+  const n = dv.byteLength >> 1;
+  const out = new Float32Array(n);
+  for (let i = 0; i < n; i++) out[i] = dv.getInt16(2 * i, true) / 32768;
+  return out;
+}
+
+function withTimeout(promise, ms) {
+  // An autoplay-blocked resume() neither resolves nor rejects (TESTING.md pitfall 10): time-box it.
+  return Promise.race([promise, new Promise((res) => setTimeout(res, ms))]);
+}
+
+/** One per widget model: the AudioContext, the worklet and the per-item counters (all in samples at 24 kHz). */
+class AudioEngine {
+  constructor(model) {
+    this.model = model;
+    this.ctx = null;
+    this.node = null;
+    this.gain = null;
+    this.mode = "none";
+    this.loading = null;
+    this.pending = [];
+    this.volume = 1;
+    this.muted = false;
+    this.received = {};
+    this.played = {};
+    this.currentItem = null;
+    this.underruns = 0;
+    this.listeners = new Set();
+    this.lastSent = 0;
+    this.sendTimer = null;
+    this.dropped = new Set();
+    this.flushWaiters = [];
+    this.fallback = { next: 0, sources: [], segs: [], timer: null };
+    this.prerollMs = model.get("preroll_ms") ?? 100;
+  }
+
+  state() {
+    if (!this.ctx) return "none";
+    return this.ctx.state;
+  }
+
+  notify() {
+    for (const fn of this.listeners) fn();
+  }
+
+  /** Create (or resume) the context; call from a user gesture when possible so autoplay allows it. */
+  ensure() {
+    if (this.ctx) {
+      if (this.ctx.state === "suspended") withTimeout(this.ctx.resume(), RESUME_TIMEOUT_MS).then(() => this.notify());
+      return this.loading;
+    }
+    const Ctx = globalThis.AudioContext || globalThis.webkitAudioContext;
+    if (!Ctx) return null;
+    try {
+      this.ctx = new Ctx({ sampleRate: SAMPLE_RATE_HZ, latencyHint: "interactive" });
+    } catch {
+      this.ctx = new Ctx({ latencyHint: "interactive" });
+    }
+    this.ctx.onstatechange = () => this.notify();
+    this.gain = this.ctx.createGain();
+    this.gain.connect(this.ctx.destination);
+    this.applyVolume();
+    if (this.ctx.audioWorklet && typeof AudioWorkletNode !== "undefined") {
+      const url = URL.createObjectURL(new Blob([WORKLET_SRC], { type: "text/javascript" }));
+      this.loading = this.ctx.audioWorklet.addModule(url).then(() => {
+        URL.revokeObjectURL(url);
+        this.node = new AudioWorkletNode(this.ctx, "rt-player", {
+          numberOfInputs: 0, numberOfOutputs: 1, outputChannelCount: [1],
+          processorOptions: { inRate: SAMPLE_RATE_HZ, prerollSamples: this.prerollSamples() },
+        });
+        this.node.port.onmessage = (e) => this.onWorklet(e.data);
+        this.node.connect(this.gain);
+        this.mode = "worklet";
+        for (const [id, x] of this.pending) {
+          if (x) this.node.port.postMessage({ cmd: "push", id, samples: x }, [x.buffer]);
+          else this.node.port.postMessage({ cmd: "end" });
+        }
+        this.pending = [];
+      }).catch(() => this.startFallback());
+    } else {
+      this.startFallback();
+    }
+    withTimeout(this.ctx.resume(), RESUME_TIMEOUT_MS).then(() => this.notify());
+    this.notify();
+    return this.loading;
+  }
+
+  prerollSamples() {
+    return Math.round((this.prerollMs * SAMPLE_RATE_HZ) / 1000);
+  }
+
+  setPreroll(ms) {
+    this.prerollMs = ms;
+    this.node?.port.postMessage({ cmd: "config", prerollSamples: this.prerollSamples() });
+  }
+
+  startFallback() {
+    // Insecure origins have no AudioWorklet: schedule AudioBufferSourceNodes back to back instead.
+    this.mode = "fallback";
+    const pending = this.pending;
+    this.pending = [];
+    for (const [id, x] of pending) if (x) this.scheduleFallback(id, x);
+    if (!this.fallback.timer) this.fallback.timer = setInterval(() => this.pollFallback(), PLAYED_REPORT_MS);
+    this.notify();
+  }
+
+  scheduleFallback(id, x) {
+    const ctx = this.ctx;
+    const f = this.fallback;
+    const buffer = ctx.createBuffer(1, x.length, SAMPLE_RATE_HZ);
+    buffer.copyToChannel(x, 0);
+    const src = ctx.createBufferSource();
+    src.buffer = buffer;
+    src.connect(this.gain);
+    const now = ctx.currentTime;
+    const start = f.next > now ? f.next : now + this.prerollMs / 1000;
+    src.start(start);
+    f.next = start + x.length / SAMPLE_RATE_HZ;
+    f.sources.push(src);
+    f.segs.push({ id, start, n: x.length, counted: 0 });
+    src.onended = () => { f.sources = f.sources.filter((s) => s !== src); };
+  }
+
+  pollFallback() {
+    const f = this.fallback;
+    if (!this.ctx || !f.segs.length) return;
+    const now = this.ctx.currentTime;
+    let changed = false;
+    for (const s of f.segs) {
+      const done = Math.max(0, Math.min(s.n, Math.floor((now - s.start) * SAMPLE_RATE_HZ)));
+      if (done > s.counted) {
+        this.played[s.id] = (this.played[s.id] || 0) + done - s.counted;
+        s.counted = done;
+        changed = true;
+      }
+    }
+    f.segs = f.segs.filter((s) => s.counted < s.n);
+    if (changed) { this.scheduleReport(); this.notify(); }
+  }
+
+  push(id, dv) {
+    if (this.dropped.has(id)) return;
+    const x = pcm16ToFloat32(dv);
+    this.received[id] = (this.received[id] || 0) + x.length;
+    this.currentItem = id;
+    if (!this.ctx) this.ensure();
+    if (this.mode === "worklet") this.node.port.postMessage({ cmd: "push", id, samples: x }, [x.buffer]);
+    else if (this.mode === "fallback") this.scheduleFallback(id, x);
+    else this.pending.push([id, x]);
+    this.notify();
+  }
+
+  end() {
+    if (this.mode === "worklet") this.node.port.postMessage({ cmd: "end" });
+    else if (this.mode === "none" && this.pending.length) this.pending.push([null, null]);
+  }
+
+  /**
+   * Drop everything buffered at once (Stop). Resolves with the played ms per item as the worklet counted
+   * them when it dropped the buffer, so the truncation point is what was rendered, not a stale report.
+   */
+  flush(dropItem) {
+    if (dropItem) this.dropped.add(dropItem);
+    this.pending = [];
+    if (this.mode === "worklet") {
+      return new Promise((resolve) => {
+        this.flushWaiters.push(resolve);
+        this.node.port.postMessage({ cmd: "flush" });
+        setTimeout(() => resolve(this.playedMs()), FLUSH_REPLY_TIMEOUT_MS);
+      });
+    }
+    if (this.mode === "fallback") {
+      this.pollFallback();
+      for (const s of this.fallback.sources) { try { s.stop(); } catch { /* already stopped */ } }
+      this.fallback = { ...this.fallback, next: 0, sources: [], segs: [] };
+    }
+    return Promise.resolve(this.playedMs());
+  }
+
+  playedMs() {
+    const out = {};
+    for (const [id, n] of Object.entries(this.played)) out[id] = (1000 * n) / SAMPLE_RATE_HZ;
+    return out;
+  }
+
+  onWorklet(m) {
+    if (m.type === "start") {
+      // Wall-clock time of the first rendered sample of an item: the kernel pairs it with the delta's arrival.
+      this.model.send({ type: "audio.started", item: m.id, at_ms: performance.timeOrigin + performance.now() });
+      return;
+    }
+    if (m.type === "played") {
+      Object.assign(this.played, m.played);
+      this.underruns = m.underruns;
+      this.buffered = m.buffered;
+      if (m.flushed) {
+        for (const resolve of this.flushWaiters) resolve(this.playedMs());
+        this.flushWaiters = [];
+      }
+      this.scheduleReport(m.flushed);
+      this.notify();
+    }
+  }
+
+  scheduleReport(now) {
+    const send = () => {
+      this.sendTimer = null;
+      this.lastSent = performance.now();
+      this.model.send({ type: "played", items: this.playedMs(), underruns: this.underruns,
+                        buffered_ms: (1000 * (this.buffered || 0)) / SAMPLE_RATE_HZ });
+    };
+    if (now) { clearTimeout(this.sendTimer); send(); return; }
+    if (this.sendTimer) return;
+    const wait = Math.max(0, PLAYED_REPORT_MS - (performance.now() - this.lastSent));
+    this.sendTimer = setTimeout(send, wait);
+  }
+
+  applyVolume() {
+    if (this.gain) this.gain.gain.value = this.muted ? 0 : this.volume;
+    this.notify();
+  }
+
+  close() {
+    clearInterval(this.fallback.timer);
+    clearTimeout(this.sendTimer);
+    this.node?.disconnect();
+    this.ctx?.close();
+    this.ctx = null;
+    this.listeners.clear();
+  }
+}
+
+// anywidget hands initialize() and each render() a different proxy of the same model, so the engine is
+// keyed by the widget's own id trait rather than by the proxy object.
+const ENGINES = new Map();
+
+function engineFor(model) {
+  const key = model.get("_rt_id");
+  let engine = ENGINES.get(key);
+  if (!engine) {
+    engine = new AudioEngine(model);
+    ENGINES.set(key, engine);
+  }
+  return engine;
+}
+
+function initialize({ model }) {
+  const engine = engineFor(model);
+  // Audio is per widget, not per view: one listener here, whatever the number of views.
+  const onMsg = (msg, buffers) => {
+    if (msg.type === "audio") engine.push(msg.item, buffers[0]);
+    else if (msg.type === "audio.end") engine.end();
+    else if (msg.type === "audio.flush") engine.flush(msg.item);
+  };
+  const onPreroll = () => engine.setPreroll(model.get("preroll_ms"));
+  model.on("msg:custom", onMsg);
+  model.on("change:preroll_ms", onPreroll);
+  return () => {
+    model.off("msg:custom", onMsg);
+    model.off("change:preroll_ms", onPreroll);
+    engine.close();
+    ENGINES.delete(model.get("_rt_id"));
+  };
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// DOM helpers
+
+function h(tag, attrs = {}, ...children) {
+  const el = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs)) {
+    if (v === undefined || v === null || v === false) continue;
+    if (k === "class") el.className = v;
+    else if (k === "testid") el.dataset.testid = v;
+    else if (k === "text") el.textContent = v;
+    else if (k.startsWith("on")) el.addEventListener(k.slice(2), v);
+    else if (k in el && typeof v !== "string") el[k] = v;
+    else el.setAttribute(k, v === true ? "" : v);
+  }
+  for (const c of children) if (c !== null && c !== undefined) el.append(c);
+  return el;
+}
+
+const ARROWS = { client: ">", server: "<", local: "=" };
+const DIRS = { c: "client", s: "server", l: "local" };
+
+function fmtTime(t) {
+  return t < 100 ? t.toFixed(3) : t.toFixed(1);
+}
+
+function fmtBytes(n) {
+  if (n < 1024) return `${n} B`;
+  if (n < 1024 * 1024) return `${Math.round(n / 1024)} KB`;
+  return `${(n / 1024 / 1024).toFixed(1)} MB`;
+}
+
+function runMeta(r) {
+  if (!r.n || r.n < 2) return r.ms ? `${(r.ms / 1000).toFixed(2)} s · ${fmtBytes(r.b)}` : "";
+  const parts = [`x${r.n}`];
+  if (r.ms) parts.push(`${(r.ms / 1000).toFixed(1)} s`);
+  if (r.b) parts.push(fmtBytes(r.b));
+  return parts.join(" · ");
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Session form: GA session fields, validated here first (the kernel validates again with the protocol core).
+
+function buildSession(f) {
+  const errors = [];
+  const session = { type: "realtime" };
+  session.instructions = f.instructions.value;
+  session.output_modalities = [f.modality.value];
+  const voice = f.voice.value.trim();
+  if (!voice) errors.push("voice: required");
+  let turn = null;
+  const kind = f.turn.value;
+  if (kind === "server_vad") {
+    const threshold = Number(f.threshold.value);
+    if (!(threshold >= 0 && threshold <= 1)) errors.push("threshold: must be a number from 0 to 1");
+    turn = { type: "server_vad", threshold };
+    for (const [key, input] of [["prefix_padding_ms", f.prefix], ["silence_duration_ms", f.silence]]) {
+      const v = Number(input.value);
+      if (!Number.isInteger(v) || v < 0) errors.push(`${key}: must be a whole number of ms >= 0`);
+      turn[key] = v;
+    }
+    if (f.idle.value.trim() !== "") {
+      const v = Number(f.idle.value);
+      if (!Number.isInteger(v) || v < 0) errors.push("idle_timeout_ms: must be a whole number of ms >= 0");
+      turn.idle_timeout_ms = v;
+    }
+  } else if (kind === "semantic_vad") {
+    turn = { type: "semantic_vad", eagerness: f.eagerness.value };
+  }
+  if (turn) {
+    turn.create_response = f.createResponse.checked;
+    turn.interrupt_response = f.interruptResponse.checked;
+  }
+  const transcription = f.transcription.checked ? { model: f.transcriptionModel.value.trim() } : null;
+  if (transcription && !transcription.model) errors.push("transcription model: required when transcription is on");
+  session.audio = { input: { turn_detection: turn, transcription }, output: { voice } };
+  const maxTokens = f.maxTokens.value.trim();
+  if (maxTokens === "" || maxTokens === "inf") session.max_output_tokens = "inf";
+  else {
+    const v = Number(maxTokens);
+    if (!Number.isInteger(v) || v < 1 || v > 4096) errors.push("max_output_tokens: a whole number 1..4096 or inf");
+    session.max_output_tokens = v;
+  }
+  const choice = f.toolChoice.value.trim() || "auto";
+  session.tool_choice = ["auto", "none", "required"].includes(choice) ? choice : { type: "function", name: choice };
+  const toolsText = f.tools.value.trim();
+  if (toolsText) {
+    try {
+      const tools = JSON.parse(toolsText);
+      if (!Array.isArray(tools)) throw new Error("must be a JSON array");
+      tools.forEach((t, i) => {
+        if (typeof t !== "object" || t === null || Array.isArray(t)) throw new Error(`[${i}] must be an object`);
+        if (t.type !== "function" && t.type !== "mcp") throw new Error(`[${i}].type must be "function" or "mcp"`);
+        if (t.type === "function" && !t.name) throw new Error(`[${i}].name is required`);
+      });
+      session.tools = tools;
+      if (typeof session.tool_choice === "object" && !tools.some((t) => t.name === choice)) {
+        errors.push(`tool_choice: no tool named "${choice}"`);
+      }
+    } catch (e) {
+      errors.push(`tools: ${e.message}`);
+    }
+  } else {
+    session.tools = [];
+    if (typeof session.tool_choice === "object") errors.push(`tool_choice: no tool named "${choice}"`);
+  }
+  return { session, errors };
+}
+
+function fillForm(f, s) {
+  // Reflect an effective session in the form, so a later Apply starts from what the server uses.
+  if (!s || typeof s !== "object") return;
+  if (typeof s.instructions === "string") f.instructions.value = s.instructions;
+  const mod = (s.output_modalities || s.modalities || [])[0];
+  if (mod === "text" || mod === "audio") f.modality.value = mod;
+  const out = s.audio?.output || {};
+  if (out.voice || s.voice) f.voice.value = out.voice || s.voice;
+  const inp = s.audio?.input || {};
+  const turn = "turn_detection" in inp ? inp.turn_detection : s.turn_detection;
+  if (turn === null) f.turn.value = "none";
+  else if (turn && typeof turn === "object") {
+    f.turn.value = turn.type;
+    if (turn.threshold != null) f.threshold.value = turn.threshold;
+    if (turn.prefix_padding_ms != null) f.prefix.value = turn.prefix_padding_ms;
+    if (turn.silence_duration_ms != null) f.silence.value = turn.silence_duration_ms;
+    f.idle.value = turn.idle_timeout_ms ?? "";
+    if (turn.eagerness) f.eagerness.value = turn.eagerness;
+    if (turn.create_response != null) f.createResponse.checked = !!turn.create_response;
+    if (turn.interrupt_response != null) f.interruptResponse.checked = !!turn.interrupt_response;
+  }
+  const tr = "transcription" in inp ? inp.transcription : s.input_audio_transcription;
+  f.transcription.checked = !!tr;
+  if (tr?.model) f.transcriptionModel.value = tr.model;
+  const mt = s.max_output_tokens ?? s.max_response_output_tokens;
+  if (mt != null) f.maxTokens.value = String(mt);
+  if (typeof s.tool_choice === "string") f.toolChoice.value = s.tool_choice;
+  else if (s.tool_choice?.name) f.toolChoice.value = s.tool_choice.name;
+  if (Array.isArray(s.tools)) f.tools.value = s.tools.length ? JSON.stringify(s.tools, null, 2) : "";
+  f.syncVisibility();
+}
+
+// ---------------------------------------------------------------------------------------------------------
+
+let VIEW_COUNTER = 0;
+
+function render({ model, el }) {
+  const viewId = `v${Date.now().toString(36)}${(VIEW_COUNTER++).toString(36)}`;
+  const engine = engineFor(model);
+  const cleanups = [];
+  const on = (name, fn) => { model.on(name, fn); cleanups.push(() => model.off(name, fn)); };
+
+  // --- kernel-busy detection: UI actions carry a seq; the kernel acks each as soon as it handles it.
+  let seq = 0;
+  const unacked = new Map();
+  const busy = h("span", { class: "rt-busy", testid: "rt-busy", hidden: true, text: "kernel busy — waiting" });
+  const checkBusy = () => {
+    const now = performance.now();
+    let waiting = false;
+    for (const t of unacked.values()) if (now - t >= BUSY_AFTER_MS) waiting = true;
+    busy.hidden = !waiting;
+  };
+  const busyTimer = setInterval(checkBusy, 250);
+  cleanups.push(() => clearInterval(busyTimer));
+  const action = (content) => {
+    const n = ++seq;
+    unacked.set(n, performance.now());
+    model.send({ ...content, seq: n, view: viewId });
+  };
+  let req = 0;
+  const request = (content) => model.send({ ...content, view: viewId, req: ++req });
+
+  // --- header
+  const status = h("span", { class: "rt-status", testid: "rt-status" });
+  const backend = h("span", { class: "rt-badge rt-backend", testid: "rt-backend" });
+  const modelBadge = h("span", { class: "rt-badge", testid: "rt-model" });
+  const dialect = h("span", { class: "rt-badge", testid: "rt-dialect" });
+  const errorsBtn = h("button", { class: "rt-errors", testid: "rt-errors", title: "errors (click to list)" });
+  const connectBtn = h("button", { class: "rt-btn rt-primary", testid: "rt-connect" });
+  const header = h("div", { class: "rt-header" }, status, backend, modelBadge, dialect, errorsBtn, busy,
+    h("span", { class: "rt-spacer" }), connectBtn);
+  const errorList = h("div", { class: "rt-error-list", testid: "rt-error-list", hidden: true });
+
+  connectBtn.addEventListener("click", () => {
+    engine.ensure();
+    action({ type: connectBtn.dataset.action });
+  });
+  errorsBtn.addEventListener("click", () => { errorList.hidden = !errorList.hidden; });
+
+  const renderHeader = () => {
+    const st = model.get("status");
+    status.dataset.state = st;
+    let text = st;
+    if (st === "closed" && model.get("close_code") != null) {
+      text = `closed ${model.get("close_code")}${model.get("close_reason") ? ` ${model.get("close_reason")}` : ""}`;
+    }
+    status.textContent = text;
+    const live = st === "open" || st === "connecting";
+    connectBtn.dataset.action = live ? "disconnect" : "connect";
+    connectBtn.textContent = live ? "Disconnect" : "Connect";
+    connectBtn.classList.toggle("rt-primary", !live);
+    backend.textContent = model.get("backend");
+    backend.classList.toggle("rt-local", model.get("backend") === "local simulator");
+    modelBadge.textContent = model.get("model");
+    modelBadge.hidden = !model.get("model");
+    dialect.textContent = model.get("dialect");
+    const n = model.get("error_count");
+    errorsBtn.textContent = `⚠ ${n}`;
+    errorsBtn.dataset.count = n;
+    errorsBtn.classList.toggle("rt-has-errors", n > 0);
+    sendBtn.disabled = st !== "open";
+    applyBtn.disabled = st !== "open";
+    stopBtn.disabled = st !== "open";
+  };
+
+  const renderErrors = () => {
+    errorList.replaceChildren();
+    for (const e of model.get("errors")) {
+      const cause = e.cause_row != null ? h("span", { class: "rt-cause", text: `← ${e.cause_type} #${e.cause_row}` }) : null;
+      const item = h("div", { class: "rt-error-item", testid: "rt-error-item", "data-row": String(e.row) },
+        h("span", { class: "rt-time", text: fmtTime(e.time) }),
+        h("span", { class: "rt-code", text: e.code || "error" }),
+        h("span", { class: "rt-msg", text: e.message || "" }), cause);
+      if (e.cause_row != null) item.dataset.causeRow = String(e.cause_row);
+      item.addEventListener("click", () => jumpTo(e.row));
+      errorList.append(item);
+    }
+  };
+
+  // --- session form
+  const field = (label, input, extra) => h("label", { class: "rt-field" }, h("span", { text: label }), input, extra);
+  const sel = (testid, options, value) => {
+    const s = h("select", { testid });
+    for (const [v, t] of options) s.append(h("option", { value: v, text: t }));
+    s.value = value;
+    return s;
+  };
+  const f = {
+    instructions: h("textarea", { testid: "rt-instructions", rows: 2, placeholder: "instructions (system message)" }),
+    modality: sel("rt-modality", [["audio", "audio + transcript"], ["text", "text"]], "audio"),
+    voice: h("input", { testid: "rt-voice", list: `${viewId}-voices`, value: "alloy" }),
+    turn: sel("rt-turn", [["none", "none (push to talk)"], ["server_vad", "server_vad"], ["semantic_vad", "semantic_vad"]], "server_vad"),
+    threshold: h("input", { testid: "rt-threshold", type: "number", step: "0.05", min: "0", max: "1", value: "0.5" }),
+    prefix: h("input", { testid: "rt-prefix-ms", type: "number", step: "10", min: "0", value: "300" }),
+    silence: h("input", { testid: "rt-silence-ms", type: "number", step: "10", min: "0", value: "500" }),
+    idle: h("input", { testid: "rt-idle-ms", type: "number", step: "100", min: "0", placeholder: "off" }),
+    eagerness: sel("rt-eagerness", [["auto", "auto"], ["low", "low"], ["medium", "medium"], ["high", "high"]], "auto"),
+    createResponse: h("input", { testid: "rt-create-response", type: "checkbox", checked: true }),
+    interruptResponse: h("input", { testid: "rt-interrupt-response", type: "checkbox", checked: true }),
+    transcription: h("input", { testid: "rt-transcription", type: "checkbox" }),
+    transcriptionModel: h("input", { testid: "rt-transcription-model", value: "whisper-1" }),
+    maxTokens: h("input", { testid: "rt-max-tokens", value: "inf", placeholder: "1..4096 or inf" }),
+    toolChoice: h("input", { testid: "rt-tool-choice", value: "auto", placeholder: "auto | none | required | tool name" }),
+    tools: h("textarea", { testid: "rt-tools", rows: 3, placeholder: '[{"type": "function", "name": "...", "parameters": {...}}]' }),
+  };
+  const voices = h("datalist", { id: `${viewId}-voices` });
+  for (const v of VOICES) voices.append(h("option", { value: v }));
+  const vadRows = [field("threshold", f.threshold), field("prefix padding ms", f.prefix),
+    field("silence ms", f.silence), field("idle timeout ms", f.idle)];
+  const semRows = [field("eagerness", f.eagerness)];
+  const turnFlags = h("div", { class: "rt-checks" },
+    h("label", {}, f.createResponse, " create_response"), h("label", {}, f.interruptResponse, " interrupt_response"));
+  f.syncVisibility = () => {
+    for (const r of vadRows) r.hidden = f.turn.value !== "server_vad";
+    for (const r of semRows) r.hidden = f.turn.value !== "semantic_vad";
+    turnFlags.hidden = f.turn.value === "none";
+    f.transcriptionModel.disabled = !f.transcription.checked;
+  };
+  f.turn.addEventListener("change", f.syncVisibility);
+  f.transcription.addEventListener("change", f.syncVisibility);
+  f.syncVisibility();
+  const formError = h("div", { class: "rt-form-error", testid: "rt-form-error", role: "alert" });
+  const applyBtn = h("button", { class: "rt-btn", testid: "rt-apply", text: "Apply" });
+  const sessionView = h("div", { class: "rt-session", testid: "rt-session" });
+  const form = h("details", { class: "rt-form", testid: "rt-form" },
+    h("summary", { text: "Session" }),
+    h("div", { class: "rt-form-grid" },
+      field("instructions", f.instructions), field("output", f.modality), field("voice", f.voice, voices),
+      field("turn detection", f.turn), ...vadRows, ...semRows, turnFlags,
+      h("label", { class: "rt-field" }, h("span", { text: "input transcription" }),
+        h("span", { class: "rt-inline" }, f.transcription, f.transcriptionModel)),
+      field("max output tokens", f.maxTokens), field("tool choice", f.toolChoice), field("tools (JSON)", f.tools)),
+    h("div", { class: "rt-row" }, applyBtn, formError),
+    h("div", { class: "rt-subtle", text: "effective session (from session.updated)" }), sessionView);
+  applyBtn.addEventListener("click", () => {
+    const { session, errors } = buildSession(f);
+    if (errors.length) {
+      formError.textContent = `refused: ${errors.join("; ")}`;
+      formError.dataset.source = "form";
+      return;
+    }
+    formError.textContent = "";
+    action({ type: "apply", session });
+  });
+
+  const renderSession = () => {
+    const eff = model.get("session_effective");
+    const diff = model.get("session_diff") || [];
+    sessionView.replaceChildren();
+    if (diff.length) {
+      const list = h("div", { class: "rt-diff" });
+      for (const d of diff) {
+        list.append(h("div", { class: "rt-session-diff", testid: "rt-session-diff", "data-path": d.path },
+          h("code", { text: d.path }), ` asked ${JSON.stringify(d.asked)}, got ${JSON.stringify(d.got)}`));
+      }
+      sessionView.append(list);
+    }
+    if (eff && Object.keys(eff).length) sessionView.append(h("pre", { text: JSON.stringify(eff, null, 2) }));
+  };
+  let formFilled = false;
+  const onSession = () => {
+    renderSession();
+    if (!formFilled && model.get("session_effective") && Object.keys(model.get("session_effective")).length) {
+      formFilled = true;
+      fillForm(f, model.get("session_effective"));
+    }
+  };
+  const renderFormError = () => {
+    const err = model.get("form_error");
+    if (err || formError.dataset.source !== "form") {
+      formError.textContent = err ? `refused: ${err}` : "";
+      formError.dataset.source = "kernel";
+    }
+  };
+
+  // --- prompt, reply, audio bar
+  const prompt = h("textarea", { class: "rt-prompt", testid: "rt-prompt", rows: 2,
+    placeholder: "Message — Enter sends, Shift+Enter for a newline" });
+  const respond = h("input", { type: "checkbox", testid: "rt-respond", checked: true });
+  const sendBtn = h("button", { class: "rt-btn rt-primary", testid: "rt-send", text: "Send" });
+  const stopBtn = h("button", { class: "rt-btn rt-danger", testid: "rt-stop", text: "Stop" });
+  const reply = h("div", { class: "rt-reply", testid: "rt-reply" });
+  const send = () => {
+    const text = prompt.value;
+    if (!text.trim() || sendBtn.disabled) return;
+    engine.ensure();
+    action({ type: "send_text", text, respond: respond.checked });
+    prompt.value = "";
+  };
+  prompt.addEventListener("keydown", (e) => {
+    if (e.key === "Enter" && !e.shiftKey && !e.isComposing) { e.preventDefault(); send(); }
+  });
+  sendBtn.addEventListener("click", send);
+  stopBtn.addEventListener("click", () => {
+    const item = engine.currentItem;
+    engine.flush(item).then((played) => action({ type: "stop", played, item }));
+  });
+
+  const enableAudio = h("button", { class: "rt-btn rt-warn", testid: "rt-enable-audio", text: "▶ enable audio", hidden: true });
+  enableAudio.addEventListener("click", () => engine.ensure());
+  const volume = h("input", { type: "range", min: "0", max: "1", step: "0.05", testid: "rt-volume", value: String(engine.volume), title: "volume" });
+  volume.addEventListener("input", () => { engine.volume = Number(volume.value); engine.applyVolume(); });
+  const mute = h("button", { class: "rt-btn rt-icon", testid: "rt-mute", title: "mute" });
+  mute.addEventListener("click", () => { engine.muted = !engine.muted; engine.applyVolume(); });
+  const meter = h("span", { class: "rt-meter" });
+  const audioBar = h("div", { class: "rt-audio", testid: "rt-audio" }, enableAudio, mute, volume, meter);
+  const renderAudio = () => {
+    const st = engine.state();
+    const item = engine.currentItem;
+    const rec = item ? (1000 * (engine.received[item] || 0)) / SAMPLE_RATE_HZ : 0;
+    const pl = item ? (1000 * (engine.played[item] || 0)) / SAMPLE_RATE_HZ : 0;
+    const sum = (o) => Object.values(o).reduce((a, b) => a + b, 0);
+    audioBar.dataset.receivedMs = String(Math.round(rec));
+    audioBar.dataset.playedMs = String(Math.round(pl));
+    audioBar.dataset.totalReceivedMs = String(Math.round((1000 * sum(engine.received)) / SAMPLE_RATE_HZ));
+    audioBar.dataset.totalPlayedMs = String(Math.round((1000 * sum(engine.played)) / SAMPLE_RATE_HZ));
+    audioBar.dataset.itemId = item || "";
+    audioBar.dataset.state = st;
+    audioBar.dataset.mode = engine.mode;
+    audioBar.dataset.underruns = String(engine.underruns);
+    enableAudio.hidden = st !== "suspended";
+    mute.textContent = engine.muted ? "unmute" : "mute";
+    mute.setAttribute("aria-pressed", String(engine.muted));
+    meter.textContent = item ? `${(pl / 1000).toFixed(1)} / ${(rec / 1000).toFixed(1)} s` : "no audio yet";
+  };
+  let audioFrame = 0;
+  const audioListener = () => {
+    if (audioFrame) return;
+    audioFrame = requestAnimationFrame(() => { audioFrame = 0; renderAudio(); });
+  };
+  engine.listeners.add(audioListener);
+  cleanups.push(() => { engine.listeners.delete(audioListener); cancelAnimationFrame(audioFrame); });
+
+  const renderReply = () => {
+    const r = model.get("reply") || {};
+    reply.dataset.status = r.status || "";
+    reply.dataset.itemId = r.item_id || "";
+    reply.replaceChildren(h("span", { class: "rt-reply-text", text: r.text || "" }));
+    if (r.status === "truncated") {
+      reply.append(h("span", { class: "rt-tag", text: `truncated at ${((r.truncated_ms || 0) / 1000).toFixed(2)} s` }));
+    } else if (r.status && r.status !== "done" && r.status !== "streaming") {
+      reply.append(h("span", { class: "rt-tag", text: r.status }));
+    }
+  };
+
+  const talk = h("div", { class: "rt-talk" },
+    h("div", { class: "rt-subtle", text: "reply" }), reply,
+    prompt,
+    h("div", { class: "rt-row" }, h("label", { class: "rt-check" }, respond, " respond"), sendBtn, stopBtn, audioBar));
+
+  // --- event log
+  const filter = sel("rt-filter", [["all", "all events"], ["no_audio", "hide audio deltas"],
+    ["no_deltas", "hide all deltas"], ["errors", "errors only"]], model.get("log_filter"));
+  const search = h("input", { type: "search", testid: "rt-search", placeholder: "search type / text", value: model.get("log_search") });
+  const count = h("span", { class: "rt-subtle", testid: "rt-log-count" });
+  const follow = h("button", { class: "rt-btn rt-follow", testid: "rt-follow", text: "↓ latest", hidden: true });
+  const clearBtn = h("button", { class: "rt-btn", testid: "rt-clear", text: "Clear" });
+  const list = h("div", { class: "rt-log", testid: "rt-log", role: "log", tabindex: "0" });
+  const logBox = h("div", { class: "rt-logbox" },
+    h("div", { class: "rt-row rt-toolbar" }, filter, search, count, h("span", { class: "rt-spacer" }), follow, clearBtn),
+    list);
+
+  filter.addEventListener("change", () => { model.set("log_filter", filter.value); model.save_changes(); });
+  let searchTimer = 0;
+  search.addEventListener("input", () => {
+    clearTimeout(searchTimer);
+    searchTimer = setTimeout(() => { model.set("log_search", search.value); model.save_changes(); }, 200);
+  });
+  cleanups.push(() => clearTimeout(searchTimer));
+  clearBtn.addEventListener("click", () => action({ type: "clear" }));
+
+  // Window state: `rows` mirrors the DOM; offset = position of rows[0] among the rows matching the filter.
+  let rows = [];
+  const rowEls = new Map();
+  let offset = 0;
+  let total = 0;
+  let atTail = true;
+  let autoscroll = true;
+  let loading = false;
+  let open = null;
+
+  const rowEl = (r) => {
+    const dir = DIRS[r.d] || r.d;
+    const flags = r.f || "";
+    const el = h("div", { class: `rt-log-row rt-${dir}${flags.includes("e") ? " rt-error" : ""}${flags.includes("u") ? " rt-unknown" : ""}`,
+      testid: "rt-log-row", "data-type": r.y, "data-dir": dir, "data-row": String(r.i), "data-count": String(r.n || 1) },
+    h("span", { class: "rt-arrow", text: ARROWS[dir] || "?" }),
+    h("span", { class: "rt-time", text: fmtTime(r.t) }),
+    h("span", { class: "rt-type", text: r.y }),
+    flags.includes("u") ? h("span", { class: "rt-tag", text: "unknown type", title: "not in the dialect's event set" }) : null,
+    flags.includes("x") ? h("span", { class: "rt-tag", text: "bad frame" }) : null,
+    h("span", { class: "rt-meta", text: runMeta(r) }),
+    h("span", { class: "rt-summary", text: r.s || "" }),
+    r.c != null ? h("a", { class: "rt-cause", text: `← #${r.c}`, title: "the client event this answers",
+      onclick: (e) => { e.stopPropagation(); jumpTo(r.c); } }) : null);
+    if (flags) el.dataset.flags = flags;
+    el.addEventListener("click", () => toggleDetail(r.i, 0));
+    return el;
+  };
+
+  const updateCount = () => {
+    count.textContent = `${total} row${total === 1 ? "" : "s"}`;
+    follow.hidden = atTail && autoscroll;
+  };
+  const nearBottom = () => list.scrollHeight - list.scrollTop - list.clientHeight < 24;
+  const scrollToBottom = () => { list.scrollTop = list.scrollHeight; };
+
+  const replaceWindow = (newRows, newOffset, newTotal, tail) => {
+    rows = newRows;
+    offset = newOffset;
+    total = newTotal;
+    atTail = tail;
+    rowEls.clear();
+    const frag = document.createDocumentFragment();
+    for (const r of rows) { const e = rowEl(r); rowEls.set(r.i, e); frag.append(e); }
+    list.replaceChildren(frag);
+    open = null;
+    updateCount();
+  };
+
+  const trimTop = () => {
+    const extra = rows.length - MAX_DOM_ROWS;
+    if (extra <= 0) return;
+    for (const r of rows.splice(0, extra)) {
+      rowEls.get(r.i)?.remove();
+      rowEls.delete(r.i);
+    }
+    offset += extra;
+  };
+  const trimBottom = () => {
+    while (rows.length > MAX_DOM_ROWS) {
+      const r = rows.pop();
+      rowEls.get(r.i)?.remove();
+      rowEls.delete(r.i);
+      atTail = false;
+    }
+  };
+
+  const onAppend = (msg) => {
+    total = msg.total;
+    for (const r of msg.updates || []) {
+      const old = rowEls.get(r.i);
+      if (!old) continue;
+      const idx = rows.findIndex((x) => x.i === r.i);
+      if (idx >= 0) rows[idx] = r;
+      const fresh = rowEl(r);
+      const detail = old.nextSibling?.classList?.contains("rt-log-detail") ? old.nextSibling : null;
+      old.replaceWith(fresh);
+      rowEls.set(r.i, fresh);
+      if (detail) fresh.after(detail);
+    }
+    if (atTail && msg.rows.length) {
+      if (!autoscroll && rows.length + msg.rows.length > MAX_DOM_ROWS) {
+        // The reader is scrolled up: stop following rather than grow the DOM; "↓ latest" fetches the tail.
+        atTail = false;
+      } else {
+        // While following the tail, rows that would be trimmed at once are never built.
+        const incoming = autoscroll && msg.rows.length > MAX_DOM_ROWS ? msg.rows.slice(-MAX_DOM_ROWS) : msg.rows;
+        const frag = document.createDocumentFragment();
+        for (const r of incoming) {
+          if (rows.length && r.i <= rows[rows.length - 1].i) continue;
+          rows.push(r);
+          const e = rowEl(r);
+          rowEls.set(r.i, e);
+          frag.append(e);
+        }
+        list.append(frag);
+        if (autoscroll) {
+          offset += msg.rows.length - incoming.length;
+          trimTop();
+          scrollToBottom();
+        }
+      }
+    }
+    updateCount();
+  };
+
+  // Appends that arrive together (e.g. after a busy kernel catches up) are applied in one DOM pass per frame.
+  let appendQueue = [];
+  let appendFrame = 0;
+  const queueAppend = (msg) => {
+    appendQueue.push(msg);
+    if (appendFrame) return;
+    appendFrame = requestAnimationFrame(() => {
+      appendFrame = 0;
+      const q = appendQueue;
+      appendQueue = [];
+      onAppend({ rows: q.flatMap((m) => m.rows), updates: q.flatMap((m) => m.updates || []), total: q[q.length - 1].total });
+    });
+  };
+  cleanups.push(() => cancelAnimationFrame(appendFrame));
+
+  const onPage = (msg) => {
+    loading = false;
+    if (msg.dir === "older") {
+      const before = list.scrollHeight;
+      const frag = document.createDocumentFragment();
+      for (const r of msg.rows) { const e = rowEl(r); rowEls.set(r.i, e); frag.append(e); }
+      list.prepend(frag);
+      rows = [...msg.rows, ...rows];
+      offset = msg.offset;
+      list.scrollTop += list.scrollHeight - before;
+      trimBottom();
+    } else {
+      const frag = document.createDocumentFragment();
+      for (const r of msg.rows) { if (rowEls.has(r.i)) continue; const e = rowEl(r); rowEls.set(r.i, e); frag.append(e); rows.push(r); }
+      list.append(frag);
+      atTail = msg.tail;
+      const before = list.scrollHeight;
+      const top = list.scrollTop;
+      trimTop();
+      list.scrollTop = top - (before - list.scrollHeight);
+    }
+    total = msg.total;
+    updateCount();
+  };
+
+  const requestTail = () => { loading = true; request({ type: "log.window", limit: PAGE_ROWS * 2 }); };
+  const jumpTo = (rowId) => {
+    autoscroll = false;
+    loading = true;
+    pendingFocus = rowId;
+    request({ type: "log.around", row: rowId, limit: PAGE_ROWS * 2 });
+  };
+  let pendingFocus = null;
+
+  list.addEventListener("scroll", () => {
+    // Autoscroll pauses while the user reads older rows and resumes when they scroll back to the bottom.
+    if (nearBottom()) {
+      if (atTail) autoscroll = true;
+      else if (!loading) { loading = true; request({ type: "log.page", after: rows[rows.length - 1]?.i, limit: PAGE_ROWS }); }
+    } else {
+      autoscroll = false;
+    }
+    if (list.scrollTop < 40 && offset > 0 && !loading && rows.length) {
+      loading = true;
+      request({ type: "log.page", before: rows[0].i, limit: PAGE_ROWS });
+    }
+    updateCount();
+  });
+  follow.addEventListener("click", () => { autoscroll = true; requestTail(); });
+
+  const toggleDetail = (rowId, member) => {
+    const el = rowEls.get(rowId);
+    if (!el) return;
+    if (open && open.row === rowId && member === open.member && open.el.isConnected) {
+      open.el.remove();
+      open = null;
+      return;
+    }
+    if (open?.el) open.el.remove();
+    const box = h("div", { class: "rt-log-detail", testid: "rt-log-detail" }, h("span", { class: "rt-subtle", text: "loading…" }));
+    el.after(box);
+    open = { row: rowId, member, el: box };
+    request({ type: "log.detail", row: rowId, member });
+  };
+
+  const onDetail = (msg) => {
+    if (!open || open.row !== msg.row) return;
+    const box = open.el;
+    box.replaceChildren();
+    if (msg.count > 1) {
+      const prev = h("button", { class: "rt-btn rt-icon", testid: "rt-detail-prev", text: "◀", disabled: msg.member <= 0 });
+      const next = h("button", { class: "rt-btn rt-icon", testid: "rt-detail-next", text: "▶", disabled: msg.member >= msg.count - 1 });
+      prev.addEventListener("click", (e) => { e.stopPropagation(); open.member = msg.member - 1; request({ type: "log.detail", row: msg.row, member: msg.member - 1 }); });
+      next.addEventListener("click", (e) => { e.stopPropagation(); open.member = msg.member + 1; request({ type: "log.detail", row: msg.row, member: msg.member + 1 }); });
+      box.append(h("div", { class: "rt-row" }, prev, h("span", { text: `member ${msg.member + 1} of ${msg.count} (entry #${msg.entry})` }), next));
+      if (msg.text) box.append(h("div", { class: "rt-run-text", text: msg.text }));
+    }
+    if (msg.cause) {
+      box.append(h("a", { class: "rt-cause", text: `caused by ${msg.cause.type} #${msg.cause.row}`,
+        onclick: () => jumpTo(msg.cause.row) }));
+    }
+    box.append(h("pre", { text: msg.json }));
+  };
+
+  // --- layout
+  const left = h("div", { class: "rt-left" }, form, talk);
+  const body = h("div", { class: "rt-body" }, left, logBox);
+  const root = h("div", { class: "rt-root" }, header, errorList, body);
+  el.replaceChildren(root);
+
+  const onMsg = (msg) => {
+    if (msg.view && msg.view !== viewId && msg.view !== "*") return;
+    switch (msg.type) {
+      case "ack": unacked.delete(msg.seq); checkBusy(); break;
+      case "log.append": queueAppend(msg); break;
+      case "log.window":
+        loading = false;
+        appendQueue = [];
+        autoscroll = msg.tail;
+        replaceWindow(msg.rows, msg.offset, msg.total, msg.tail);
+        if (pendingFocus != null && rowEls.has(pendingFocus)) {
+          const target = rowEls.get(pendingFocus);
+          autoscroll = false;
+          target.classList.add("rt-focus");
+          target.scrollIntoView({ block: "center" });
+          pendingFocus = null;
+        } else if (autoscroll) scrollToBottom();
+        updateCount();
+        break;
+      case "log.page": onPage(msg); break;
+      case "log.detail": onDetail(msg); break;
+      default: break;
+    }
+  };
+  on("msg:custom", onMsg);
+  on("change:status change:close_code change:close_reason change:backend change:model change:dialect change:error_count", renderHeader);
+  on("change:errors", renderErrors);
+  on("change:session_effective change:session_diff", onSession);
+  on("change:form_error", renderFormError);
+  on("change:reply", renderReply);
+  on("change:log_filter", () => { filter.value = model.get("log_filter"); });
+  on("change:log_search", () => { if (document.activeElement !== search) search.value = model.get("log_search"); });
+
+  renderHeader();
+  renderErrors();
+  onSession();
+  renderReply();
+  renderAudio();
+  updateCount();
+
+  // Handshake (TESTING.md pitfall 8): the kernel sends nothing to a view before this message; it answers with
+  // the tail of the log, so a view displayed later rebuilds from traits plus one window.
+  action({ type: "ready", limit: PAGE_ROWS * 2 });
+
+  return () => { for (const fn of cleanups) fn(); };
+}
+
+export default { initialize, render };

@@ -1,0 +1,92 @@
+"""Tests of the simulator's input transcription (rtwidget.server.transcribe)."""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+import pytest
+
+from rtwidget import audio
+from rtwidget.server.transcribe import describe, transcribe
+from rtwidget.server.vad import EnergyVad
+from rtwidget.server.voice import synthesize
+
+TEXT = "What's the weather like in Paris today? I'd love to know, thanks."
+
+
+def _words_in(description: str) -> int:
+    match = re.search(r"about (\d+) words?", description)
+    assert match, description
+    return int(match.group(1))
+
+
+def test_own_speech_is_transcribed_exactly() -> None:
+    """Synthesized speech sent back (with silence around it) gives its text back."""
+    pcm = audio.silence(500) + synthesize(TEXT, "echo").pcm + audio.silence(700)
+    assert transcribe(pcm) == TEXT
+
+
+def test_vad_cut_turns_recover_their_own_words() -> None:
+    """Turns cut by the VAD at a sentence pause each recover the words they contain."""
+    first, second = "Good morning everyone.", "Let us begin."
+    pcm = audio.silence(400) + synthesize(f"{first} {second}").pcm + audio.silence(800)
+    vad = EnergyVad(silence_duration_ms=250, prefix_padding_ms=100)
+    events = vad.feed(pcm)
+    turns = [(e.audio_start_ms, e.audio_end_ms) for e in events if e.kind == "speech_stopped"]
+    assert len(turns) == 2
+    texts = [transcribe(pcm[start * 48 : end * 48]) for start, end in turns if end is not None]
+    assert texts == [first, second]
+
+
+def test_lossy_audio_is_described() -> None:
+    """After G.711 the words are lost; the description gives the speech length and a word estimate."""
+    speech = synthesize(TEXT)
+    lossy = audio.ulaw_decode(audio.ulaw_encode(speech.pcm)).tobytes()
+    description = transcribe(lossy)
+    assert re.fullmatch(r"\(\d+\.\d seconds of speech, about \d+ words?\)", description)
+    seconds = float(description[1:].split()[0])
+    assert seconds == pytest.approx(speech.words[-1].end_ms / 1000, abs=0.1)
+    assert _words_in(description) == pytest.approx(len(speech.words), rel=0.35)
+
+
+@pytest.mark.parametrize("n_words", [3, 8, 16])
+def test_word_estimate_grows_with_speech(n_words: int) -> None:
+    """The word estimate follows the number of words spoken (within about a third)."""
+    words = ["hello", "table", "river", "go", "simple", "under", "quiet", "bright"] * 2
+    speech = synthesize(" ".join(words[:n_words]) + ".")
+    estimate = _words_in(describe(np.frombuffer(speech.pcm, dtype="<i2") & ~np.int16(1)))
+    assert estimate == pytest.approx(n_words, rel=0.35, abs=1)
+
+
+def test_steady_tone_is_audio_not_speech() -> None:
+    """A long steady tone has no syllable rhythm and is described as audio."""
+    assert transcribe(audio.silence(200) + audio.tone(440, 1500)) == "(1.5 seconds of audio)"
+
+
+@pytest.mark.parametrize(
+    "pcm",
+    [
+        b"",
+        b"\x01",
+        audio.silence(2000),
+        audio.float32_to_pcm16(0.003 * np.random.default_rng(3).standard_normal(24000)),
+    ],
+)
+def test_silence_transcribes_to_nothing(pcm: bytes) -> None:
+    """Empty input, silence and low noise give an empty transcript."""
+    assert transcribe(pcm) == ""
+
+
+def test_transcript_is_deterministic() -> None:
+    """The same audio gives the same transcript."""
+    lossy = audio.alaw_decode(audio.alaw_encode(synthesize("One more time, please.").pcm)).tobytes()
+    assert transcribe(lossy) == transcribe(lossy)
+
+
+def test_other_rates_are_described() -> None:
+    """Audio at 16 kHz is measured on its own rate."""
+    speech = synthesize("Testing one two three.", rate_hz=16_000)
+    plain = (np.frombuffer(speech.pcm, dtype="<i2") & ~np.int16(1)).tobytes()
+    seconds = float(transcribe(plain, 16_000)[1:].split()[0])
+    assert seconds == pytest.approx(speech.words[-1].end_ms / 1000, abs=0.1)
