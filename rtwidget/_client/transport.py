@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import ipaddress
 import logging
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any, Protocol
+from urllib.parse import urlsplit
 
 from websockets.asyncio.client import ClientConnection
 from websockets.asyncio.client import connect as ws_connect
@@ -144,6 +146,16 @@ class WebSocketTransport:
         return self.ws.close_reason
 
 
+def _is_loopback(url: str) -> bool:
+    host = urlsplit(url).hostname or ""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
 def websocket_factory(
     *, max_frame_bytes: int, open_timeout_s: float = 10.0, secrets: tuple[str, ...] = ()
 ) -> TransportFactory:
@@ -166,6 +178,9 @@ def websocket_factory(
                 max_size=max_frame_bytes,
                 open_timeout=open_timeout_s,
                 logger=logger,
+                # websockets >= 15 routes through HTTP(S)_PROXY by default; a loopback server (the
+                # embedded simulator) must never be sent to a proxy, whatever the environment says.
+                proxy=None if _is_loopback(url) else True,
             )
         except InvalidStatus as exc:
             status = exc.response.status_code

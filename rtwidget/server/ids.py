@@ -8,6 +8,8 @@ import string
 __all__ = ["IdFactory"]
 
 _ALPHABET = string.ascii_letters + string.digits
+# Random bytes -> id characters in one C call (bytes.translate); the slight bias of `% 62` is harmless here.
+_TO_ALPHABET = bytes(ord(_ALPHABET[b % len(_ALPHABET)]) for b in range(256))
 # Recorded ids: "event_E6U0upa15CBe8gAnApXCO", "item_E6U0u6ZFxXUxYesuS1vaT" (21 characters after the prefix),
 # "call_uMNE0Myi2tDTPu0w" (16).
 _ID_CHARS = 21
@@ -24,7 +26,7 @@ class IdFactory:
         self._rng = random.Random(seed)
 
     def _chars(self, n: int) -> str:
-        return "".join(self._rng.choices(_ALPHABET, k=n))
+        return self._rng.randbytes(n).translate(_TO_ALPHABET).decode("ascii")
 
     def new(self, prefix: str) -> str:
         """A fresh id such as `item_E6U0u6ZFxXUxYesuS1vaT`."""

@@ -60,7 +60,7 @@ _USER_NAME_RE = re.compile(
     r"\b(?:my name is|i am called|call me|i'm called)\s+([A-Za-z][\w-]*)", re.IGNORECASE
 )
 _PLACEHOLDER_RE = re.compile(r"^\((\d+(?:\.\d+)?) seconds? of (speech|audio)[^)]*\)$")
-_WORD_RE = re.compile(r"[A-Za-z0-9']+")
+_WORD_RE = re.compile(r"[\w']+")
 _ARITH_RE = re.compile(
     r"(-?\d+(?:\.\d+)?)\s*(\+|-|\*|x|/|plus|minus|times|multiplied by|divided by)\s*(-?\d+(?:\.\d+)?)",
     re.IGNORECASE,

@@ -16,6 +16,7 @@ when a client sends this audio back as PCM16. Deterministic: same arguments, sam
 from __future__ import annotations
 
 import re
+import unicodedata
 import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -215,7 +216,7 @@ def synthesize_iter(
     yield from audio.chunk(synthesize(text, voice, speed=speed, rate_hz=rate_hz).pcm, chunk_ms, rate_hz)
 
 
-@lru_cache(maxsize=128)
+@lru_cache(maxsize=32)
 def _synthesize_cached(text: str, voice: str, speed: float, rate_hz: int) -> tuple[bytes, tuple[Word, ...]]:
     # Replies repeat across sessions (same greeting, same help text), so 50 sessions cost one synthesis.
     segments, spans = _plan(text)
@@ -244,10 +245,7 @@ def _plan(text: str) -> tuple[list[_Segment], list[tuple[str, int, int]]]:
     tokens = _TOKEN_RE.findall(text)
     phrase: list[int] = []  # indices of vowel segments in the current phrase, for the pitch contour
     for ti, token in enumerate(tokens):
-        letters = "".join(
-            _DIGITS[int(c)] if c.isdigit() else c for c in token.lower() if c.isalnum() or c == "'"
-        )
-        letters = "".join(c for c in letters if "a" <= c <= "z")
+        letters = _letters(token)
         if letters:
             first = len(segments)
             phrase.extend(_word_segments(letters, segments))
@@ -267,6 +265,21 @@ def _plan(text: str) -> tuple[list[_Segment], list[tuple[str, int, int]]]:
     if segments:
         segments.append(_Segment("P", _TAIL_MS))
     return segments, spans
+
+
+def _letters(token: str) -> str:
+    """Spell a token in a-z for the phone rules: digits as words, no accents, other scripts as syllables."""
+    out = []
+    for c in unicodedata.normalize("NFKD", token.lower()):
+        if "a" <= c <= "z":
+            out.append(c)
+        elif "0" <= c <= "9":
+            out.append(_DIGITS[int(c)])
+        elif c.isalnum():
+            # A letter of another script (or a non-ASCII digit): one stable consonant-vowel syllable each.
+            code = ord(c)
+            out.append("mnlrstkpd"[code % 9] + "aeiou"[code // 9 % 5])
+    return "".join(out)
 
 
 def _word_segments(letters: str, out: list[_Segment]) -> list[int]:

@@ -312,11 +312,11 @@ from rtwidget import RealtimeWidget
 from rtwidget.server import serve
 
 stack = contextlib.AsyncExitStack()
-sim = await stack.enter_async_context(serve(port=0, speed={SPEED}, require_key={SECRET!r}))
-w = RealtimeWidget(url=sim.url, api_key={SECRET!r})
+sim = await stack.enter_async_context(serve(port=0, speed={SPEED}, require_key=KEY))
+w = RealtimeWidget(url=sim.url, api_key=KEY)
 w
 """
-WRONG_CELL = f"bad = RealtimeWidget(url=sim.url, api_key={WRONG!r})\nbad"
+WRONG_CELL = "bad = RealtimeWidget(url=sim.url, api_key=WRONG_KEY)\nbad"
 
 
 def test_api_key_never_reaches_the_page_or_the_saved_notebook(
@@ -324,6 +324,8 @@ def test_api_key_never_reaches_the_page_or_the_saved_notebook(
 ) -> None:
     """With a key (checked by the simulator), the DOM, row details, saved widget state and export omit it."""
     nb = open_notebook([SECRET_CELL, WRONG_CELL])
+    # The keys reach the kernel outside the cells, as from the environment: cell sources are in the DOM.
+    nb.kernel(f"KEY, WRONG_KEY = {SECRET!r}, {WRONG!r}")
     nb.run_all()
     page = nb.page
     connect_by_click(nb)  # the simulator requires the key: "open" proves it was sent

@@ -209,3 +209,11 @@ def test_bad_rate_is_rejected() -> None:
     """A sample rate too low for speech raises a clear ValueError."""
     with pytest.raises(ValueError, match="rate_hz"):
         voice.synthesize("hi", rate_hz=1000)
+
+
+def test_any_script_is_spoken() -> None:
+    """Accented and non-Latin words are voiced too, and keep their written form."""
+    speech = voice.synthesize("Café 你好 Привет!")
+    assert [w.text for w in speech.words] == ["Café", "你好", "Привет"]
+    for word in speech.words:
+        assert word.end_ms - word.start_ms > 150
