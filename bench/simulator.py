@@ -40,10 +40,13 @@ def _pct(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
 
 
-async def _client_session(url: str, n: int, turns: int, speed: float, out: dict[str, Any]) -> None:
+async def _client_session(
+    url: str, n: int, *, turns: int, speed: float, stagger_s: float, out: dict[str, Any]
+) -> None:
     from websockets.asyncio.client import connect
 
     loop = asyncio.get_running_loop()
+    await asyncio.sleep(n * stagger_s)
     async with connect(url, max_size=None, compression=None) as ws:
         json.loads(await ws.recv())  # session.created
         for turn in range(turns):
@@ -76,11 +79,15 @@ async def _client_session(url: str, n: int, turns: int, speed: float, out: dict[
                     break
 
 
-async def _clients(url: str, sessions: int, turns: int, speed: float) -> dict[str, Any]:
+async def _clients(url: str, sessions: int, turns: int, speed: float, stagger_s: float) -> dict[str, Any]:
     out: dict[str, Any] = {"events": 0, "audio_deltas": 0, "errors": [], "lateness_s": []}
     t0 = time.perf_counter()
     results = await asyncio.gather(
-        *(_client_session(url, n, turns, speed, out) for n in range(sessions)), return_exceptions=True
+        *(
+            _client_session(url, n, turns=turns, speed=speed, stagger_s=stagger_s, out=out)
+            for n in range(sessions)
+        ),
+        return_exceptions=True,
     )
     out["wall_s"] = time.perf_counter() - t0
     out["errors"] += [repr(r) for r in results if isinstance(r, BaseException)]
@@ -88,11 +95,11 @@ async def _clients(url: str, sessions: int, turns: int, speed: float) -> dict[st
 
 
 def _client_main(args: argparse.Namespace) -> None:
-    result = asyncio.run(_clients(args.client, args.sessions, args.turns, args.speed))
+    result = asyncio.run(_clients(args.client, args.sessions, args.turns, args.speed, args.stagger_ms / 1000))
     print(json.dumps(result))
 
 
-async def _run(sessions: int, turns: int, speed: float) -> dict[str, Any]:
+async def _run(sessions: int, turns: int, speed: float, stagger_ms: float = 0.0) -> dict[str, Any]:
     from rtwidget.server import serve
 
     server_cpu0 = time.process_time()
@@ -109,6 +116,8 @@ async def _run(sessions: int, turns: int, speed: float) -> dict[str, Any]:
             str(turns),
             "--speed",
             str(speed),
+            "--stagger-ms",
+            str(stagger_ms),
         ]
         proc = await asyncio.create_subprocess_exec(*cmd, stdout=subprocess.PIPE)
         stdout, _ = await proc.communicate()
@@ -155,14 +164,26 @@ def main() -> None:
     p.add_argument("--sessions", type=int, default=50)
     p.add_argument("--speed", type=float, default=10.0)
     p.add_argument("--turns", type=int, default=4)
+    p.add_argument(
+        "--stagger-ms",
+        type=float,
+        default=0.0,
+        help="start session n after n * this delay (default 0: all in lockstep, the worst case)",
+    )
     p.add_argument("--client", help=argparse.SUPPRESS)
     args = p.parse_args()
     if args.client:
         _client_main(args)
         return
-    print(f"simulator bench: speed {args.speed}, {args.turns} audio turns per session")
+    print(
+        f"simulator bench: speed {args.speed}, {args.turns} audio turns per session, "
+        f"sessions started {args.stagger_ms} ms apart"
+    )
     base = _report("1 session", asyncio.run(_run(1, args.turns, args.speed)))
-    many = _report(f"{args.sessions} sessions", asyncio.run(_run(args.sessions, args.turns, args.speed)))
+    many = _report(
+        f"{args.sessions} sessions",
+        asyncio.run(_run(args.sessions, args.turns, args.speed, args.stagger_ms)),
+    )
     print(
         f"ratio {args.sessions} vs 1: events/s x{many['events_per_s'] / base['events_per_s']:.1f}, "
         f"client p95 lateness x{many['p95_ms'] / max(base['p95_ms'], 1.0):.1f}, "

@@ -39,7 +39,9 @@ async def run(url: str | None, text: str) -> None:
         first = await conn.recv()
         print(f"< {first.type}")
         for modality in ("text", "audio"):
-            await conn.send({"type": "session.update", "session": {"type": "realtime", "output_modalities": [modality]}})
+            await conn.send(
+                {"type": "session.update", "session": {"type": "realtime", "output_modalities": [modality]}}
+            )
             await conn.send(_user_message(text))
             await conn.send({"type": "response.create"})
             print(f"> {modality} turn: {text!r}")
@@ -53,7 +55,9 @@ async def run(url: str | None, text: str) -> None:
                     print(f"\n! {ev.to_dict()['error']}")
                 elif ev.type == "response.done":
                     status = ev.to_dict()["response"]["status"]
-                    extra = f", {audio_bytes / PCM16_BYTES_PER_MS / 1000:.1f} s of audio" if audio_bytes else ""
+                    extra = (
+                        f", {audio_bytes / PCM16_BYTES_PER_MS / 1000:.1f} s of audio" if audio_bytes else ""
+                    )
                     print(f"\n< response.done ({status}{extra})")
                     break
 

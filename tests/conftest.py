@@ -10,7 +10,7 @@ _PROXY_VARIABLES = ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "htt
 
 @pytest.fixture(autouse=True)
 def _offline_environment(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Tests never see a developer's real key (the widget would pick OpenAI) nor route loopback via a proxy."""
+    """Tests never see a real key (the widget would pick OpenAI) nor route loopback through a proxy."""
     for name in (*_KEY_VARIABLES, *_PROXY_VARIABLES):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("NO_PROXY", "127.0.0.1,localhost,::1")

@@ -24,9 +24,12 @@ from websockets.asyncio.server import serve as ws_serve
 from websockets.exceptions import ConnectionClosed
 from websockets.http11 import Request, Response
 
-from rtwidget.server.core import AUDIO_CHUNK_MS, Close, SimSession
+from rtwidget.protocol import encode_event
+from rtwidget.server.core import AUDIO_CHUNK_MS, SimSession
+from rtwidget.server.dialect import to_event
 from rtwidget.server.faults import MALFORMED_FRAME, UNKNOWN_EVENT_TYPE, Faults
 from rtwidget.server.handshake import check_handshake
+from rtwidget.server.ids import IdFactory
 
 __all__ = ["MAX_FRAME_BYTES", "PING_INTERVAL_S", "Simulator", "serve"]
 
@@ -39,10 +42,6 @@ _AUDIO_DELTA_TYPES = ("response.output_audio.delta", "response.audio.delta")
 
 
 def _encode(event: Any) -> str:
-    if isinstance(event, dict):
-        return json.dumps(event)
-    from rtwidget.protocol import encode_event
-
     return encode_event(event)
 
 
@@ -136,9 +135,6 @@ class _Connection:
                 item = self.queue.popleft()
                 if item is _STOP:
                     return
-                if isinstance(item, Close):
-                    await self.ws.close(item.code, item.reason)
-                    return
                 if self.faults.delay_ms:
                     await asyncio.sleep(self.faults.delay_ms / 1000.0)
                 await self.ws.send(_encode(item))
@@ -190,12 +186,20 @@ class _Handler:
         self.audio_chunk_ms = audio_chunk_ms
         self.record_lateness = record_lateness
         self.counter = itertools.count()
+        self.ids = IdFactory("handshake")
 
     def process_request(self, connection: ServerConnection, request: Request) -> Response | None:
         path = urlsplit(request.path).path
         if check_handshake(path, {"model": "gpt-realtime"}, {}) is None:
             return connection.respond(HTTPStatus.NOT_FOUND, f"Not a realtime endpoint: {path}\n")
         return None
+
+    async def refuse(self, ws: ServerConnection, error: dict[str, Any], code: int, reason: str) -> None:
+        """PROTOCOL.md §10: the upgrade succeeded; send one `error` event, then close with `code`."""
+        event = {"type": "error", "event_id": self.ids.new("event"), "error": error}
+        with contextlib.suppress(ConnectionClosed):
+            await ws.send(_encode(to_event(event, "ga")))
+            await ws.close(code, reason)
 
     async def __call__(self, ws: ServerConnection) -> None:
         request = ws.request
@@ -210,9 +214,7 @@ class _Handler:
             await ws.close(4000, "invalid_request_error.not_found")
             return
         if hs.error is not None and hs.close is not None:
-            with contextlib.suppress(ConnectionClosed):
-                await ws.send(json.dumps({**hs.error, "event_id": "event_handshake_error"}))
-                await ws.close(hs.close.code, hs.close.reason)
+            await self.refuse(ws, hs.error["error"], hs.close.code, hs.close.reason)
             return
         try:
             faults = self.faults.with_query(query)
@@ -223,11 +225,7 @@ class _Handler:
                 "message": str(exc),
                 "param": None,
             }
-            with contextlib.suppress(ConnectionClosed):
-                await ws.send(
-                    json.dumps({"type": "error", "event_id": "event_handshake_error", "error": error})
-                )
-                await ws.close(4000, "invalid_request_error.invalid_value")
+            await self.refuse(ws, error, 4000, "invalid_request_error.invalid_value")
             return
         session = SimSession(
             dialect=hs.dialect,

@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from functools import partial
 from typing import Any, Literal
 
+from rtwidget.protocol import Event
 from rtwidget.server import dialect as _dialect
 from rtwidget.server.ids import IdFactory
 from rtwidget.server.sessionconfig import (
@@ -88,13 +89,13 @@ def _text_tokens(text: str) -> int:
 
 @dataclass(frozen=True)
 class Close:
-    """Ask the adapter to close the WebSocket with this code and reason (after sending what precedes)."""
+    """A WebSocket close the server performs: code and reason (e.g. 3000 after a bad key)."""
 
     code: int
     reason: str
 
 
-Output = Any  # a protocol server event, or Close
+Output = Event  # what `start` / `receive` / `advance` return: typed protocol server events
 
 
 @dataclass
@@ -254,9 +255,6 @@ class SimSession:
         pending, self._pending = self._pending, []
         out: list[Output] = []
         for ev in pending:
-            if ev["type"] == "__close__":
-                out.append(Close(ev["code"], ev["reason"]))
-                continue
             if self.dialect == "beta":
                 out.extend(
                     _dialect.to_event(e, "beta") for e in _dialect.ga_server_to_beta(ev, self._beta_extra)

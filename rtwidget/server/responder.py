@@ -1,13 +1,13 @@
 """The simulator's "model": short, deterministic, rule-based replies that make a good demo.
 
-Rules, first match wins: a tool result is reported ("The get_weather tool says: ..."); empty input gets a
-prompt; a transcript placeholder from :mod:`rtwidget.server.transcribe` ("(2.1 seconds of speech, ...)")
-is acknowledged honestly; "help" / "what are you" explain the simulator and how to connect a real model;
-greetings greet back (by name when the user gives one); thanks, goodbyes, "how are you", simple arithmetic
-and questions about the time or the world get fitting answers; anything else is reflected back with the
-pronouns turned around. Session instructions asking for brevity ("be brief", "answer in 5 words",
-"Reply in two or three words.") shorten the reply. Same input, same output: ``turn`` only picks among
-phrasings.
+Rules, first match wins: a tool result is reported ("The get_weather tool says: ..."); empty input gets
+a prompt; a transcript placeholder from :mod:`rtwidget.server.transcribe` ("(2.1 seconds of speech, ...)")
+is acknowledged honestly; long input is summarised; "say X" / "repeat after me: X" say X and "count to N"
+counts; "help" / "what are you" explain the simulator and how to connect a real model; greetings greet
+back (by name when the user gives one); thanks, goodbyes, "how are you", simple arithmetic and questions
+about the time or the world get fitting answers; anything else is reflected back with the pronouns turned
+around. Instructions asking for brevity ("be brief", "answer in 5 words", "Reply in two or three words.")
+shorten the reply. Same input, same output: ``turn`` only picks among phrasings.
 """
 
 from __future__ import annotations
@@ -44,6 +44,11 @@ _NUMBER_WORDS = {
     "a couple of": 3,
     "few": 5,
 }
+_COUNT_TEXT = (
+    "one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen sixteen "
+    "seventeen eighteen nineteen twenty"
+)
+_COUNT_WORDS = _COUNT_TEXT.split()
 _NUM = r"(\d+|" + "|".join(sorted(_NUMBER_WORDS, key=len, reverse=True)) + r")"
 _LIMIT_RE = re.compile(
     r"\b(?:in|with|using|under|at most|no more than|max(?:imum)?(?: of)?)\s+"
@@ -82,6 +87,9 @@ _HELP_RE = re.compile(
     r"are you a (?:real )?(?:model|bot|ai|robot)|simulator)\b",
     re.IGNORECASE,
 )
+_SAY_RE = re.compile(r"^(?:please\s+)?(?:say|repeat after me:?|repeat)\s+(.+?)[.!]?$", re.IGNORECASE)
+_COUNT_RE = re.compile(r"\bcount (?:to|up to) (\d+|" + "|".join(_NUMBER_WORDS) + r")\b", re.IGNORECASE)
+_MAX_COUNT = 20
 _THANKS_RE = re.compile(r"\b(thanks|thank you|cheers)\b", re.IGNORECASE)
 _BYE_RE = re.compile(r"\b(bye|goodbye|see you|good night)\b", re.IGNORECASE)
 _HOW_ARE_YOU_RE = re.compile(r"\bhow are you\b|\bhow's it going\b|\bhow do you do\b", re.IGNORECASE)
@@ -190,6 +198,17 @@ def _reply_to(text: str, instructions: str, turn: int) -> tuple[str, str]:
     if len(words) > _LONG_INPUT_WORDS:
         quote = _reflect(" ".join(words[:8]))
         return f"That's a lot: {len(words)} words. In short, you said {quote}, and so on.", "That's a lot!"
+    say = _SAY_RE.match(text)
+    if say:
+        echo = say.group(1).strip("\"'“”")
+        echo = f"{echo[:1].upper()}{echo[1:]}"
+        echo = echo if echo[-1:] in ".!?" else echo + "."
+        return f"Sure! {echo}", echo
+    count = _COUNT_RE.search(text)
+    if count:
+        top = min(_MAX_COUNT, max(1, _number(count.group(1))))
+        numbers = ", ".join(_COUNT_WORDS[:top])
+        return f"{numbers[:1].upper()}{numbers[1:]}.", f"{numbers[:1].upper()}{numbers[1:]}."
     if _HELP_RE.search(text):
         return f"{self_name}, a rule-based stand-in that runs offline. {CONNECT_HINT}", "A local simulator."
     user_name = _USER_NAME_RE.search(text)
@@ -217,7 +236,9 @@ def _reply_to(text: str, instructions: str, turn: int) -> tuple[str, str]:
             "A real model with a tool could tell you.",
             "I can't know that.",
         )
-    quote = _reflect(" ".join(words[:_QUOTE_WORDS]))
+    # Inside quotation marks the user's own words stay as they were; turning the pronouns there would
+    # misquote them ('You said: "Tell you a story"').
+    quote = " ".join(words[:_QUOTE_WORDS]).strip(" .,!?;:")
     if len(words) > _QUOTE_WORDS:
         quote += " and so on"
     if is_question:

@@ -34,9 +34,10 @@ def test_help_explains_how_to_connect_a_real_model(text: str) -> None:
     assert CONNECT_HINT in answer
 
 
-def test_statement_is_reflected_with_pronouns_turned() -> None:
-    """The user's words come back with I/my turned into you/your."""
-    assert '"you like your red bicycle"' in reply("I like my red bicycle.")
+def test_statement_is_quoted_verbatim() -> None:
+    """A statement comes back quoted in the user's own words, pronouns untouched."""
+    assert '"I like my red bicycle"' in reply("I like my red bicycle.")
+    assert '"Tell me a short story"' in reply("Tell me a short story.")
 
 
 def test_question_is_acknowledged() -> None:
@@ -141,5 +142,18 @@ def test_same_input_same_reply_and_turn_varies_phrasing() -> None:
 
 
 def test_name_from_instructions_is_used() -> None:
-    """ "Your name is X" in the instructions makes the simulator introduce itself as X."""
+    """With "Your name is X" in the instructions the simulator introduces itself as X."""
     assert "I'm Robo" in reply("hello", instructions="Your name is Robo.")
+
+
+def test_say_and_repeat_are_followed() -> None:
+    """Saying "say X" or "repeat after me: X" gets X back (just X when asked for few words)."""
+    assert reply("Say hello world") == "Sure! Hello world."
+    assert reply('Repeat after me: "testing, one, two"!') == "Sure! Testing, one, two."
+    assert reply("say good night", instructions="Reply in a few words.") == "Good night."
+
+
+def test_counting_is_followed() -> None:
+    """Asking to count to N counts in words, capped at twenty."""
+    assert reply("Can you count to five?") == "One, two, three, four, five."
+    assert reply("count to 99").endswith("twenty.")

@@ -125,7 +125,7 @@ def test_tool_choice_none_never_calls() -> None:
 
 
 def test_tool_choice_required_picks_best_or_first() -> None:
-    """ "required" calls the best match, or the first tool when nothing matches."""
+    """tool_choice required calls the best match, or the first tool when nothing matches."""
     assert choose_tool(TOOLS, "search the docs", "required")["name"] == "searchDocs"  # type: ignore[index]
     assert choose_tool(TOOLS, "Hello!", "required")["name"] == "get_weather"  # type: ignore[index]
 

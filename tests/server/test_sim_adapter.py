@@ -234,24 +234,30 @@ async def test_serve_on_running_loop_reports_url():
         assert sim.url == f"ws://127.0.0.1:{sim.port}/v1/realtime"
 
 
-def test_cli_prints_url_and_stops_on_ctrl_c():
-    """`python -m rtwidget.server --port 0` prints the URL on one line and exits 0 on SIGINT."""
-    with subprocess.Popen(
-        [sys.executable, "-m", "rtwidget.server", "--port", "0", "--speed", "5"],
+async def test_cli_prints_url_and_stops_on_ctrl_c():
+    """`python -m rtwidget.server --port 0` prints the URL; SIGINT closes open sessions (1001), exit 0."""
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "rtwidget.server",
+        "--port",
+        "0",
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
-        text=True,
         env={**os.environ, "PYTHONUNBUFFERED": "1"},
-    ) as proc:
-        try:
-            assert proc.stdout is not None
-            line = proc.stdout.readline().strip()
-            assert line.startswith("ws://127.0.0.1:")
-            assert line.endswith("/v1/realtime")
+    )
+    try:
+        assert proc.stdout is not None
+        line = (await proc.stdout.readline()).decode().strip()
+        assert line.startswith("ws://127.0.0.1:")
+        assert line.endswith("/v1/realtime")
+        async with connect(f"{line}?model=gpt-realtime") as ws:
+            assert (await _recv_json(ws))["type"] == "session.created"
             proc.send_signal(signal.SIGINT)
-            _, err = proc.communicate(timeout=30)
-            assert proc.returncode == 0, err
-        finally:
-            if proc.poll() is None:
-                proc.kill()
-                proc.communicate()
+            assert await _closed(ws) == (1001, "")
+        _, err = await proc.communicate()
+        assert proc.returncode == 0, err
+    finally:
+        if proc.returncode is None:
+            proc.kill()
+            await proc.communicate()

@@ -8,7 +8,7 @@ import json
 from typing import Any
 
 import pytest
-from sim_testing import expected_speech
+from sim_testing import expected_speech, load_corpus, shape
 
 from rtwidget.client import Connection, FrameError, PermanentError, connect
 from rtwidget.protocol import UnknownEvent
@@ -195,3 +195,45 @@ async def test_concurrent_client_sessions(sim: Simulator):
             return (await _until(conn, "response.done"))[-1].to_dict()["response"]["status"]
 
     assert await asyncio.gather(*(one(i) for i in range(10))) == ["completed"] * 10
+
+
+RECORDED_SCENARIOS = [
+    "test_openai_ws__test_message_history_seeding.jsonl",
+    "test_openai_ws__test_text_in_audio_out_turn.jsonl",
+    "test_openai_ws__test_tool_call_round.jsonl",
+    "test_azure_ws__test_message_history_seeding.jsonl",
+    "test_azure_ws__test_text_in_audio_out_turn.jsonl",
+    "test_azure_ws__test_tool_call_round.jsonl",
+    "test_gateway_ws__test_gateway_openai_text_in_audio_out.jsonl",
+]
+
+
+@pytest.mark.parametrize("recording", RECORDED_SCENARIOS)
+async def test_recorded_scenario_over_loopback(sim: Simulator, recording: str):
+    """Our client replays a recorded session's client events; the server event order matches the recording."""
+    records = load_corpus(recording)
+    types: list[str] = []
+    call_ids: dict[str, str] = {}
+    async with connect(url=sim.url, model="gpt-realtime") as conn:
+        types += [e.type for e in await _until(conn, "session.created")]
+        for rec in records:
+            if rec["dir"] == "server" and rec["event"]["type"] == "response.function_call_arguments.done":
+                call_ids.setdefault("recorded", rec["event"]["call_id"])
+            if rec["dir"] != "client":
+                continue
+            event = rec["event"]
+            if "recorded" in call_ids and event.get("item", {}).get("call_id") == call_ids["recorded"]:
+                event = {**event, "item": {**event["item"], "call_id": call_ids["ours"]}}
+            await conn.send(event)
+            final = {"session.update": "session.updated", "response.create": "response.done"}.get(
+                event["type"]
+            )
+            if event["type"] == "conversation.item.create":
+                final = "conversation.item.done"
+            got = await _until(conn, final) if final else []
+            types += [e.type for e in got]
+            calls = [e for e in got if e.type == "response.function_call_arguments.done"]
+            if calls:
+                call_ids["ours"] = calls[0].call_id
+    recorded = [r["event"]["type"] for r in records if r["dir"] == "server"]
+    assert shape(types) == shape(recorded)

@@ -543,8 +543,6 @@ def test_beta_names_in_a_text_turn():
 
 def test_speed_must_be_positive():
     """A non-positive speed is refused with a clear message."""
-    import pytest
-
     with pytest.raises(ValueError, match="speed"):
         SimSession(speed=0)
 

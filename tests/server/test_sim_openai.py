@@ -70,7 +70,7 @@ async def test_audio_turn_with_official_client(sim: Simulator):
             item={
                 "type": "message",
                 "role": "user",
-                "content": [{"type": "input_text", "text": "Say hello."}],
+                "content": [{"type": "input_text", "text": "Hello, who are you?"}],
             }
         )
         await conn.response.create()
@@ -79,7 +79,7 @@ async def test_audio_turn_with_official_client(sim: Simulator):
         base64.b64decode(e["delta"]) for e in events if e["type"] == "response.output_audio.delta"
     )
     transcript = next(e for e in events if e["type"] == "response.output_audio_transcript.done")["transcript"]
-    assert len(audio) > 24000  # more than half a second of 24 kHz PCM16
+    assert len(audio) > 48000  # more than a second of 24 kHz PCM16
     assert audio == expected_speech(transcript)
     assert events[-1]["response"]["usage"]["output_token_details"]["audio_tokens"] > 0
     assert [err for e in log for err in schema_errors(e)] == []
