@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import base64
 import json
 import resource
 import statistics
@@ -71,7 +70,9 @@ async def _client_session(
                 elif kind == "response.output_audio.delta":
                     due = start + audio_ms / 1000.0 / speed
                     out["lateness_s"].append(now - due)
-                    audio_ms += len(base64.b64decode(event["delta"])) / 48.0  # 24 kHz PCM16: 48 bytes/ms
+                    b64 = event["delta"]
+                    nbytes = len(b64) * 3 // 4 - b64[-2:].count("=")
+                    audio_ms += nbytes / 48.0  # 24 kHz PCM16: 48 bytes/ms
                     out["audio_deltas"] += 1
                 elif kind == "response.done":
                     if event["response"]["status"] != "completed":

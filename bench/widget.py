@@ -97,7 +97,7 @@ async def baseline_turns(url: str, turns: int) -> tuple[float, float]:
 
     import websockets
 
-    async with websockets.connect(url, max_size=None) as ws:
+    async with websockets.connect(f"{url}?model=gpt-realtime", max_size=None) as ws:
         json.loads(await ws.recv())  # session.created
         await ws.send(
             json.dumps(
@@ -187,15 +187,16 @@ async def widget_turns(url: str, turns: int) -> tuple[float, float, _Recorder]:
     return cpu, rec.audio_bytes / PCM16_BYTES_PER_MS / 1000, rec
 
 
-def bench_cpu(turns: int) -> dict[str, float]:
-    """Run (a); return its figures."""
-    with simulator(SIM_SPEED) as url:
+def bench_cpu(turns: int, speed: float = SIM_SPEED) -> dict[str, float]:
+    """Run (a) with the simulator at this speed; return its figures."""
+    with simulator(speed) as url:
         asyncio.run(baseline_turns(url, 1))  # warm-up: imports, the simulator's first synthesis
         base_cpu, base_audio = asyncio.run(baseline_turns(url, turns))
         asyncio.run(widget_turns(url, 1))
         w_cpu, w_audio, rec = asyncio.run(widget_turns(url, turns))
     out = {
         "audio_s": w_audio,
+        "baseline_audio_s": base_audio,
         "widget_cpu_ms_per_audio_s": 1000 * w_cpu / w_audio,
         "baseline_cpu_ms_per_audio_s": 1000 * base_cpu / base_audio,
         "messages_per_audio_s": rec.messages / w_audio,
@@ -217,26 +218,25 @@ from rtwidget import RealtimeWidget
 w = RealtimeWidget(simulator_speed=1.0, preroll_ms=PREROLL_MS)
 w
 """
-CONNECT_CELL = """
-await w.connect()
-await w.wait_for("session.created", timeout=10)
+SESSION_CODE = """
 await w.update_session(output_modalities=["audio"])
 await w.wait_for("session.updated", timeout=10)
 """
-# w.audio_stats: first_delta_at = wall-clock s when the item's first delta reached the kernel;
-# first_sample_at = wall-clock s the view reported for the worklet's first rendered sample (audio.started).
 TURN_CODE = """
-import asyncio, json
+import json
 await w.send_text("Say something short.")
 done = await w.wait_for("response.done", timeout=60)
-_item = next(o["id"] for o in done.to_dict()["response"]["output"] if o["type"] == "message")
-for _ in range(500):  # the view's notice is a comm message with no kernel-side event: poll briefly
-    if w.audio_stats.get(_item, {}).get("first_sample_at") is not None:
-        break
-    await asyncio.sleep(0.01)
-_s = w.audio_stats.get(_item, {})
-print(json.dumps([_s.get("first_delta_at"), _s.get("first_sample_at")]))
+print(json.dumps(next(o["id"] for o in done.to_dict()["response"]["output"] if o["type"] == "message")))
 """
+# w.audio_stats: first_delta_at = wall-clock s when the item's first delta reached the kernel;
+# first_sample_at = wall-clock s the view reported for the worklet's first rendered sample (audio.started).
+STATS_CODE = """
+import json
+print(json.dumps({k: [v["first_delta_at"], v["first_sample_at"]] for k, v in w.audio_stats.items()}))
+"""
+# Each turn starts from silence: the previous reply has been played to its end.
+PLAYED_ALL_JS = """() => { const a = document.querySelector('[data-testid="rt-audio"]');
+  return +a.dataset.receivedMs > 0 && +a.dataset.playedMs >= +a.dataset.receivedMs - 1; }"""
 
 
 def _free_port() -> int:
@@ -259,10 +259,7 @@ def bench_latency(turns: int, preroll_ms: int = 0) -> dict[str, float]:
         root.mkdir()
         home.mkdir()
         nb = nbformat.v4.new_notebook(
-            cells=[
-                nbformat.v4.new_code_cell(c)
-                for c in (SETUP_CELL.replace("PREROLL_MS", str(preroll_ms)), CONNECT_CELL)
-            ]
+            cells=[nbformat.v4.new_code_cell(c) for c in (SETUP_CELL.replace("PREROLL_MS", str(preroll_ms)),)]
         )
         nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
         nbformat.write(nb, root / "bench.ipynb")
@@ -297,17 +294,21 @@ def bench_latency(turns: int, preroll_ms: int = 0) -> dict[str, float]:
                     " === 'idle'"
                 )
                 page.evaluate("() => window.jupyterapp.commands.execute('notebook:run-all-cells')")
+                # Connect as a person does: the click also creates the AudioContext and loads the worklet.
+                page.click('[data-testid="rt-connect"]')
                 page.wait_for_selector('[data-testid="rt-status"][data-state="open"]')
-                page.wait_for_function(
-                    "() => window.jupyterapp.shell.currentWidget.sessionContext.session.kernel.status"
-                    " === 'idle'"
-                )
-                latencies = []
+                _kernel(page, SESSION_CODE)
+                items = []
                 for _ in range(turns):
-                    out = _kernel(page, TURN_CODE)
-                    t0, t1 = json.loads(out.strip().splitlines()[-1])
+                    items.append(json.loads(_kernel(page, TURN_CODE).strip().splitlines()[-1]))
+                    page.wait_for_function(PLAYED_ALL_JS)
+                # Comm messages from the view wait while a cell runs: read the stats once all are in.
+                stats = json.loads(_kernel(page, STATS_CODE).strip().splitlines()[-1])
+                latencies = []
+                for item in items:
+                    t0, t1 = stats.get(item, [None, None])
                     if t0 is None or t1 is None:
-                        raise RuntimeError(f"missing timestamps: delta {t0}, started {t1}")
+                        raise RuntimeError(f"missing timestamps for {item}: delta {t0}, first sample {t1}")
                     latencies.append(1000 * (t1 - t0))
                 browser.close()
         finally:
@@ -357,13 +358,19 @@ def main(argv: list[str] | None = None) -> int:
         default=0,
         help="also measure with this pre-roll (the widget's default is 100)",
     )
+    parser.add_argument(
+        "--speed", type=float, default=SIM_SPEED, help=f"simulator speed for (a) (default {SIM_SPEED:g})"
+    )
     parser.add_argument("--skip-cpu", action="store_true")
     parser.add_argument("--skip-browser", action="store_true")
     args = parser.parse_args(argv)
     ok = True
     if not args.skip_cpu:
-        r = bench_cpu(args.turns)
-        print(f"(a) kernel CPU over {r['audio_s']:.1f} s of streamed audio (simulator at {SIM_SPEED:g}x)")
+        r = bench_cpu(args.turns, args.speed)
+        print(
+            f"(a) kernel CPU over {r['audio_s']:.1f} s of streamed audio (baseline {r['baseline_audio_s']:.1f} s),"
+            f" simulator at {args.speed:g}x real time in a child process"
+        )
         print(
             f"    widget (socket -> event -> log -> comm msg): {r['widget_cpu_ms_per_audio_s']:.2f} ms CPU"
             f" per audio s = {r['realtime_factor']:.0f}x real time (goal <= {GOAL_CPU_MS_PER_AUDIO_S} ms)"

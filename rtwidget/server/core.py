@@ -16,6 +16,7 @@ import base64
 import binascii
 import copy
 import json
+import logging
 import math
 import re
 from collections import deque
@@ -47,6 +48,7 @@ __all__ = [
 
 JSON = dict[str, Any]
 Dialect = Literal["ga", "beta"]
+logger = logging.getLogger("rtwidget.server")
 
 # Recorded audio turns carry ~100-200 ms per `response.output_audio.delta` (e.g. 4 deltas for "Hi there!").
 AUDIO_CHUNK_MS = 100
@@ -201,7 +203,7 @@ class SimSession:
         """Events sent right after the handshake: `session.created` (+ `conversation.created` in beta)."""
         self._now = now
         self._emit({"type": "session.created", "session": copy.deepcopy(self.session)})
-        if self.dialect == "beta":
+        if self.dialect == "beta" and self.session["type"] == "realtime":
             # The beta server announced the default conversation right after the session.
             self._emit(
                 {
@@ -217,7 +219,19 @@ class SimSession:
         self._run_due(now)
         event = self._parse(frame)
         if event is not None:
-            self._dispatch(event)
+            try:
+                self._dispatch(event)
+            except Exception as exc:  # a simulator bug must not end the session; say so like the server
+                logger.exception("simulator failed on %s", event.get("type"))
+                self._error(
+                    "server_error",
+                    f"The server had an error while processing your request: {type(exc).__name__}.",
+                    event_id=event.get("event_id"),
+                    error_type="server_error",
+                )
+                for resp in [r for r in self._running if r.item is None]:
+                    # A response that failed before any output: end it, or it would block the next one.
+                    self._fail(resp, None)
         self._run_due(now)
         return self._flush()
 
@@ -294,7 +308,11 @@ class SimSession:
             step = resp.steps.popleft()
             if step.audio and self.audio_due is not None:
                 self.audio_due.append(step.due)
-            step.run()
+            try:
+                step.run()
+            except Exception as exc:  # a simulator bug ends this response, not the session
+                logger.exception("simulator failed while streaming %s", resp.id)
+                self._fail(resp, exc)
 
     # ------------------------------------------------------------------ parsing
 
@@ -1213,6 +1231,17 @@ class SimSession:
         if resp.item is not None and resp.item.get("status") == "in_progress":
             self._close_item(resp, "incomplete")
         self._done(resp, "cancelled")
+
+    def _fail(self, resp: _Response, exc: Exception | None) -> None:
+        """End a response as `failed` after an internal error (reported as `server_error`)."""
+        if exc is not None:
+            self._error(
+                "server_error",
+                f"The server had an error while processing your request: {type(exc).__name__}.",
+                error_type="server_error",
+            )
+        resp.status_details = {"type": "failed", "error": {"type": "server_error", "code": "server_error"}}
+        self._done(resp, "failed")
 
     def _done(self, resp: _Response, status: str) -> None:
         resp.steps.clear()

@@ -46,7 +46,10 @@ REPO = Path(__file__).resolve().parents[2]
 
 # The notebook panel showing PATH (JupyterLab restores other tabs from its workspace, so the current
 # widget is not necessarily ours).
-_PANEL = "const panel = [...window.jupyterapp.shell.widgets('main')].find((w) => w.context?.path === path);"
+_PANEL = (
+    "const shell = window.jupyterapp?.shell;"  # undefined until JupyterLab has started
+    " const panel = shell ? [...shell.widgets('main')].find((w) => w.context?.path === path) : undefined;"
+)
 # Pitfall 5: only the kernel's own status is a trustworthy "ready" signal.
 KERNEL_IDLE_JS = f"""(path) => {{
   {_PANEL}

@@ -676,3 +676,68 @@ def test_every_emitted_event_validates_against_the_ga_schema():
     kinds = set(d.types())
     assert {"input_audio_buffer.timeout_triggered", "conversation.item.truncated", "error"} <= kinds
     assert [err for e in d.log for err in schema_errors(e)] == []
+
+
+def test_beta_transcription_session():
+    """Beta intent=transcription: transcription_session.created/.updated with beta field names."""
+    d = Driver(dialect="beta", intent="transcription")
+    assert d.types() == ["transcription_session.created"]
+    (ev,) = d.send(
+        {
+            "type": "transcription_session.update",
+            "session": {"input_audio_transcription": {"model": "whisper-1"}, "turn_detection": None},
+        }
+    )
+    assert ev["type"] == "transcription_session.updated"
+    assert ev["session"]["input_audio_transcription"]["model"] == "whisper-1"
+    assert ev["session"]["input_audio_format"] == "pcm16"
+    _append(d, synthesize("Testing one two three.", "alloy").pcm)
+    out = d.send({"type": "input_audio_buffer.commit"})
+    assert out[-1]["type"] == "conversation.item.input_audio_transcription.completed"
+
+
+def test_internal_failure_becomes_server_error(monkeypatch: pytest.MonkeyPatch):
+    """A failure inside the simulator answers server_error and the session keeps working."""
+    from rtwidget.server import responder
+
+    d = Driver(speed=100.0)
+    d.send(TEXT_ONLY)
+    d.send(USER_HELLO)
+
+    def broken(*args: object, **kwargs: object) -> str:
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(responder, "reply", broken)
+    errors = _errors(d.send({"type": "response.create"}))
+    assert [(e["type"], e["code"]) for e in errors] == [("server_error", "server_error")]
+    assert [e["response"]["status"] for e in d.log if e["type"] == "response.done"] == ["failed"]
+    monkeypatch.undo()
+    d.send({"type": "response.create"})
+    d.run()
+    assert [e["response"]["status"] for e in d.log if e["type"] == "response.done"] == ["failed", "completed"]
+    assert [err for e in d.log for err in schema_errors(e)] == []
+
+
+def test_failure_while_streaming_fails_only_that_response(monkeypatch: pytest.MonkeyPatch):
+    """A failure in a timed step ends that response as failed; the next response streams normally."""
+    from rtwidget.server import voice
+
+    real = voice.synthesize
+    calls: list[str] = []
+
+    def second_sentence_breaks(text: str, *args: object, **kwargs: object) -> object:
+        calls.append(text)
+        if len(calls) == 2:
+            raise RuntimeError("boom")
+        return real(text, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(voice, "synthesize", second_sentence_breaks)
+    d = Driver(speed=100.0)
+    d.send(USER_HELLO)
+    d.send({"type": "response.create"})
+    d.run()
+    assert len(calls) >= 2
+    assert [e["code"] for e in _errors(d.log)] == ["server_error"]
+    d.send({"type": "response.create"})
+    d.run()
+    assert [e["response"]["status"] for e in d.log if e["type"] == "response.done"] == ["failed", "completed"]

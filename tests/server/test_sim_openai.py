@@ -9,7 +9,7 @@ from typing import Any
 from openai import AsyncOpenAI
 from sim_testing import expected_speech, schema_errors
 
-from rtwidget.server import Simulator
+from rtwidget.server import Simulator, serve
 from rtwidget.server.voice import synthesize
 
 WEATHER_TOOL = {
@@ -137,3 +137,24 @@ async def test_tool_round_with_official_client(sim: Simulator):
     answer = next(e for e in second if e["type"] == "response.output_text.done")["text"]
     assert "12" in answer
     assert [err for e in log for err in schema_errors(e)] == []
+
+
+async def test_azure_clients_reach_the_azure_paths():
+    """AzureOpenAI (preview path, api-key header) and OpenAI on /openai/v1 (Azure GA) both connect."""
+    from openai import AsyncAzureOpenAI
+
+    async with serve(speed=50.0, require_key="az-key") as sim:
+        base = f"127.0.0.1:{sim.port}"
+        azure = AsyncAzureOpenAI(
+            azure_endpoint=f"http://{base}",
+            api_key="az-key",
+            api_version="2025-04-01-preview",
+            websocket_base_url=f"ws://{base}/openai",
+        )
+        async with azure.realtime.connect(model="my-deployment") as conn:
+            first = json.loads(await conn.recv_bytes())
+        assert (first["type"], first["session"]["model"]) == ("session.created", "my-deployment")
+        ga = AsyncOpenAI(api_key="az-key", websocket_base_url=f"ws://{base}/openai/v1")
+        async with ga.realtime.connect(model="my-deployment") as conn:
+            first = json.loads(await conn.recv_bytes())
+        assert (first["type"], first["session"]["model"]) == ("session.created", "my-deployment")
