@@ -368,8 +368,8 @@ def main(argv: list[str] | None = None) -> int:
     if not args.skip_cpu:
         r = bench_cpu(args.turns, args.speed)
         print(
-            f"(a) kernel CPU over {r['audio_s']:.1f} s of streamed audio (baseline {r['baseline_audio_s']:.1f} s),"
-            f" simulator at {args.speed:g}x real time in a child process"
+            f"(a) kernel CPU over {r['audio_s']:.1f} s of streamed audio"
+            f" (baseline {r['baseline_audio_s']:.1f} s), simulator at {args.speed:g}x, child process"
         )
         print(
             f"    widget (socket -> event -> log -> comm msg): {r['widget_cpu_ms_per_audio_s']:.2f} ms CPU"

@@ -15,3 +15,15 @@ def _offline_environment(monkeypatch: pytest.MonkeyPatch) -> None:
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("NO_PROXY", "127.0.0.1,localhost,::1")
     monkeypatch.setenv("no_proxy", "127.0.0.1,localhost,::1")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Run the real-browser tests last.
+
+    Playwright's sync API keeps its own event loop installed for as long as its session-scoped browser
+    lives; asyncio tests (and nbclient) collected after it would find "another loop is running".
+    """
+    del config
+    items.sort(
+        key=lambda item: "browser" in item.path.parts or item.get_closest_marker("browser") is not None
+    )
