@@ -299,9 +299,10 @@ def bench_latency(turns: int, preroll_ms: int = 0) -> dict[str, float]:
                 page.wait_for_selector('[data-testid="rt-status"][data-state="open"]')
                 _kernel(page, SESSION_CODE)
                 items = []
-                for _ in range(turns):
+                for turn in range(turns):
                     items.append(json.loads(_kernel(page, TURN_CODE).strip().splitlines()[-1]))
                     page.wait_for_function(PLAYED_ALL_JS)
+                    print(f"    turn {turn + 1}/{turns} played", file=sys.stderr, flush=True)
                 # Comm messages from the view wait while a cell runs: read the stats once all are in.
                 stats = json.loads(_kernel(page, STATS_CODE).strip().splitlines()[-1])
                 latencies = []

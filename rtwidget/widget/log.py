@@ -7,8 +7,6 @@ console stays fast after 100k events. A row is one entry, or a run of deltas of 
 
 from __future__ import annotations
 
-import base64
-import binascii
 import json
 import re
 from bisect import bisect_left, bisect_right
@@ -517,11 +515,3 @@ def summarize(type_: str, data: Mapping[str, Any]) -> str:
     if not bits and data.get("event_id"):
         bits.append(str(data["event_id"]))
     return _clip(" ".join(bits))
-
-
-def decode_b64_len_safe(text: str) -> bytes:
-    """Decode base64 leniently (used only for payloads that failed typed parsing)."""
-    try:
-        return base64.b64decode(text)
-    except (binascii.Error, ValueError):
-        return b""
