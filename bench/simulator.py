@@ -7,13 +7,17 @@ way a real client and server would). Each client session asks for audio replies 
 records, for every `response.output_audio.delta`, how late it arrived vs its schedule: the moment the
 client sent `response.create` + the audio before it / speed (synthesis, queueing and the socket all
 count). The simulator side records how late each delta was written to its socket.
-Reported: events/s, audio deltas, errors, p50 / p95 / max lateness, for 1 session and for N sessions.
+Reported: events/s, audio deltas, errors, p50 / p95 / max lateness, for 1 session and for N sessions;
+then the simulator's own CPU per event in process (the sans-I/O core driving the same N sessions and
+turns with a simulated clock, events encoded as for the wire) as a ratio to encoding the same events
+with msgspec alone. Audio deltas carry the default 100 ms each (recordings: 40-200 ms).
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import heapq
 import json
 import resource
 import statistics
@@ -129,6 +133,57 @@ async def _run(sessions: int, turns: int, speed: float, stagger_ms: float = 0.0)
     return result
 
 
+def _core_cpu(sessions: int, turns: int, speed: float) -> tuple[int, float, float]:
+    """(events, CPU s of the sans-I/O core + wire encoding, CPU s of msgspec encoding the same events)."""
+    import msgspec
+
+    from rtwidget.protocol import encode_event
+    from rtwidget.server.core import SimSession
+
+    def drive(collect: list[Any] | None) -> int:
+        live = [SimSession(speed=speed, seed=n) for n in range(sessions)]
+        count = 0
+
+        def out(events: list[Any]) -> None:
+            nonlocal count
+            for event in events:
+                encode_event(event)
+            count += len(events)
+            if collect is not None:
+                collect.extend(events)
+
+        for sess in live:
+            out(sess.start(0.0))
+        now = 0.0
+        for turn in range(turns):
+            due: list[tuple[float, int]] = []
+            for n, sess in enumerate(live):
+                text = PROMPTS[turn % len(PROMPTS)].format(n=n)
+                item = {"type": "message", "role": "user", "content": [{"type": "input_text", "text": text}]}
+                out(sess.receive(json.dumps({"type": "conversation.item.create", "item": item}), now))
+                out(sess.receive('{"type": "response.create"}', now))
+                if (when := sess.next_deadline()) is not None:
+                    heapq.heappush(due, (when, n))
+            while due:
+                now, n = heapq.heappop(due)
+                out(live[n].advance(now))
+                if (when := live[n].next_deadline()) is not None:
+                    heapq.heappush(due, (when, n))
+        return count
+
+    drive(None)  # warm up: imports, wavetables
+    cpu0 = time.process_time()
+    count = drive(None)
+    core_s = time.process_time() - cpu0
+    events: list[Any] = []
+    drive(events)
+    encoder = msgspec.json.Encoder()
+    cpu0 = time.process_time()
+    for event in events:
+        encoder.encode(event)
+    return count, core_s, time.process_time() - cpu0
+
+
 def _children_cpu_s() -> float:
     usage = resource.getrusage(resource.RUSAGE_CHILDREN)
     return usage.ru_utime + usage.ru_stime
@@ -189,6 +244,11 @@ def main() -> None:
         f"ratio {args.sessions} vs 1: events/s x{many['events_per_s'] / base['events_per_s']:.1f}, "
         f"client p95 lateness x{many['p95_ms'] / max(base['p95_ms'], 1.0):.1f}, "
         f"socket p95 lateness x{many['server_p95_ms'] / max(base['server_p95_ms'], 1.0):.1f}"
+    )
+    count, core_s, encode_s = _core_cpu(args.sessions, args.turns, args.speed)
+    print(
+        f"in process: core + encoding {1e6 * core_s / count:.1f} us/event vs msgspec encoding alone "
+        f"{1e6 * encode_s / count:.2f} us/event: x{core_s / encode_s:.1f} ({count} events)"
     )
 
 

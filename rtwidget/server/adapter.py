@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import heapq
 import itertools
 import json
 import time
@@ -19,12 +20,14 @@ from http import HTTPStatus
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
+import msgspec
 from websockets.asyncio.server import Server, ServerConnection
 from websockets.asyncio.server import serve as ws_serve
 from websockets.exceptions import ConnectionClosed
 from websockets.http11 import Request, Response
+from websockets.protocol import State
 
-from rtwidget.protocol import encode_event
+from rtwidget.protocol import UnknownEvent, encode_event
 from rtwidget.server.core import AUDIO_CHUNK_MS, SimSession
 from rtwidget.server.dialect import to_event
 from rtwidget.server.faults import MALFORMED_FRAME, UNKNOWN_EVENT_TYPE, Faults
@@ -41,8 +44,15 @@ _STOP = object()
 _AUDIO_DELTA_TYPES = ("response.output_audio.delta", "response.audio.delta")
 
 
-def _encode(event: Any) -> str:
-    return encode_event(event)
+_ENCODER = msgspec.json.Encoder()
+
+
+def _encode(event: Any) -> bytes:
+    """The event's JSON as UTF-8 bytes (what a text frame carries), as `encode_event` writes it."""
+    if "_raw" not in event.__dict__ and not isinstance(event, UnknownEvent):
+        # A built event (the audio and text deltas): straight to bytes, no str round trip of the base64.
+        return _ENCODER.encode(event)
+    return encode_event(event).encode()
 
 
 @dataclass
@@ -69,28 +79,122 @@ class Simulator:
         return f"ws://{self.host}:{self.port}/v1"
 
 
+class _StampedConnection(ServerConnection):
+    """A `ServerConnection` that notes when bytes last arrived.
+
+    A client event's schedule (its first audio delta is due at once, the next when that chunk has played)
+    starts when the event reached the server. With many sessions busy at once, the task that handles a
+    frame can run well after the frame arrived; timing the reply from then would shift every later delta.
+    """
+
+    received_at_s: float | None = None
+
+    def data_received(self, data: bytes) -> None:
+        """Stamp the arrival (loop clock), then let websockets parse the frames."""
+        self.received_at_s = self.loop.time()
+        super().data_received(data)
+
+
+class _SynthesisQueue:
+    """Runs the sessions' deferred speech syntheses one per loop iteration, the most urgently needed first.
+
+    A synthesis takes 1-5 ms. Done inside frame handling, 50 sessions asking at once would block the loop
+    for their sum: every other session's due audio and even the arrival of the next frames would wait.
+    One at a time via `call_soon`, the loop sends due deltas and reads sockets between two syntheses.
+    """
+
+    def __init__(self) -> None:
+        self.heap: list[tuple[float, int, _Connection]] = []
+        self.queued: set[_Connection] = set()
+        self.order = itertools.count()
+        self.running = False
+
+    def want(self, conn: _Connection) -> None:
+        """Queue `conn` if its session has a synthesis to do (once; by when it is needed)."""
+        if conn in self.queued:
+            return
+        due = conn.session.work_deadline()
+        if due is None:
+            return
+        heapq.heappush(self.heap, (due, next(self.order), conn))
+        self.queued.add(conn)
+        if not self.running:
+            self.running = True
+            conn.loop.call_soon(self.run_one)
+
+    def run_one(self) -> None:
+        self.running = False
+        if not self.heap:
+            return
+        _, _, conn = heapq.heappop(self.heap)
+        self.queued.discard(conn)
+        if not conn.closed:
+            conn.session.work()
+            conn.advance()  # its audio may be due already; queues the session again if it has more work
+        if self.heap and not self.running:
+            self.running = True
+            conn.loop.call_soon(self.run_one)
+
+
 class _Connection:
     """One WebSocket connection driving one `SimSession`."""
 
-    def __init__(self, ws: ServerConnection, session: SimSession, faults: Faults, sim: Simulator) -> None:
+    def __init__(
+        self,
+        ws: ServerConnection,
+        session: SimSession,
+        faults: Faults,
+        sim: Simulator,
+        synthesis: _SynthesisQueue,
+    ) -> None:
         self.ws = ws
+        self.synthesis = synthesis
         self.session = session
         self.faults = faults
+        # `Faults.active` compares with a fresh `Faults()`: computed once, not per event.
+        self.faults_active = faults.active
         self.sim = sim
         self.loop = asyncio.get_running_loop()
         self.queue: deque[Any] = deque()
         self.wake = asyncio.Event()
         self.timer: asyncio.TimerHandle | None = None
         self.timer_due: float | None = None
+        # The last time handed to the session: its clock never goes back.
+        self.clock_s = 0.0
         self.sent = 0
         self.closed = False
 
     def enqueue(self, outputs: list[Any]) -> None:
-        if outputs:
-            self.queue.extend(outputs)
-            self.wake.set()
+        """Send `outputs` now when nothing is ahead of them and the socket takes data, else via the writer.
+
+        Writing from the timer callback saves waking the writer task for every audio delta; the writer
+        still handles back-pressure (a paused transport), faults and closing.
+        """
+        if not outputs:
+            return
+        ws = self.ws
+        if not self.queue and not self.faults_active and not ws.paused and ws.protocol.state is State.OPEN:
+            self.write(outputs)
+            return
+        self.queue.extend(outputs)
+        self.wake.set()
+
+    def write(self, batch: list[Any]) -> None:
+        """Frame the events and hand them to the transport in one write (one syscall, not one per frame)."""
+        ws = self.ws
+        for event in batch:
+            ws.protocol.send_text(_encode(event))
+        ws.transport.write(b"".join(ws.protocol.data_to_send()))
+        self.sent += len(batch)
+        due = self.session.audio_due
+        if due:
+            now = self.loop.time()
+            for event in batch:
+                if event.type in _AUDIO_DELTA_TYPES:
+                    self.sim.audio_lateness_s.append(now - due.popleft())
 
     def reschedule(self) -> None:
+        self.synthesis.want(self)
         due = self.session.next_deadline()
         if due == self.timer_due:
             return
@@ -102,9 +206,14 @@ class _Connection:
     def on_timer(self) -> None:
         self.timer = None
         self.timer_due = None
+        self.advance()
+
+    def advance(self) -> None:
+        """Emit what is due now, re-arm the timer and queue any synthesis the session needs."""
         if self.closed:
             return
-        self.enqueue(self.session.advance(self.loop.time()))
+        self.clock_s = max(self.clock_s, self.loop.time())
+        self.enqueue(self.session.advance(self.clock_s))
         self.reschedule()
 
     async def run(self) -> None:
@@ -113,7 +222,10 @@ class _Connection:
             self.enqueue(self.session.start(self.loop.time()))
             await self.fault_check()
             async for frame in self.ws:
-                self.enqueue(self.session.receive(frame, self.loop.time()))
+                # When the frame arrived (bytes that arrived later only make this later, never earlier).
+                arrived = getattr(self.ws, "received_at_s", None)
+                self.clock_s = max(self.clock_s, self.loop.time() if arrived is None else arrived)
+                self.enqueue(self.session.receive(frame, self.clock_s))
                 self.reschedule()
         except ConnectionClosed:
             pass
@@ -132,25 +244,49 @@ class _Connection:
                 while not self.queue:
                     self.wake.clear()
                     await self.wake.wait()
-                item = self.queue.popleft()
-                if item is _STOP:
-                    return
-                if self.faults.delay_ms:
-                    await asyncio.sleep(self.faults.delay_ms / 1000.0)
-                await self.ws.send(_encode(item))
-                self.sent += 1
-                due = self.session.audio_due
-                if due and getattr(item, "type", "") in _AUDIO_DELTA_TYPES:
-                    self.sim.audio_lateness_s.append(self.loop.time() - due.popleft())
-                if await self.fault_check():
+                if self.faults_active:
+                    if not await self.write_one():
+                        return
+                    continue
+                # Everything queued goes out in one socket write: a timer step emits an audio delta with its
+                # transcript deltas, a response start a dozen events; one syscall per frame cost ~40 us each.
+                batch = list(self.queue)
+                self.queue.clear()
+                stop = _STOP in batch
+                if stop:
+                    del batch[batch.index(_STOP) :]
+                if batch:
+                    await self.send_batch(batch)
+                if stop:
                     return
         except ConnectionClosed:
             return
 
+    async def send_batch(self, batch: list[Any]) -> None:
+        """Send events as one write to the transport (same frames, same order as one `send` each)."""
+        # `send_context` is what `ServerConnection.send` uses: it checks the state, and on exit drains
+        # (flow control) and turns failures into ConnectionClosed.
+        async with self.ws.send_context():
+            self.write(batch)
+
+    async def write_one(self) -> bool:
+        """Send the next queued event alone, with the faults due after it; False when the writer is done."""
+        item = self.queue.popleft()
+        if item is _STOP:
+            return False
+        if self.faults.delay_ms:
+            await asyncio.sleep(self.faults.delay_ms / 1000.0)
+        await self.ws.send(_encode(item), text=True)
+        self.sent += 1
+        due = self.session.audio_due
+        if due and item.type in _AUDIO_DELTA_TYPES:
+            self.sim.audio_lateness_s.append(self.loop.time() - due.popleft())
+        return not await self.fault_check()
+
     async def fault_check(self) -> bool:
         """Fire the faults due after `self.sent` events; True when the connection is gone."""
         f, n = self.faults, self.sent
-        if not f.active:
+        if not self.faults_active:
             return False
         if f.malformed_after == n:
             await self.ws.send(MALFORMED_FRAME)
@@ -187,6 +323,7 @@ class _Handler:
         self.record_lateness = record_lateness
         self.counter = itertools.count()
         self.ids = IdFactory("handshake")
+        self.synthesis = _SynthesisQueue()
 
     def process_request(self, connection: ServerConnection, request: Request) -> Response | None:
         path = urlsplit(request.path).path
@@ -198,7 +335,7 @@ class _Handler:
         """PROTOCOL.md §10: the upgrade succeeded; send one `error` event, then close with `code`."""
         event = {"type": "error", "event_id": self.ids.new("event"), "error": error}
         with contextlib.suppress(ConnectionClosed):
-            await ws.send(_encode(to_event(event, "ga")))
+            await ws.send(_encode(to_event(event, "ga")), text=True)
             await ws.close(code, reason)
 
     async def __call__(self, ws: ServerConnection) -> None:
@@ -236,11 +373,12 @@ class _Handler:
             created_at=time.time(),
             audio_chunk_ms=self.audio_chunk_ms,
             record_lateness=self.record_lateness,
+            defer_synthesis=True,
         )
         self.sim.sessions_opened += 1
         self.sim.sessions_active += 1
         try:
-            await _Connection(ws, session, faults, self.sim).run()
+            await _Connection(ws, session, faults, self.sim, self.synthesis).run()
         finally:
             self.sim.sessions_active -= 1
 
@@ -293,6 +431,7 @@ async def serve(
         host,
         port,
         process_request=handler.process_request,
+        create_connection=_StampedConnection,
         max_size=MAX_FRAME_BYTES,
         ping_interval=ping_interval_s,
         ping_timeout=ping_interval_s,

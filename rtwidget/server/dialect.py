@@ -11,6 +11,8 @@ import base64
 import copy
 from typing import Any
 
+import msgspec
+
 __all__ = [
     "BETA_CLIENT_TYPES",
     "GA_CLIENT_TYPES",
@@ -78,17 +80,29 @@ _DIRECT_TYPES = frozenset(
 )
 
 
+_CLASSES: dict[str, dict[str, Any]] = {}
+
+
+def _server_classes(dialect: str) -> dict[str, Any]:
+    """The dialect's server event classes by type (looked up once: an import statement per event costs)."""
+    classes = _CLASSES.get(dialect)
+    if classes is None:
+        from rtwidget.protocol import beta, ga
+
+        classes = _CLASSES[dialect] = dict((beta if dialect == "beta" else ga).SERVER_EVENTS)
+    return classes
+
+
 def to_event(event: JSON, dialect: str) -> Any:
     """Turn a server event dict into the protocol core's typed event (the one copy of the event types).
 
     An audio delta carries its PCM/G.711 bytes under the private key `_audio`; the event class encodes
     them as the base64 wire field `delta`.
     """
-    from rtwidget.protocol import beta, ga, parse_server_event
-
+    classes = _server_classes(dialect)
     kind = event["type"]
     if kind in _DIRECT_TYPES and "logprobs" not in event:
-        cls = (beta if dialect == "beta" else ga).SERVER_EVENTS[kind]
+        cls = classes[kind]
         fields = {k: v for k, v in event.items() if k != "type"}
         if "_audio" in fields:
             fields["audio"] = fields.pop("_audio")
@@ -97,6 +111,20 @@ def to_event(event: JSON, dialect: str) -> Any:
         audio = event["_audio"]
         event = {k: v for k, v in event.items() if k != "_audio"}
         event["delta"] = base64.b64encode(audio).decode("ascii")
+    cls = classes.get(kind)
+    if cls is not None:
+        # What `parse_server_event` does for a dict, but converting to the one class the type names:
+        # msgspec rebuilds its view of the ~40-event union on every `convert` (~40 us, the largest cost
+        # of a response's start); one class takes ~1 us.
+        try:
+            typed = msgspec.convert(event, cls)
+        except msgspec.ValidationError:
+            pass  # parse_server_event says what is wrong (an UnknownEvent that keeps the data)
+        else:
+            typed.__dict__["_raw"] = event  # encode_event sends exactly this dict, key order included
+            return typed
+    from rtwidget.protocol import parse_server_event
+
     return parse_server_event(event, dialect=dialect)  # type: ignore[arg-type]
 
 

@@ -31,8 +31,10 @@ __all__ = [
     "VOICE_PITCH_HZ",
     "WATERMARK_SYNC",
     "Speech",
+    "SpeechStream",
     "Word",
     "pitch_hz",
+    "prepare",
     "synthesize",
     "synthesize_iter",
 ]
@@ -72,6 +74,9 @@ _WORD_GAP_MS = 40.0
 _COMMA_PAUSE_MS = 200.0
 _SENTENCE_PAUSE_MS = 340.0
 _TAIL_MS = 60.0
+# Streaming renders this much audio at a time (see `SpeechStream.pcm`).
+_BLOCK_MS = 500
+_FIRST_BLOCK_MS = 100
 _RAMP_MS = 12.0
 _GLIDE_MS = 25.0
 
@@ -204,6 +209,25 @@ def synthesize(
     return Speech(pcm=pcm, words=list(words), rate_hz=int(rate_hz))
 
 
+@lru_cache(maxsize=32)
+def _prepare_cached(text: str, voice: str, speed: float, rate_hz: int) -> SpeechStream:
+    return SpeechStream(text, voice, speed, rate_hz)
+
+
+def prepare(
+    text: str, voice: str = "alloy", *, speed: float = 1.0, rate_hz: int = audio.SAMPLE_RATE_HZ
+) -> SpeechStream:
+    """Plan ``text`` as speech and return it for rendering range by range (`SpeechStream.pcm`).
+
+    Same arguments and same bytes as :func:`synthesize`; planning costs a fraction of rendering, so a
+    streaming caller can send the first chunk long before the whole text would be synthesized. Cached per
+    arguments: sessions saying the same sentence share its rendered blocks.
+    """
+    if rate_hz < 4000:
+        raise ValueError(f"rate_hz must be at least 4000, got {rate_hz}")
+    return _prepare_cached(text, voice, min(4.0, max(0.25, float(speed))), int(rate_hz))
+
+
 def synthesize_iter(
     text: str,
     voice: str = "alloy",
@@ -219,23 +243,8 @@ def synthesize_iter(
 @lru_cache(maxsize=32)
 def _synthesize_cached(text: str, voice: str, speed: float, rate_hz: int) -> tuple[bytes, tuple[Word, ...]]:
     # Replies repeat across sessions (same greeting, same help text), so 50 sessions cost one synthesis.
-    segments, spans = _plan(text)
-    if not segments:
-        return b"", ()
-    per_ms = rate_hz / 1000.0 / speed
-    lengths = np.maximum(1, np.round(np.array([s.ms for s in segments]) * per_ms)).astype(np.int64)
-    starts = np.concatenate(([0], np.cumsum(lengths)))
-    n = int(starts[-1])
-    signal = _render(segments, lengths, starts, pitch_hz(voice), rate_hz, speed)
-    samples = np.frombuffer(audio.float32_to_pcm16(signal), dtype="<i2").copy()
-    words = []
-    for token, first, last in spans:
-        lo, hi = int(starts[first]), int(starts[last + 1])
-        _embed(samples, lo, hi, token)
-        core = _CORE_RE.match(token)
-        words.append(Word(core.group(1) if core else token, lo * 1000.0 / rate_hz, hi * 1000.0 / rate_hz))
-    assert len(samples) == n
-    return samples.astype("<i2").tobytes(), tuple(words)
+    renderer = SpeechStream(text, voice, speed, rate_hz)
+    return renderer.pcm(), renderer.words
 
 
 def _plan(text: str) -> tuple[list[_Segment], list[tuple[str, int, int]]]:
@@ -367,74 +376,201 @@ def _breakpoints(
     return xs.astype(np.float64), ys
 
 
-def _render(  # noqa: PLR0917 - private helper; the caller's arrays are all positional by nature
-    segments: list[_Segment],
-    lengths: npt.NDArray[np.int64],
-    starts: npt.NDArray[np.int64],
-    base_hz: float,
-    rate_hz: int,
-    speed: float,
-) -> npt.NDArray[np.float32]:
-    n = int(starts[-1])
-    ramp = max(1, round(_RAMP_MS * rate_hz / 1000.0 / speed))
+class SpeechStream:
+    """The speech of one text, rendered on demand for any sample range (the bytes of `synthesize`).
 
-    sharp = np.array([s.kind == "P" for s in segments])
-    voiced = np.array([s.voiced for s in segments])
-    xs, ys = _breakpoints(voiced, starts, lengths, ramp, sharp)
-    signal = np.interp(np.arange(n, dtype=np.float64), xs, ys)
+    Planning (segments, envelope breakpoints, the pitch phase) is cheap and done once; the per-sample work
+    (envelope, wavetable lookup, formant glides, noise, PCM16 and the watermark) is pointwise, so a range
+    costs in proportion to its length. The simulator renders the audio of a reply chunk by chunk as it
+    streams, so a reply starts after ~0.1 ms instead of after its whole first sentence (~1 ms per second
+    of speech), and 50 sessions starting at once do not queue behind each other's synthesis.
 
-    # Pitch moves slowly: a contour step every 2 ms is inaudible and saves a full-rate interpolation.
-    step = max(1, rate_hz // 500)
-    pitched: list[tuple[int, float]] = []
-    for i, seg in enumerate(segments):
-        if seg.kind != "V":
-            continue
-        if seg.pitch_end is None:
-            pitched.append((int(starts[i]) + int(lengths[i]) // 2, seg.pitch))
+    Attributes:
+        n_samples: length of the audio in samples.
+        words: the words in order, with their timing (as in `Speech.words`).
+        rate_hz: sample rate.
+    """
+
+    def __init__(self, text: str, voice: str, speed: float, rate_hz: int) -> None:
+        segments, spans = _plan(text)
+        self.rate_hz = rate_hz
+        if not segments:
+            self.n = self.n_samples = 0
+            self.words: tuple[Word, ...] = ()
+            return
+        per_ms = rate_hz / 1000.0 / speed
+        lengths = np.maximum(1, np.round(np.array([s.ms for s in segments]) * per_ms)).astype(np.int64)
+        starts = np.concatenate(([0], np.cumsum(lengths)))
+        n = int(starts[-1])
+        base_hz = pitch_hz(voice)
+        self.n = self.n_samples = n
+        self.starts = starts
+        ramp = max(1, round(_RAMP_MS * rate_hz / 1000.0 / speed))
+
+        sharp = np.array([s.kind == "P" for s in segments])
+        voiced = np.array([s.voiced for s in segments])
+        self.xs, self.ys = _breakpoints(voiced, starts, lengths, ramp, sharp)
+
+        # Pitch moves slowly: a contour step every 2 ms is inaudible and saves a full-rate interpolation.
+        step = max(1, rate_hz // 500)
+        pitched: list[tuple[int, float]] = []
+        for i, seg in enumerate(segments):
+            if seg.kind != "V":
+                continue
+            if seg.pitch_end is None:
+                pitched.append((int(starts[i]) + int(lengths[i]) // 2, seg.pitch))
+            else:
+                pitched.append((int(starts[i]) + int(lengths[i]) // 5, seg.pitch))
+                pitched.append((int(starts[i]) + int(lengths[i]) * 7 // 10, seg.pitch_end))
+        control = np.arange(0, n, step, dtype=np.float64)
+        if pitched:
+            increment = np.interp(control, [p for p, _ in pitched], [m for _, m in pitched])
         else:
-            pitched.append((int(starts[i]) + int(lengths[i]) // 5, seg.pitch))
-            pitched.append((int(starts[i]) + int(lengths[i]) * 7 // 10, seg.pitch_end))
-    control = np.arange(0, n, step, dtype=np.float64)
-    if pitched:
-        increment = np.interp(control, [p for p, _ in pitched], [m for _, m in pitched])
-    else:
-        increment = np.ones(len(control))
-    increment *= base_hz / rate_hz * _TABLE_SIZE
-    phase = np.cumsum(np.repeat(increment, step)[:n])
-    cycle = phase.astype(np.int64) & (_TABLE_SIZE - 1)
-    offsets = [_TABLE_INDEX[s.table] * _TABLE_SIZE for s in segments]
-    flat = _wavetables(round(base_hz), rate_hz).ravel()
-    source = flat[cycle + np.repeat(np.array(offsets), lengths)]
-    # Formants glide from one sound to the next instead of jumping (a jump would click).
-    glide = max(1, round(_GLIDE_MS * rate_hz / 1000.0 / speed))
-    for i in range(1, len(segments)):
-        if offsets[i] == offsets[i - 1] or segments[i].voiced <= 0.0 or segments[i - 1].voiced <= 0.0:
-            continue
-        lo = int(starts[i])
-        width = min(glide, int(lengths[i]))
-        weight = (np.arange(width) + 0.5) / width
-        before = flat[cycle[lo : lo + width] + offsets[i - 1]]
-        source[lo : lo + width] = weight * source[lo : lo + width] + (1.0 - weight) * before
-    signal *= source
+            increment = np.ones(len(control))
+        increment *= base_hz / rate_hz * _TABLE_SIZE
+        # The phase is a running sum from the first sample: extended block by block as rendering advances
+        # (the running sum restarted from the last value adds in the same order, so the same floats).
+        self.increment = increment
+        self.step = step
+        self.phase = np.empty(n)
+        self.phase_n = 0
+        self.blocks: dict[int, bytes] = {}
+        self.block = max(1, rate_hz * _BLOCK_MS // 1000)
+        self.first_block = max(1, rate_hz * _FIRST_BLOCK_MS // 1000)
+        self.offsets = np.array([_TABLE_INDEX[s.table] * _TABLE_SIZE for s in segments])
+        self.flat = _wavetables(round(base_hz), rate_hz).ravel()
+        # Formants glide from one sound to the next instead of jumping (a jump would click):
+        # (first sample, width, previous table offset) per glide.
+        glide = max(1, round(_GLIDE_MS * rate_hz / 1000.0 / speed))
+        self.glides: list[tuple[int, int, int]] = []  # in order of their first sample
+        for i in range(1, len(segments)):
+            if (
+                self.offsets[i] == self.offsets[i - 1]
+                or segments[i].voiced <= 0.0
+                or segments[i - 1].voiced <= 0.0
+            ):
+                continue
+            self.glides.append((int(starts[i]), min(glide, int(lengths[i])), int(self.offsets[i - 1])))
+        # Noise only where fricatives and bursts are: a trapezoid inside each such segment.
+        noise_ramp = max(1, ramp // 2)
+        self.bands = dict(zip(("hi", "lo"), _noise(rate_hz), strict=True))
+        self.noises: list[tuple[int, int, int, float, str]] = []  # in order of their first sample
+        for i, seg in enumerate(segments):
+            if seg.noise > 0.0:
+                length = int(lengths[i])
+                edge = min(noise_ramp, max(1, length // 2))
+                self.noises.append((int(starts[i]), length, edge, seg.noise, seg.band))
+        # Each word's watermark bits (see `_embed`) and its timing.
+        self.marks: list[tuple[int, npt.NDArray[np.int16]]] = []
+        words = []
+        for token, first, last in spans:
+            lo, hi = int(starts[first]), int(starts[last + 1])
+            bits = _watermark_bits(token)
+            if hi - lo >= len(bits):
+                self.marks.append((lo, bits))
+            core = _CORE_RE.match(token)
+            words.append(Word(core.group(1) if core else token, lo * 1000.0 / rate_hz, hi * 1000.0 / rate_hz))
+        self.words = tuple(words)
+        self.glide_starts = np.array([g[0] for g in self.glides], dtype=np.int64)
+        self.noise_starts = np.array([z[0] for z in self.noises], dtype=np.int64)
+        self.mark_starts = np.array([m[0] for m in self.marks], dtype=np.int64)
 
-    # Noise only where fricatives and bursts are: a trapezoid inside each such segment.
-    noise_ramp = max(1, ramp // 2)
-    bands = dict(zip(("hi", "lo"), _noise(rate_hz), strict=True))
-    for i, seg in enumerate(segments):
-        if seg.noise <= 0.0:
-            continue
-        lo, length = int(starts[i]), int(lengths[i])
-        edge = min(noise_ramp, max(1, length // 2))
-        position = np.arange(length, dtype=np.float64)
-        shape = np.minimum(1.0, np.minimum(position + 1, length - position) / edge)
-        source = bands[seg.band]
-        offset = lo % len(source)
-        chunk = source[offset : offset + length]
-        if len(chunk) < length:
-            chunk = np.resize(np.roll(source, -offset), length)
-        signal[lo : lo + length] += seg.noise * shape * chunk
-    out: npt.NDArray[np.float32] = signal.astype(np.float32)
-    return out
+    def pcm(self, lo: int = 0, hi: int | None = None) -> bytes:
+        """PCM16 little-endian bytes of samples ``lo`` to ``hi`` (default: to the end).
+
+        Rendered in blocks of `_BLOCK_MS`, kept: a chunked stream renders each sample once, and sessions
+        saying the same sentence share the blocks (the renderer is cached per text).
+        """
+        hi = self.n if hi is None else min(hi, self.n)
+        lo = max(0, lo)
+        if hi <= lo:
+            return b""
+        if lo == 0 and hi == self.n and self.n > 4 * self.block and self.phase_n < self.n:
+            return self._render(0, self.n)  # all at once: one pass is cheaper than many blocks
+        first, last = self._block_of(lo), self._block_of(hi - 1)
+        parts = []
+        for index in range(first, last + 1):
+            data = self.blocks.get(index)
+            if data is None:
+                start = self._block_start(index)
+                end = min(self._block_start(index + 1), self.n)
+                data = self.blocks[index] = self._render(start, end)
+                if len(self.blocks) > self._block_of(self.n - 1):
+                    self.phase = np.empty(0)  # every block is rendered: the phase is not needed again
+            parts.append(data)
+        joined = b"".join(parts) if len(parts) > 1 else parts[0]
+        offset = self._block_start(first)
+        return joined[2 * (lo - offset) : 2 * (hi - offset)]
+
+    # The first block is short, so the first chunk of a stream is ready after little work.
+    def _block_of(self, sample: int) -> int:
+        return 0 if sample < self.first_block else 1 + (sample - self.first_block) // self.block
+
+    def _block_start(self, index: int) -> int:
+        return 0 if index == 0 else self.first_block + (index - 1) * self.block
+
+    def _phase(self, hi: int) -> None:
+        """Extend the running pitch phase to sample ``hi``."""
+        a = self.phase_n
+        if hi <= a:
+            return
+        if len(self.phase) < self.n:
+            self.phase = np.empty(self.n)
+            a = self.phase_n = 0
+        k0 = a // self.step
+        steps = np.repeat(self.increment[k0 : (hi - 1) // self.step + 1], self.step)[a - k0 * self.step :]
+        steps = steps[: hi - a]
+        if a:
+            self.phase[a:hi] = np.cumsum(np.concatenate(([self.phase[a - 1]], steps)))[1:]
+        else:
+            self.phase[a:hi] = np.cumsum(steps)
+        self.phase_n = hi
+
+    def _render(self, lo: int, hi: int) -> bytes:
+        self._phase(hi)
+        signal = np.interp(np.arange(lo, hi, dtype=np.float64), self.xs, self.ys)
+        cycle = self.phase[lo:hi].astype(np.int64) & (_TABLE_SIZE - 1)
+        first = int(np.searchsorted(self.starts, lo, side="right")) - 1
+        last = int(np.searchsorted(self.starts, hi - 1, side="right")) - 1
+        bounds = np.clip(self.starts[first : last + 2], lo, hi)
+        flat = self.flat
+        source = flat[cycle + np.repeat(self.offsets[first : last + 1], np.diff(bounds))]
+        # Glides and noise bursts are short (<= a segment): only those starting from a segment before
+        # `lo` can reach into the range.
+        g0 = max(0, int(np.searchsorted(self.glide_starts, lo, side="right")) - 1)
+        g1 = int(np.searchsorted(self.glide_starts, hi, side="left"))
+        for g_lo, width, before_offset in self.glides[g0:g1]:
+            a, b = max(g_lo, lo), min(g_lo + width, hi)
+            if a >= b:
+                continue
+            weight = (np.arange(a - g_lo, b - g_lo) + 0.5) / width
+            before = flat[cycle[a - lo : b - lo] + before_offset]
+            source[a - lo : b - lo] = weight * source[a - lo : b - lo] + (1.0 - weight) * before
+        signal *= source
+        z0 = max(0, int(np.searchsorted(self.noise_starts, lo, side="right")) - 1)
+        z1 = int(np.searchsorted(self.noise_starts, hi, side="left"))
+        for s_lo, length, edge, amount, band in self.noises[z0:z1]:
+            a, b = max(s_lo, lo), min(s_lo + length, hi)
+            if a >= b:
+                continue
+            position = np.arange(a - s_lo, b - s_lo, dtype=np.float64)
+            shape = np.minimum(1.0, np.minimum(position + 1, length - position) / edge)
+            noise = self.bands[band]
+            index = (np.arange(a - s_lo, b - s_lo) + s_lo % len(noise)) % len(noise)
+            signal[a - lo : b - lo] += amount * shape * noise[index]
+        # `audio.float32_to_pcm16` without its NaN pass (the signal is finite): float32, scale, round, clip.
+        scaled = np.multiply(signal.astype(np.float32), np.float32(32768.0), dtype=np.float32)
+        np.rint(scaled, out=scaled)
+        np.clip(scaled, -32768, 32767, out=scaled)
+        samples = scaled.astype("<i2")
+        m0 = max(0, int(np.searchsorted(self.mark_starts, lo, side="right")) - 1)
+        m1 = int(np.searchsorted(self.mark_starts, hi, side="left"))
+        for w_lo, bits in self.marks[m0:m1]:
+            a, b = max(w_lo, lo), min(w_lo + len(bits), hi)
+            if a < b:
+                window = samples[a - lo : b - lo]
+                samples[a - lo : b - lo] = (window & ~np.int16(1)) | bits[a - w_lo : b - w_lo]
+        return samples.astype("<i2").tobytes()
 
 
 @lru_cache(maxsize=64)
@@ -471,13 +607,9 @@ def _noise(rate_hz: int) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float6
     )
 
 
-def _embed(samples: npt.NDArray[np.int16], lo: int, hi: int, token: str) -> None:
-    """Write sync word, length, UTF-8 ``token`` and CRC-16 into the LSBs of ``samples[lo:hi]`` if it fits."""
+def _watermark_bits(token: str) -> npt.NDArray[np.int16]:
+    """Sync word, length, UTF-8 ``token`` and CRC-16 as bits, for the LSBs of the word's first samples."""
     payload = token.encode("utf-8")[:255]
     crc = zlib.crc32(payload) & 0xFFFF
     message = WATERMARK_SYNC.to_bytes(4, "big") + bytes([len(payload)]) + payload + crc.to_bytes(2, "big")
-    bits = np.unpackbits(np.frombuffer(message, dtype=np.uint8)).astype(np.int16)
-    if hi - lo < len(bits):
-        return
-    window = samples[lo : lo + len(bits)]
-    samples[lo : lo + len(bits)] = (window & ~np.int16(1)) | bits
+    return np.unpackbits(np.frombuffer(message, dtype=np.uint8)).astype(np.int16)

@@ -108,7 +108,10 @@ _ANSI = re.compile(r"\x1b\[[0-9;]*m")
 
 
 def _chromium() -> str | None:
-    return os.environ.get("CHROMIUM") or shutil.which("chromium") or shutil.which("chromium-browser")
+    """The browser to drive: $CHROMIUM if set (empty or missing means none), else Debian's chromium."""
+    if "CHROMIUM" in os.environ:
+        return shutil.which(os.environ["CHROMIUM"]) if os.environ["CHROMIUM"] else None
+    return shutil.which("chromium") or shutil.which("chromium-browser")
 
 
 def _no_browser(reason: str) -> None:
@@ -171,7 +174,7 @@ def chromium_path() -> str:
         _no_browser(f"playwright is not importable ({exc})")
     path = _chromium()
     if path is None:
-        _no_browser("no `chromium` on PATH (and CHROMIUM is not set)")
+        _no_browser("no Chromium found (`chromium` on PATH, or $CHROMIUM)")
     assert path is not None
     return path
 

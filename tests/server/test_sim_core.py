@@ -722,7 +722,7 @@ def test_failure_while_streaming_fails_only_that_response(monkeypatch: pytest.Mo
     """A failure in a timed step ends that response as failed; the next response streams normally."""
     from rtwidget.server import voice
 
-    real = voice.synthesize
+    real = voice.prepare  # what the simulator calls per sentence (it renders the audio chunk by chunk)
     calls: list[str] = []
 
     def second_sentence_breaks(text: str, *args: object, **kwargs: object) -> object:
@@ -731,7 +731,7 @@ def test_failure_while_streaming_fails_only_that_response(monkeypatch: pytest.Mo
             raise RuntimeError("boom")
         return real(text, *args, **kwargs)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(voice, "synthesize", second_sentence_breaks)
+    monkeypatch.setattr(voice, "prepare", second_sentence_breaks)
     d = Driver(speed=100.0)
     d.send(USER_HELLO)
     d.send({"type": "response.create"})
