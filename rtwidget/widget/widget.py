@@ -236,7 +236,9 @@ class RealtimeWidget(anywidget.AnyWidget):
         )
         self._log = EventLog()
         self._log.secrets = self._secrets()
-        self._loop: asyncio.AbstractEventLoop | None = None
+        # The kernel loop (a cell runs on it): the connection, the simulator and every future and task of
+        # this widget live there, and view messages that arrive on another thread are handed over to it.
+        self._loop: asyncio.AbstractEventLoop | None = _running_loop()
         self._conn: Any = None
         self._stack: AsyncExitStack | None = None
         self._reader: asyncio.Task[None] | None = None
@@ -844,11 +846,9 @@ class RealtimeWidget(anywidget.AnyWidget):
 
     def close(self) -> None:
         """Close the widget's comm; an open connection is closed too (as a task on the running loop)."""
-        if getattr(self, "_conn", None) is not None:
-            with contextlib.suppress(RuntimeError):
-                task = asyncio.get_running_loop().create_task(self.disconnect())
-                self._tasks.add(task)
-                task.add_done_callback(self._tasks.discard)
+        if getattr(self, "_conn", None) is not None and self._loop is not None and self._loop.is_running():
+            # A comm close may arrive over a subshell thread: the disconnect runs where the connection lives.
+            self._spawn(self.disconnect())
         super().close()
 
     def focus(self) -> None:
@@ -891,6 +891,15 @@ class RealtimeWidget(anywidget.AnyWidget):
             self._post({"type": "log.window", "view": "*", **self._log.tail(300)})
 
     def _on_view_msg(self, _widget: Any, content: Any, buffers: list[bytes]) -> None:
+        home = self._loop
+        if home is not None and home.is_running() and _running_loop() is not home:
+            # JupyterLab sends comm messages over a kernel subshell (its `commsOverSubshells` setting defaults
+            # to "perCommTarget"), so ipykernel runs this handler on the subshell's thread and loop once the
+            # subshell exists. asyncio objects are not thread-safe: a task spawned there drove the kernel
+            # loop's socket and timers from the wrong thread, and a frame or timer then waited until something
+            # else woke the kernel loop (a `response.create` went unanswered). Handle it on the kernel loop.
+            home.call_soon_threadsafe(self._on_view_msg, _widget, content, buffers)
+            return
         if not isinstance(content, dict):
             return
         kind = content.get("type")
@@ -977,7 +986,8 @@ class RealtimeWidget(anywidget.AnyWidget):
             loop = asyncio.get_running_loop()
         except RuntimeError:
             loop = None
-        if loop is None and self._loop is not None and self._loop.is_running():
+        if loop is not self._loop and self._loop is not None and self._loop.is_running():
+            # Not on the kernel loop (another thread): the action must run where the connection lives.
             asyncio.run_coroutine_threadsafe(self._run_action(coro), self._loop)
             return
         if loop is None:
@@ -1002,6 +1012,14 @@ class RealtimeWidget(anywidget.AnyWidget):
         exc = None if task.cancelled() else task.exception()
         if exc is not None and not getattr(exc, "_rtwidget_reported", False):
             self._local_error("action_failed", self._scrub(f"{type(exc).__name__}: {exc}"))
+
+
+def _running_loop() -> asyncio.AbstractEventLoop | None:
+    """The event loop running in this thread, or None."""
+    try:
+        return asyncio.get_running_loop()
+    except RuntimeError:
+        return None
 
 
 @contextlib.asynccontextmanager
