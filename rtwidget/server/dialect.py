@@ -13,6 +13,9 @@ from typing import Any
 
 import msgspec
 
+from rtwidget.protocol import ValidationError, beta, ga, parse_client_event, parse_server_event
+from rtwidget.protocol.codec import GA_TO_BETA
+
 __all__ = [
     "BETA_CLIENT_TYPES",
     "GA_CLIENT_TYPES",
@@ -25,31 +28,12 @@ __all__ = [
 
 JSON = dict[str, Any]
 
-GA_CLIENT_TYPES = (
-    "session.update",
-    "input_audio_buffer.append",
-    "input_audio_buffer.commit",
-    "input_audio_buffer.clear",
-    "conversation.item.create",
-    "conversation.item.retrieve",
-    "conversation.item.truncate",
-    "conversation.item.delete",
-    "response.create",
-    "response.cancel",
-    "output_audio_buffer.clear",
-)
-BETA_CLIENT_TYPES = (*GA_CLIENT_TYPES, "transcription_session.update")
+# The protocol core's registries are the one list of what each dialect accepts.
+GA_CLIENT_TYPES = tuple(ga.CLIENT_EVENTS)
+BETA_CLIENT_TYPES = tuple(beta.CLIENT_EVENTS)
 
 # PROTOCOL.md §2: beta names of the renamed GA server events.
-_BETA_NAMES = {
-    "response.output_text.delta": "response.text.delta",
-    "response.output_text.done": "response.text.done",
-    "response.output_audio.delta": "response.audio.delta",
-    "response.output_audio.done": "response.audio.done",
-    "response.output_audio_transcript.delta": "response.audio_transcript.delta",
-    "response.output_audio_transcript.done": "response.audio_transcript.done",
-    "conversation.item.added": "conversation.item.created",
-}
+_BETA_NAMES = GA_TO_BETA
 # GA-only events with no beta counterpart (the beta server did not send them).
 _BETA_DROPPED = {"conversation.item.done", "input_audio_buffer.timeout_triggered"}
 # PROTOCOL.md §4: beta format strings <-> GA format objects.
@@ -84,11 +68,9 @@ _CLASSES: dict[str, dict[str, Any]] = {}
 
 
 def _server_classes(dialect: str) -> dict[str, Any]:
-    """The dialect's server event classes by type (looked up once: an import statement per event costs)."""
+    """The dialect's server event classes by type."""
     classes = _CLASSES.get(dialect)
     if classes is None:
-        from rtwidget.protocol import beta, ga
-
         classes = _CLASSES[dialect] = dict((beta if dialect == "beta" else ga).SERVER_EVENTS)
     return classes
 
@@ -123,8 +105,6 @@ def to_event(event: JSON, dialect: str) -> Any:
         else:
             typed.__dict__["_raw"] = event  # encode_event sends exactly this dict, key order included
             return typed
-    from rtwidget.protocol import parse_server_event
-
     return parse_server_event(event, dialect=dialect)  # type: ignore[arg-type]
 
 
@@ -134,10 +114,6 @@ def validate_client(event: JSON, dialect: str) -> tuple[str, str, str | None] | 
     The codes are the real server's: `unknown_parameter`, `missing_required_parameter`, `invalid_type`,
     `invalid_value`.
     """
-    try:
-        from rtwidget.protocol import ValidationError, parse_client_event
-    except ImportError:  # TODO(simulator): drop once rtwidget.protocol has landed
-        return None
     try:
         parse_client_event(event, dialect=dialect)  # type: ignore[arg-type]
     except ValidationError as exc:
