@@ -34,6 +34,7 @@ from rtwidget.protocol._base import (
     new_event_id,
 )
 from rtwidget.protocol.codec import (
+    dialect_names,
     encode_event,
     ensure_event_id,
     parse_client_event,
@@ -55,6 +56,7 @@ __all__ = [
     "UnknownEvent",
     "ValidationError",
     "beta",
+    "dialect_names",
     "encode_event",
     "ensure_event_id",
     "ga",

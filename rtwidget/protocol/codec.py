@@ -33,6 +33,7 @@ __all__ = [
     "BETA_TO_GA",
     "GA_TO_BETA",
     "client_events",
+    "dialect_names",
     "encode_event",
     "ensure_event_id",
     "parse_client_event",
@@ -93,6 +94,11 @@ def to_dialect_type(wire_type: str, dialect: Dialect) -> str:
     if dialect == "ga":
         return BETA_TO_GA.get(wire_type, wire_type)
     return GA_TO_BETA.get(wire_type, wire_type)
+
+
+def dialect_names(*ga_types: str) -> frozenset[str]:
+    """Every wire name the given GA types go by in either dialect (for matching events of both)."""
+    return frozenset(name for t in ga_types for name in (t, GA_TO_BETA.get(t, t)))
 
 
 def _module(dialect: str) -> Any:

@@ -27,7 +27,7 @@ from websockets.exceptions import ConnectionClosed
 from websockets.http11 import Request, Response
 from websockets.protocol import State
 
-from rtwidget.protocol import UnknownEvent, encode_event
+from rtwidget.protocol import UnknownEvent, dialect_names, encode_event
 from rtwidget.server.core import AUDIO_CHUNK_MS, SimSession
 from rtwidget.server.dialect import to_event
 from rtwidget.server.faults import MALFORMED_FRAME, UNKNOWN_EVENT_TYPE, Faults
@@ -41,7 +41,7 @@ MAX_FRAME_BYTES = 16 * 2**20
 # PROTOCOL.md §10: "The server sends a WebSocket PING about every 20 s when idle."
 PING_INTERVAL_S = 20.0
 _STOP = object()
-_AUDIO_DELTA_TYPES = ("response.output_audio.delta", "response.audio.delta")
+_AUDIO_DELTA_TYPES = dialect_names("response.output_audio.delta")
 
 
 _ENCODER = msgspec.json.Encoder()

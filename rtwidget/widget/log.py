@@ -14,6 +14,8 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any, Literal
 
+from rtwidget.protocol import dialect_names
+
 __all__ = [
     "AUDIO_PAYLOAD_TYPES",
     "FILTER_PRESETS",
@@ -36,20 +38,15 @@ FILTER_PRESETS = ("all", "no_audio", "no_deltas", "errors")
 
 # Event types whose base64 audio payload field is elided in row details (field name per type).
 AUDIO_PAYLOAD_TYPES: dict[str, str] = {
-    "response.output_audio.delta": "delta",
-    "response.audio.delta": "delta",
+    **dict.fromkeys(dialect_names("response.output_audio.delta"), "delta"),
     "input_audio_buffer.append": "audio",
 }
-TEXT_DELTA_TYPES = frozenset(
-    {
-        "response.output_text.delta",
-        "response.output_audio_transcript.delta",
-        "response.text.delta",
-        "response.audio_transcript.delta",
-        "response.function_call_arguments.delta",
-        "response.mcp_call_arguments.delta",
-        "conversation.item.input_audio_transcription.delta",
-    }
+TEXT_DELTA_TYPES = dialect_names(
+    "response.output_text.delta",
+    "response.output_audio_transcript.delta",
+    "response.function_call_arguments.delta",
+    "response.mcp_call_arguments.delta",
+    "conversation.item.input_audio_transcription.delta",
 )
 _SECRET_KEYS = frozenset(
     {"api_key", "api-key", "authorization", "openai_api_key", "x-api-key", "client_secret"}

@@ -52,6 +52,7 @@ from typing import TYPE_CHECKING, Any, Literal
 import anywidget
 import traitlets
 
+from rtwidget.protocol import dialect_names
 from rtwidget.widget.log import (
     AUDIO_PAYLOAD_TYPES,
     FILTER_PRESETS,
@@ -77,16 +78,9 @@ G711_RATE_HZ = 8_000
 FLUSH_S = 0.05
 MAX_ERRORS_SHOWN = 50
 WINDOW_LIMIT_MAX = 1000
-OUTPUT_AUDIO_DELTAS = frozenset({"response.output_audio.delta", "response.audio.delta"})
-OUTPUT_AUDIO_DONE = frozenset({"response.output_audio.done", "response.audio.done"})
-REPLY_TEXT_DELTAS = frozenset(
-    {
-        "response.output_text.delta",
-        "response.output_audio_transcript.delta",
-        "response.text.delta",
-        "response.audio_transcript.delta",
-    }
-)
+OUTPUT_AUDIO_DELTAS = dialect_names("response.output_audio.delta")
+OUTPUT_AUDIO_DONE = dialect_names("response.output_audio.done")
+REPLY_TEXT_DELTAS = dialect_names("response.output_text.delta", "response.output_audio_transcript.delta")
 _REPLY_STATUS = {
     "completed": "done",
     "cancelled": "cancelled",
