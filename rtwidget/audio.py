@@ -21,6 +21,8 @@ from typing import Any, TypeAlias
 import numpy as np
 import numpy.typing as npt
 
+from rtwidget.protocol.formats import AUDIO_FORMATS, G711_RATE_HZ, PCM_RATE_HZ, format_name
+
 __all__ = [
     "G711_SAMPLE_RATE_HZ",
     "PCM16_BYTES_PER_SAMPLE",
@@ -45,9 +47,9 @@ __all__ = [
     "write_wav",
 ]
 
-SAMPLE_RATE_HZ = 24_000
+SAMPLE_RATE_HZ = PCM_RATE_HZ
 """Rate of the protocol's PCM16 audio: GA ``audio/pcm`` "Only a 24kHz sample rate is supported"."""
-G711_SAMPLE_RATE_HZ = 8_000
+G711_SAMPLE_RATE_HZ = G711_RATE_HZ
 """Rate of G.711 u-law / A-law audio (the G.711 standard's 8 kHz)."""
 PCM16_BYTES_PER_SAMPLE = 2
 
@@ -406,22 +408,13 @@ class Resampler:
 
 # --- session audio formats ------------------------------------------------------------------------------
 
-_FORMAT_NAMES = {
-    "pcm16": "pcm16",
-    "audio/pcm": "pcm16",
-    "g711_ulaw": "g711_ulaw",
-    "audio/pcmu": "g711_ulaw",
-    "g711_alaw": "g711_alaw",
-    "audio/pcma": "g711_alaw",
-}
-
 
 def _format_name(audio_format: str) -> str:
-    try:
-        return _FORMAT_NAMES[audio_format]
-    except KeyError:
-        known = ", ".join(sorted(_FORMAT_NAMES))
-        raise ValueError(f"unknown audio format {audio_format!r}; expected one of {known}") from None
+    name = format_name(audio_format)
+    if name is None:
+        known = ", ".join(sorted(AUDIO_FORMATS))
+        raise ValueError(f"unknown audio format {audio_format!r}; expected one of {known}")
+    return name
 
 
 def decode_audio(

@@ -146,6 +146,8 @@ class ClientConfig:
         query: Extra query parameters.
         max_frame_bytes: Largest frame accepted from the server.
         open_timeout_s: Time allowed for the TCP + TLS + WebSocket handshake.
+        strict: Check every server frame against the official schema: a known type whose fields deviate
+            raises :class:`FrameError` instead of arriving typed with ``event.problems``.
     """
 
     url: str | None = None
@@ -166,6 +168,7 @@ class ClientConfig:
     query: Mapping[str, str] = field(default_factory=dict)
     max_frame_bytes: int = MAX_FRAME_BYTES
     open_timeout_s: float = 10.0
+    strict: bool = False
 
     def __post_init__(self) -> None:
         if self.dialect not in get_args(Dialect):

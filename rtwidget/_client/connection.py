@@ -66,10 +66,13 @@ class Connection:
     keepalive pongs go unseen too, so the connection eventually times out.
 
     Errors:
-        - A frame that does not parse (not JSON, binary, no ``type``, not an object, or a known type
-          with fields that do not match) raises :class:`FrameError` from :meth:`recv` (it carries
-          ``.raw``); the connection stays usable. A frame of a type this dialect does not know is
-          no error: it arrives as an ``UnknownEvent`` (type and raw JSON kept).
+        - A frame that does not parse (not JSON, binary, no ``type``, not an object) raises
+          :class:`FrameError` from :meth:`recv` (it carries ``.raw``); the connection stays usable.
+          A frame of a known type whose fields deviate (other servers do: a missing ``part``, a
+          string ``status_details``) arrives as its typed class, with the deviating fields ``UNSET``
+          and named in ``event.problems``; with ``strict=True`` it raises :class:`FrameError` instead.
+          A frame of a type this dialect does not know is no error: it arrives as an ``UnknownEvent``
+          (type and raw JSON kept).
           ``async for`` and :meth:`run` skip such frames; observers still see them with the error.
         - A handler or observer that raises is logged (logger ``rtwidget.client``, level ERROR, with
           traceback) and skipped; the receive loop and the remaining handlers go on.
@@ -322,7 +325,7 @@ class Connection:
                 f"binary frame of {len(frame)} bytes; Realtime events are JSON text frames", frame
             )
         try:
-            event = parse_server_event(frame, dialect=self.dialect)
+            event = parse_server_event(frame, dialect=self.dialect, strict=self.config.strict)
         except ProtocolError as exc:
             raise FrameError(f"bad frame: {exc}", frame) from None
         if isinstance(event, UnknownEvent) and event.error is not None:

@@ -8,7 +8,7 @@ Example::
 
     from rtwidget.protocol import encode_event, ga, parse_server_event, validate_client_event
 
-    event = parse_server_event(frame)                    # typed, immutable; UnknownEvent if unknown
+    event = parse_server_event(frame)                    # typed, immutable; deviations in event.problems
     if isinstance(event, ga.ResponseOutputAudioDeltaEvent):
         play(event.audio)                                # PCM bytes (event.delta: the wire base64)
     update = ga.SessionUpdateEvent(session=ga.RealtimeSession(instructions="Be brief."))
@@ -21,22 +21,26 @@ import importlib
 import importlib.util
 from typing import TYPE_CHECKING, Any
 
-from rtwidget.protocol import beta, ga, models
+from rtwidget.protocol import beta, formats, ga, models
 from rtwidget.protocol._base import (
     UNSET,
     ClientEvent,
     Dialect,
     Event,
     ProtocolError,
+    ProtocolErrorCode,
     ServerEvent,
     UnknownEvent,
     ValidationError,
     new_event_id,
 )
+from rtwidget.protocol._tolerant import Problem, ProblemKind
 from rtwidget.protocol.codec import (
     dialect_names,
     encode_event,
+    encode_event_bytes,
     ensure_event_id,
+    event_from_wire,
     parse_client_event,
     parse_server_event,
     to_dialect_type,
@@ -51,14 +55,20 @@ __all__ = [
     "ClientEvent",
     "Dialect",
     "Event",
+    "Problem",
+    "ProblemKind",
     "ProtocolError",
+    "ProtocolErrorCode",
     "ServerEvent",
     "UnknownEvent",
     "ValidationError",
     "beta",
     "dialect_names",
     "encode_event",
+    "encode_event_bytes",
     "ensure_event_id",
+    "event_from_wire",
+    "formats",
     "ga",
     "models",
     "new_event_id",

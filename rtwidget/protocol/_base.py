@@ -9,6 +9,8 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import msgspec
 
+from rtwidget.protocol._tolerant import Problem
+
 __all__ = [
     "UNSET",
     "ClientEvent",
@@ -16,6 +18,7 @@ __all__ = [
     "Event",
     "Model",
     "ProtocolError",
+    "ProtocolErrorCode",
     "ServerEvent",
     "UnknownEvent",
     "UnsetType",
@@ -54,8 +57,31 @@ def decode_json(raw: str | bytes) -> Any:
         return json.loads(raw)
 
 
+ProtocolErrorCode = Literal[
+    "invalid_json",
+    "invalid_event",
+    "unknown_type",
+    "unknown_parameter",
+    "missing_required_parameter",
+    "invalid_type",
+    "invalid_value",
+]
+"""Machine-readable reason of a :class:`ProtocolError`. The validation codes are the live server's own
+``error.code`` values for the same faults (``unknown_parameter``, ``missing_required_parameter``,
+``invalid_type``, ``invalid_value``), so a simulator can answer with them unchanged."""
+
+
 class ProtocolError(Exception):
-    """A frame is not a protocol event at all: not JSON, not an object, or no string ``type``."""
+    """A frame is not a protocol event at all: not JSON, not an object, or no string ``type``.
+
+    Attributes:
+        code: ``"invalid_json"`` (not JSON) or ``"invalid_event"`` (not an object with a string ``type``);
+            subclasses use the other :data:`ProtocolErrorCode` values.
+    """
+
+    def __init__(self, message: str, code: ProtocolErrorCode = "invalid_event") -> None:
+        super().__init__(message)
+        self.code: ProtocolErrorCode = code
 
 
 class ValidationError(ProtocolError):
@@ -63,11 +89,26 @@ class ValidationError(ProtocolError):
 
     Attributes:
         path: JSON path of the offending field, e.g. ``"$.session.temperature"`` (``"$"`` for the event).
+        code: ``unknown_type``, ``unknown_parameter``, ``missing_required_parameter``, ``invalid_type``
+            or ``invalid_value``.
+        detail: the rule that was broken, without the event type and path (e.g. ``"expected int, got str"``).
     """
 
-    def __init__(self, message: str, path: str = "$") -> None:
-        super().__init__(message)
+    def __init__(
+        self,
+        message: str,
+        path: str = "$",
+        code: ProtocolErrorCode = "invalid_value",
+        detail: str | None = None,
+    ) -> None:
+        super().__init__(message, code)
         self.path = path
+        self.detail = detail if detail is not None else message
+
+    @property
+    def param(self) -> str | None:
+        """The field as the live server's ``error.param`` names it (``"session.voice"``), or ``None``."""
+        return self.path.removeprefix("$").removeprefix(".") or None
 
 
 def new_event_id() -> str:
@@ -105,6 +146,16 @@ class Event(msgspec.Struct, frozen=True, kw_only=True, dict=True):
         @property
         def type(self) -> str:
             """The wire ``type``."""
+
+    @property
+    def problems(self) -> tuple[Problem, ...]:
+        """How this received frame deviates from the schema (empty when it matched, and for built events).
+
+        Each :class:`~rtwidget.protocol.Problem` names a field's JSON path, a ``kind`` and the reason;
+        such a field reads as ``UNSET`` here, and ``to_dict()`` still has the value that arrived.
+        """
+        found: tuple[Problem, ...] = self.__dict__.get("_problems", ())
+        return found
 
     def to_dict(self) -> dict[str, Any]:
         """Return the event as a JSON-compatible dict (the exact input for parsed events)."""

@@ -7,6 +7,7 @@ back exactly what arrived. Client events are checked strictly: types, ranges and
 
 from __future__ import annotations
 
+import math
 import re
 from functools import cache
 from typing import Any, TypeVar, Union
@@ -20,6 +21,7 @@ from rtwidget.protocol._base import (
     Dialect,
     Event,
     ProtocolError,
+    ProtocolErrorCode,
     ServerEvent,
     UnknownEvent,
     ValidationError,
@@ -27,6 +29,7 @@ from rtwidget.protocol._base import (
     new_event_id,
 )
 from rtwidget.protocol._events import ConversationItemCreateEvent
+from rtwidget.protocol._tolerant import Problem, tolerant_convert
 from rtwidget.protocol.models import ItemReference, MessageItem
 
 __all__ = [
@@ -35,7 +38,9 @@ __all__ = [
     "client_events",
     "dialect_names",
     "encode_event",
+    "encode_event_bytes",
     "ensure_event_id",
+    "event_from_wire",
     "parse_client_event",
     "parse_server_event",
     "server_events",
@@ -133,7 +138,7 @@ def _decode_object(raw: str | bytes) -> dict[str, Any]:
     except RecursionError:
         raise ProtocolError(f"frame is nested too deeply to decode: {_preview(raw)}") from None
     except ValueError as exc:
-        raise ProtocolError(f"frame is not valid JSON ({exc}): {_preview(raw)}") from None
+        raise ProtocolError(f"frame is not valid JSON ({exc}): {_preview(raw)}", "invalid_json") from None
     return _check_object(obj, raw)
 
 
@@ -154,27 +159,39 @@ def _preview(raw: Any, limit: int = 120) -> str:
 
 
 def parse_server_event(
-    raw: str | bytes | bytearray | memoryview | dict[str, Any], dialect: Dialect = "ga"
+    raw: str | bytes | bytearray | memoryview | dict[str, Any],
+    dialect: Dialect = "ga",
+    *,
+    strict: bool = False,
 ) -> Event:
-    """Parse a server frame leniently into a typed event.
+    """Parse a server frame into a typed event, tolerantly unless ``strict``.
 
     Args:
         raw: the frame text (``str`` or UTF-8 ``bytes``) or an already decoded JSON object.
         dialect: ``"ga"`` or ``"beta"``.
+        strict: check the frame against the official schema: a known type whose fields deviate becomes
+            an :class:`UnknownEvent` whose ``error`` says why, and the other dialect's names are unknown.
 
     Returns:
-        The typed event (immutable; unknown fields are ignored by its attributes but kept by
-        ``to_dict()``), or an :class:`UnknownEvent` for a type the dialect does not know, or for a known
-        type whose fields do not match (its ``error`` says why) -- a bad frame never loses data.
+        The typed event (immutable; unknown fields are ignored by its attributes but kept by ``to_dict()``).
+        Tolerant (the default): a frame of a known type is always that type's class; a field that did not
+        match holds ``UNSET`` and is named in ``event.problems`` (path, kind, reason). The other dialect's
+        name for an event (a GA server sending ``response.text.delta``) gives the other dialect's class,
+        with a ``dialect`` problem. A type neither dialect knows gives an :class:`UnknownEvent`.
+        Nothing that arrived is lost either way: ``to_dict()`` returns the frame.
 
     Raises:
         ProtocolError: the frame is not JSON, not an object, or has no string ``type``.
     """
     if isinstance(raw, dict):
+        obj = _check_object(raw, raw)
+        cls = server_events(dialect).get(obj["type"])
         try:
-            event: Event = msgspec.convert(raw, _server_union(dialect))
+            if cls is None:
+                raise msgspec.ValidationError(f"unknown type {obj['type']!r}")
+            event: Event = msgspec.convert(obj, cls)
         except msgspec.ValidationError as exc:
-            return _unknown(_check_object(raw, raw), dialect, exc)
+            return _deviating(obj, dialect, strict, exc, raw)
     else:
         if not isinstance(raw, str | bytes):
             raw = bytes(raw)
@@ -185,26 +202,54 @@ def parse_server_event(
             # Not a well-typed known event: find out why (ProtocolError if not an event at all).
             obj = _decode_object(raw)
             if isinstance(exc, msgspec.ValidationError) or obj["type"] not in server_events(dialect):
-                return _unknown(obj, dialect, exc, raw)
+                return _deviating(obj, dialect, strict, exc, raw)
             # JSON only json.loads accepts (NaN, 1e400, lone surrogates): type it from the object.
             try:
-                event = msgspec.convert(obj, _server_union(dialect))
+                event = msgspec.convert(obj, server_events(dialect)[obj["type"]])
             except msgspec.ValidationError as convert_exc:
-                return _unknown(obj, dialect, convert_exc, raw)
+                return _deviating(obj, dialect, strict, convert_exc, raw)
     # Keep the input (by reference; a dict passed in must not be changed afterwards): to_dict() and
     # encode_event() return it unchanged, unknown fields, nulls and key order included.
     event.__dict__["_raw"] = raw
     return event
 
 
-def _unknown(
-    obj: dict[str, Any], dialect: Dialect, exc: Exception, raw: str | bytes | None = None
-) -> UnknownEvent:
+def event_from_wire(obj: dict[str, Any], dialect: Dialect = "ga") -> Event:
+    """Build a server event from its wire object; ``encode_event`` then sends exactly ``obj``.
+
+    For code that makes events (a server, a test): the object is converted to the class its ``type``
+    names (about a microsecond, no union lookup) and kept as the event's wire form, key order included.
+    The caller must not change ``obj`` afterwards. An object that deviates is read tolerantly, as
+    :func:`parse_server_event` does.
+    """
+    return parse_server_event(obj, dialect)
+
+
+def _deviating(
+    obj: dict[str, Any], dialect: Dialect, strict: bool, exc: Exception, raw: str | bytes | dict[str, Any]
+) -> Event:
+    """The event for a frame the strict decoder refused: tolerant typing, or an UnknownEvent."""
     kind: str = obj["type"]
-    error = None if kind not in server_events(dialect) else f"{kind}: {exc}"
-    event = UnknownEvent(type=kind, raw=obj, error=error)
-    if raw is not None:
-        event.__dict__["_raw"] = raw
+    cls = server_events(dialect).get(kind)
+    problems: list[Problem] = []
+    if cls is None and not strict:
+        other: Dialect = "beta" if dialect == "ga" else "ga"
+        cls = server_events(other).get(kind)
+        if cls is not None:
+            problems.append(
+                Problem("$.type", "dialect", f"{kind!r} is the {other} name; this is a {dialect} session")
+            )
+    if cls is None:
+        event: Event = UnknownEvent(type=kind, raw=obj)
+        problems.append(Problem("$.type", "unknown_type", f"{kind!r} is not a {dialect} server event"))
+    elif strict:
+        event = UnknownEvent(type=kind, raw=obj, error=f"{kind}: {exc}")
+        problems.extend(tolerant_convert(obj, cls)[1])
+    else:
+        event, found = tolerant_convert(obj, cls)
+        problems.extend(found)
+    event.__dict__["_raw"] = raw
+    event.__dict__["_problems"] = tuple(problems)
     return event
 
 
@@ -235,7 +280,9 @@ def validate_client_event(event: ClientEvent | dict[str, Any], dialect: Dialect 
     if isinstance(event, dict):
         return _validate_dict(_check_object(event, event), dialect)
     if not isinstance(event, ClientEvent):
-        raise ValidationError(f"expected a client event or a dict, got {type(event).__name__}")
+        raise ValidationError(
+            f"expected a client event or a dict, got {type(event).__name__}", code="invalid_event"
+        )
     # Constructors do not check types, so round-trip through builtins to check everything.
     return _validate_dict(msgspec.to_builtins(event), dialect)
 
@@ -250,7 +297,10 @@ def _validate_dict(obj: dict[str, Any], dialect: Dialect) -> ClientEvent:
             f"invalid {dialect} client event: unknown type {kind!r} at `$.type`{hint}; "
             f"expected one of {sorted(classes)}",
             "$.type",
+            "unknown_type",
+            f"unknown type {kind!r}{hint}",
         )
+    _check_values(obj, dialect, kind)
     try:
         event: ClientEvent = msgspec.convert(obj, classes[kind])
     except msgspec.ValidationError as exc:
@@ -259,7 +309,12 @@ def _validate_dict(obj: dict[str, Any], dialect: Dialect) -> ClientEvent:
     # "unknown_parameter"), so compare the input with what the typed event would send.
     unknown = _first_unknown_field(obj, msgspec.to_builtins(event), "$")
     if unknown is not None:
-        raise ValidationError(f"invalid {dialect} {kind} event: unknown field `{unknown}`", unknown)
+        raise ValidationError(
+            f"invalid {dialect} {kind} event: unknown field `{unknown}`",
+            unknown,
+            "unknown_parameter",
+            "unknown field",
+        )
     _check_items(event, dialect)
     _check_session(event, dialect)
     return event
@@ -270,10 +325,39 @@ def _validation_error(message: str, dialect: Dialect, kind: str) -> ValidationEr
     path = match.group(1) if match else "$"
     detail = message[: match.start()] if match else message
     field = _FIELD_RE.search(detail)
+    code: ProtocolErrorCode = "invalid_type" if detail.startswith("Expected `") else "invalid_value"
     if field and detail.startswith("Object missing required field"):
         path = f"{path}.{field.group(1)}"
         detail = "missing required field"
-    return ValidationError(f"invalid {dialect} {kind} event: {detail} at `{path}`", path)
+        code = "missing_required_parameter"
+    return ValidationError(f"invalid {dialect} {kind} event: {detail} at `{path}`", path, code, detail)
+
+
+def _check_values(obj: Any, dialect: Dialect, kind: str, path: str = "$") -> None:
+    """Refuse what JSON cannot carry faithfully: NaN and infinities (sent as ``null``), lone surrogates.
+
+    Raises:
+        ValidationError: ``invalid_value`` naming the field.
+    """
+    if isinstance(obj, dict):
+        for key, value in obj.items():
+            _check_values(value, dialect, kind, f"{path}.{key}")
+    elif isinstance(obj, list):
+        for index, value in enumerate(obj):
+            _check_values(value, dialect, kind, f"{path}[{index}]")
+    elif isinstance(obj, float) and not math.isfinite(obj):
+        detail = f"{obj} is not a JSON number"
+        raise ValidationError(
+            f"invalid {dialect} {kind} event: {detail} at `{path}`", path, "invalid_value", detail
+        )
+    elif isinstance(obj, str) and not obj.isascii():
+        try:
+            obj.encode("utf-8")
+        except UnicodeEncodeError as exc:
+            detail = f"lone surrogate {obj[exc.start]!r} at character {exc.start} cannot be sent as UTF-8"
+            raise ValidationError(
+                f"invalid {dialect} {kind} event: {detail} at `{path}`", path, "invalid_value", detail
+            ) from None
 
 
 # GA content part types by message role (RealtimeConversationItemMessage{System,User,Assistant});
@@ -298,7 +382,10 @@ def _check_items(event: ClientEvent, dialect: Dialect) -> None:
     for path, item in items:
         if dialect == "ga" and isinstance(item, ItemReference):
             raise ValidationError(
-                f"invalid ga item at `{path}.type`: 'item_reference' is beta only", f"{path}.type"
+                f"invalid ga item at `{path}.type`: 'item_reference' is beta only",
+                f"{path}.type",
+                "invalid_value",
+                "'item_reference' is beta only",
             )
         if not isinstance(item, MessageItem):
             continue
@@ -310,6 +397,8 @@ def _check_items(event: ClientEvent, dialect: Dialect) -> None:
                     f"invalid {dialect} {item.role} content type {part.type!r} at `{where}`; "
                     f"expected one of {sorted(allowed)}",
                     where,
+                    "invalid_value",
+                    f"{item.role} content type {part.type!r} is not one of {sorted(allowed)}",
                 )
 
 
@@ -331,6 +420,8 @@ def _check_session(event: ClientEvent, dialect: Dialect) -> None:
             raise ValidationError(
                 f"invalid {dialect} {kind} event: `$.session.{name}` is set by the server and cannot be sent",
                 f"$.session.{name}",
+                "unknown_parameter",
+                "set by the server; cannot be sent",
             )
     temperature = getattr(session, "temperature", None)
     low, high = _BETA_TEMPERATURE_RANGE
@@ -339,6 +430,8 @@ def _check_session(event: ClientEvent, dialect: Dialect) -> None:
             f"invalid {dialect} {kind} event: temperature {temperature} outside [{low}, {high}] "
             "at `$.session.temperature`",
             "$.session.temperature",
+            "invalid_value",
+            f"{temperature} outside [{low}, {high}]",
         )
 
 
@@ -372,6 +465,20 @@ def encode_event(event: Event | dict[str, Any]) -> str:
     if isinstance(event, UnknownEvent):
         return msgspec.json.encode(event.raw).decode()
     return msgspec.json.encode(event).decode()
+
+
+_ENCODER = msgspec.json.Encoder()
+
+
+def encode_event_bytes(event: Event) -> bytes:
+    """The event's JSON as UTF-8 bytes (what a text frame carries); as :func:`encode_event`, without a
+    ``str`` round trip for built events (a simulator's audio deltas go straight from bytes to base64)."""
+    raw = event.__dict__.get("_raw")
+    if raw is None and not isinstance(event, UnknownEvent):
+        return _ENCODER.encode(event)
+    if isinstance(raw, bytes):
+        return raw
+    return encode_event(event).encode()
 
 
 def ensure_event_id(event: C) -> C:

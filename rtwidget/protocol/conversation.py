@@ -17,12 +17,21 @@ import base64
 import binascii
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any
 
 import msgspec
 
 from rtwidget.protocol._base import ClientEvent, Dialect, Event, UnknownEvent
 from rtwidget.protocol.codec import parse_server_event
+from rtwidget.protocol.formats import (
+    AUDIO_FORMATS,
+    DEFAULT_FORMAT,
+    FORMATS,
+    AudioFormatName,
+    bytes_per_ms,
+    format_name,
+    session_audio_format,
+)
 
 __all__ = [
     "AUDIO_FORMATS",
@@ -34,33 +43,11 @@ __all__ = [
     "audio_bytes_per_ms",
 ]
 
-AudioFormatName = Literal["pcm16", "g711_ulaw", "g711_alaw"]
-"""An audio format by its beta name; GA ``audio/pcm`` / ``audio/pcmu`` / ``audio/pcma`` map onto these."""
+audio_bytes_per_ms = bytes_per_ms  # the name this module exported first
 
-AUDIO_FORMATS: dict[str, AudioFormatName] = {
-    "pcm16": "pcm16",
-    "g711_ulaw": "g711_ulaw",
-    "g711_alaw": "g711_alaw",
-    "audio/pcm": "pcm16",
-    "audio/pcmu": "g711_ulaw",
-    "audio/pcma": "g711_alaw",
-}
-"""Wire format names of both dialects -> the normalized name."""
-
-_BYTES_PER_MS: dict[AudioFormatName, int] = {
-    # GA audio/pcm: "Only a 24kHz sample rate is supported"; 16-bit samples: 24 samples/ms * 2 bytes.
-    "pcm16": 48,
-    # G.711 is 8 kHz with one byte per sample: 8 bytes/ms.
-    "g711_ulaw": 8,
-    "g711_alaw": 8,
-}
-_BYTES_PER_SAMPLE: dict[AudioFormatName, int] = {"pcm16": 2, "g711_ulaw": 1, "g711_alaw": 1}
-_DEFAULT_FORMAT: AudioFormatName = "pcm16"  # the default of both dialects' sessions
-
-
-def audio_bytes_per_ms(audio_format: AudioFormatName) -> int:
-    """Return how many bytes one millisecond of ``audio_format`` takes (48 for PCM16 24 kHz, 8 for G.711)."""
-    return _BYTES_PER_MS[audio_format]
+_BYTES_PER_MS: dict[AudioFormatName, int] = {name: fmt.bytes_per_ms for name, fmt in FORMATS.items()}
+_BYTES_PER_SAMPLE: dict[AudioFormatName, int] = {name: fmt.bytes_per_sample for name, fmt in FORMATS.items()}
+_DEFAULT_FORMAT: AudioFormatName = DEFAULT_FORMAT
 
 
 def _opt(value: Any) -> Any:
@@ -336,6 +323,9 @@ class Conversation:
         handler = _HANDLERS.get(event.type)
         if handler is None:
             return False
+        for problem in event.problems:
+            if problem.kind != "unknown_type":
+                self.warnings.append(f"{event.type}: {problem}")
         if isinstance(event, UnknownEvent):
             # A known type that did not match its schema: use what it has rather than dropping it.
             self.warnings.append(f"{event.type}: {event.error}")
@@ -470,18 +460,8 @@ class Conversation:
         if not isinstance(data, dict):
             return
         self.session = data
-        # GA: session.audio.{input,output}.format: {"type": "audio/pcm", "rate": 24000} | pcmu | pcma
-        audio = data.get("audio")
-        if isinstance(audio, dict):
-            for direction in ("input", "output"):
-                config = audio.get(direction)
-                fmt = config.get("format") if isinstance(config, dict) else None
-                name = AUDIO_FORMATS.get(fmt.get("type", "")) if isinstance(fmt, dict) else None
-                if name is not None:
-                    setattr(self, f"{direction}_audio_format", name)
-        # beta: flat input_audio_format / output_audio_format strings
         for direction in ("input", "output"):
-            name = AUDIO_FORMATS.get(str(data.get(f"{direction}_audio_format")))
+            name = session_audio_format(data, direction)
             if name is not None:
                 setattr(self, f"{direction}_audio_format", name)
 
@@ -596,9 +576,8 @@ class Conversation:
         # response.output_audio_format.
         audio = data.get("audio")
         output = audio.get("output") if isinstance(audio, dict) else None
-        fmt = output.get("format") if isinstance(output, dict) else None
-        name = AUDIO_FORMATS.get(fmt.get("type", "")) if isinstance(fmt, dict) else None
-        name = name or AUDIO_FORMATS.get(str(data.get("output_audio_format")))
+        name = format_name(output.get("format")) if isinstance(output, dict) else None
+        name = name or format_name(data.get("output_audio_format"))
         if name is not None:
             response.audio_format = name
         return response

@@ -289,8 +289,8 @@ async def test_oversized_send_refused_before_sending() -> None:
     assert record.received == ['{"type": "input_audio_buffer.clear"}']
 
 
-async def test_known_type_with_bad_fields_is_frame_error() -> None:
-    """A known event type with a wrongly typed field raises FrameError naming the field; data kept."""
+async def test_known_type_with_bad_fields_arrives_typed_with_problems() -> None:
+    """A known event type with a wrongly typed field arrives as its class, the field named in problems."""
     bad = '{"type": "response.output_text.delta", "event_id": "e", "delta": 5}'
 
     async def script(ws: ServerConnection) -> None:
@@ -299,6 +299,24 @@ async def test_known_type_with_bad_fields_is_frame_error() -> None:
         await until_closed(ws, ServerRecord())
 
     async with serve_script(script) as served, connect(served.url) as conn:
+        event = await conn.recv()
+        good = await conn.recv()
+    assert isinstance(event, ga.ResponseOutputTextDeltaEvent)
+    assert "$.delta" in [p.path for p in event.problems]
+    assert event.to_dict() == json.loads(bad)
+    assert isinstance(good, ga.InputAudioBufferClearedEvent)
+
+
+async def test_known_type_with_bad_fields_is_frame_error_when_strict() -> None:
+    """strict=True: a known event type with a wrongly typed field raises FrameError naming the field."""
+    bad = '{"type": "response.output_text.delta", "event_id": "e", "delta": 5}'
+
+    async def script(ws: ServerConnection) -> None:
+        await ws.send(bad)
+        await ws.send(CLEARED)
+        await until_closed(ws, ServerRecord())
+
+    async with serve_script(script) as served, connect(served.url, strict=True) as conn:
         with pytest.raises(FrameError, match="delta") as caught:
             await conn.recv()
         good = await conn.recv()

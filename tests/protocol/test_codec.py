@@ -92,11 +92,23 @@ def test_unknown_type_becomes_unknown_event() -> None:
     assert encode_event(event) == raw
 
 
-def test_mistyped_known_event_falls_back_with_the_error() -> None:
-    """A known type with a wrongly typed field becomes an UnknownEvent whose error names the field."""
+def test_mistyped_known_event_is_typed_with_its_problem() -> None:
+    """A known type with a wrongly typed field keeps its class; the field is UNSET and named in problems."""
     frame = {"type": "conversation.item.truncated", "event_id": "e", "item_id": "i", "content_index": 0}
     frame["audio_end_ms"] = "soon"
     event = parse_server_event(json.dumps(frame))
+    assert isinstance(event, ga.ConversationItemTruncatedEvent)
+    assert (event.item_id, event.audio_end_ms) == ("i", UNSET)
+    assert [(p.path, p.kind) for p in event.problems] == [("$.audio_end_ms", "type")]
+    assert "expected int, got str" in event.problems[0].reason
+    assert event.to_dict() == frame
+
+
+def test_mistyped_known_event_in_strict_mode_is_unknown_with_the_error() -> None:
+    """strict=True: a known type with a wrongly typed field becomes an UnknownEvent whose error names it."""
+    frame = {"type": "conversation.item.truncated", "event_id": "e", "item_id": "i", "content_index": 0}
+    frame["audio_end_ms"] = "soon"
+    event = parse_server_event(json.dumps(frame), strict=True)
     assert isinstance(event, UnknownEvent)
     assert event.type == "conversation.item.truncated"
     assert event.error is not None
@@ -104,14 +116,19 @@ def test_mistyped_known_event_falls_back_with_the_error() -> None:
     assert event.to_dict() == frame
 
 
-def test_invalid_base64_audio_falls_back_losslessly() -> None:
-    """An audio delta that is not base64 is kept whole in an UnknownEvent instead of crashing."""
+def test_invalid_base64_audio_is_typed_losslessly() -> None:
+    """An audio delta that is not base64 stays an audio delta with no audio, a problem, and its frame."""
     frame = {**AUDIO_DELTA, "delta": "%%%"}
     event = parse_server_event(json.dumps(frame))
-    assert isinstance(event, UnknownEvent)
-    assert event.error is not None
-    assert "$.delta" in event.error
-    assert event.raw == frame
+    assert isinstance(event, ga.ResponseOutputAudioDeltaEvent)
+    assert event.audio is UNSET
+    assert [p.path for p in event.problems] == ["$.delta"]
+    assert event.to_dict() == frame
+    strict = parse_server_event(json.dumps(frame), strict=True)
+    assert isinstance(strict, UnknownEvent)
+    assert strict.error is not None
+    assert "$.delta" in strict.error
+    assert strict.raw == frame
 
 
 def test_unknown_fields_are_kept() -> None:

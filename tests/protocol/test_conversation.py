@@ -666,7 +666,7 @@ def test_response_audio_format_overrides_session() -> None:
 
 
 def test_malformed_known_event_is_still_applied() -> None:
-    """An audio delta missing output_index (parsed as UnknownEvent) still counts its audio, with a warning."""
+    """An audio delta missing output_index (typed, with a problem) still counts its audio, with a warning."""
     conversation = Conversation()
     _feed(conversation, _ga_audio_turn(bytes(96), []))
     raw = {

@@ -203,10 +203,19 @@ def test_beta_later_server_event_parses(wire_type: str) -> None:
     assert event.to_dict() == sample
 
 
-def test_beta_output_names_are_unknown_in_ga() -> None:
-    """A beta-only name such as ``response.text.delta`` is an UnknownEvent in the GA dialect."""
+def test_beta_output_names_in_ga_are_typed_with_a_dialect_problem() -> None:
+    """A beta name such as ``response.text.delta`` on a GA session gets the beta class and a problem."""
     sample = _beta_server_sample("response.text.delta", full=True)
     event = parse_server_event(sample, dialect="ga")
+    assert isinstance(event, beta.ResponseTextDeltaEvent)
+    assert [(p.path, p.kind) for p in event.problems] == [("$.type", "dialect")]
+    assert event.to_dict() == sample
+
+
+def test_beta_output_names_are_unknown_in_strict_ga() -> None:
+    """strict=True: a beta-only name such as ``response.text.delta`` is an UnknownEvent in GA."""
+    sample = _beta_server_sample("response.text.delta", full=True)
+    event = parse_server_event(sample, dialect="ga", strict=True)
     assert isinstance(event, UnknownEvent)
     assert event.error is None
     assert event.to_dict() == sample
