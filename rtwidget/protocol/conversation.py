@@ -221,7 +221,7 @@ class ConversationResponse:
 class _RawView:
     """Attribute access over the raw dict of an :class:`UnknownEvent` whose known ``type`` failed to parse.
 
-    Missing fields read as ``None``; ``audio`` decodes the base64 ``delta`` like a typed audio delta.
+    Missing fields read as ``UNSET`` (as on a typed event); ``audio`` decodes the base64 ``delta``.
     """
 
     __slots__ = ("_raw",)
@@ -236,7 +236,7 @@ class _RawView:
                 return base64.b64decode(delta) if isinstance(delta, str) else b""
             except (binascii.Error, ValueError):
                 return b""
-        return self._raw.get(name)
+        return self._raw.get(name, msgspec.UNSET)
 
 
 _Handler = Callable[["Conversation", Any], None]
@@ -373,7 +373,10 @@ class Conversation:
         item.in_conversation = True
         previous = _str_or_none(previous_item_id)
         item.previous_item_id = previous
-        if previous is None:
+        if previous_item_id is msgspec.UNSET:
+            # Absent is not null: a server that leaves previous_item_id out (xAI, some mocks) appends.
+            self._order.append(item.id)
+        elif previous is None:
             # previous_item_id "Can be `null` if the item has no predecessor" (openai types,
             # conversation.item.created): the item went first (the first item, or one created with
             # previous_item_id "root": "added to the beginning of the conversation").
@@ -478,14 +481,14 @@ class Conversation:
     def _on_item_added(self, ev: Any) -> None:
         item = self._merge_snapshot(_wire(ev, "item"))
         if item is not None:
-            self._place(item, _opt(ev.previous_item_id))
+            self._place(item, ev.previous_item_id)
 
     def _on_item_done(self, ev: Any) -> None:
         item = self._merge_snapshot(_wire(ev, "item"))
         # Recorded GA traffic: conversation.item.done carries "previous_item_id": null for items whose
         # .added named a predecessor, so only an item not yet placed is placed here.
         if item is not None and not item.in_conversation:
-            self._place(item, _opt(ev.previous_item_id))
+            self._place(item, ev.previous_item_id)
 
     def _on_item_retrieved(self, ev: Any) -> None:
         self._merge_snapshot(_wire(ev, "item"))

@@ -167,6 +167,8 @@ class NoiseReduction(Model, frozen=True, kw_only=True):
     """Input noise reduction (``null`` turns it off)."""
 
     type: Literal["near_field", "far_field"] | UnsetType | None = UNSET
+    # openai 3.57: "Input noise suppression strength. Higher values apply more suppression. Defaults to 1".
+    strength: float | UnsetType | None = UNSET
 
 
 class Transcription(Model, frozen=True, kw_only=True):
@@ -444,6 +446,8 @@ class MessageItem(_Tagged, tag="message", frozen=True, kw_only=True):
     status: ItemStatus | UnsetType | None = UNSET
     role: Literal["system", "user", "assistant"]
     content: list[ContentPart] = msgspec.field(default_factory=list)
+    # Recorded gpt-realtime-2.1 traffic: assistant items carry "phase": "commentary" | "final_answer".
+    phase: Literal["commentary", "final_answer"] | UnsetType | None = UNSET
 
 
 class FunctionCallItem(_Tagged, tag="function_call", frozen=True, kw_only=True):
@@ -563,6 +567,7 @@ class StatusError(Model, frozen=True, kw_only=True):
 
     type: str | UnsetType | None = UNSET
     code: str | UnsetType | None = UNSET
+    message: str | UnsetType | None = UNSET  # sent by OpenAI's own server, not in the SDK types
 
 
 class ResponseStatusDetails(Model, frozen=True, kw_only=True):
@@ -592,10 +597,11 @@ class InputTokenDetails(Model, frozen=True, kw_only=True):
 
 
 class OutputTokenDetails(Model, frozen=True, kw_only=True):
-    """Output tokens by kind."""
+    """Output tokens by kind (``reasoning_tokens``: seen in recorded gpt-realtime-2.1 traffic)."""
 
     text_tokens: int | UnsetType | None = UNSET
     audio_tokens: int | UnsetType | None = UNSET
+    reasoning_tokens: int | UnsetType | None = UNSET
 
 
 class Usage(Model, frozen=True, kw_only=True):
