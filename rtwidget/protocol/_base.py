@@ -157,6 +157,24 @@ class Event(msgspec.Struct, frozen=True, kw_only=True, dict=True):
         found: tuple[Problem, ...] = self.__dict__.get("_problems", ())
         return found
 
+    def wire(self) -> dict[str, Any]:
+        """The event's JSON object, decoded once and cached: shared, so treat it as read-only.
+
+        For readers that look at fields the classes do not model (several consumers of one event pay
+        one decode); :meth:`to_dict` returns a private copy instead.
+        """
+        cached: dict[str, Any] | None = self.__dict__.get("_wire")
+        if cached is None:
+            raw = self.__dict__.get("_raw")
+            if isinstance(raw, dict):
+                cached = raw
+            elif raw is not None:
+                cached = decode_json(raw)
+            else:
+                cached = self.to_dict()
+            self.__dict__["_wire"] = cached
+        return cached
+
     def to_dict(self) -> dict[str, Any]:
         """Return the event as a JSON-compatible dict (the exact input for parsed events)."""
         raw = self.__dict__.get("_raw")

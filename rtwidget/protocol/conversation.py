@@ -71,7 +71,7 @@ def _wire(event: Any, name: str) -> Any:
     its input JSON, so fields this version does not model survive. Deltas use attribute access instead.
     """
     if isinstance(event, Event):
-        return event.to_dict().get(name)
+        return event.wire().get(name)
     return _plain(getattr(event, name))
 
 
@@ -118,8 +118,9 @@ class ContentPart:
 
     @property
     def audio(self) -> bytes | None:
-        """The audio bytes held (only with ``keep_audio=True``; else ``None``)."""
-        return None if self.audio_buffer is None else bytes(self.audio_buffer)
+        """The audio bytes held, truncation applied (``keep_audio=True`` only; else ``None``, also once the
+        ``keep_audio_s`` cap dropped them)."""
+        return None if self.audio_buffer is None else bytes(self.audio_buffer[: self.audio_bytes])
 
 
 @dataclass(slots=True)
@@ -140,6 +141,8 @@ class ConversationItem:
         response_id: the response that produced it (``None`` for items the client created).
         in_conversation: whether the item is in the conversation (out-of-band response output is not).
         extra: other fields of the item's last snapshot (e.g. ``server_label``, ``error`` of MCP items).
+        first_audio_at: the ``now`` given to :meth:`Conversation.apply` with the item's first audio delta.
+        played_ms: how much of its audio a player reported as rendered (:meth:`Conversation.set_played`).
     """
 
     id: str
@@ -155,6 +158,8 @@ class ConversationItem:
     response_id: str | None = None
     in_conversation: bool = False
     extra: dict[str, Any] = field(default_factory=dict)
+    first_audio_at: float | None = None
+    played_ms: float = 0.0
 
     @property
     def text(self) -> str:
@@ -181,8 +186,8 @@ class ConversationItem:
     @property
     def audio(self) -> bytes | None:
         """The item's audio bytes (``keep_audio=True`` only; else ``None``)."""
-        buffers = [part.audio_buffer for part in self.content if part.audio_buffer is not None]
-        return b"".join(buffers) if buffers else None
+        buffers = [part.audio for part in self.content if part.audio_buffer is not None]
+        return b"".join(b for b in buffers if b is not None) if buffers else None
 
     @property
     def audio_end_ms(self) -> int | None:
@@ -252,11 +257,22 @@ class Conversation:
         dialect: dialect used to parse raw frames given to :meth:`apply` (typed events of either
             dialect are understood regardless).
         keep_audio: keep received audio bytes per content part (else only bytes and ms are counted).
+        keep_audio_s: with ``keep_audio``, the most audio held at once, in seconds (oldest dropped first).
     """
 
-    def __init__(self, *, dialect: Dialect = "ga", keep_audio: bool = False) -> None:
+    def __init__(
+        self, *, dialect: Dialect = "ga", keep_audio: bool = False, keep_audio_s: float | None = None
+    ) -> None:
         self.dialect: Dialect = dialect
         self.keep_audio = keep_audio
+        self.keep_audio_s = keep_audio_s
+        """Cap on the received audio held (seconds, all parts): past it the oldest parts' audio is dropped
+        (their byte and ms counts stay). ``None``: no cap."""
+        self.audio_dropped_ms = 0.0
+        """Milliseconds of received audio dropped by the ``keep_audio_s`` cap."""
+        self._held: dict[int, ContentPart] = {}  # id(part) -> part, oldest first
+        self._held_ms = 0.0
+        self._now: float | None = None
         self.session: dict[str, Any] | None = None
         """The last effective session (``session`` of ``session.created`` / ``session.updated``)."""
         self.conversation_id: str | None = None
@@ -302,12 +318,26 @@ class Conversation:
 
     # --- applying events --------------------------------------------------------------------------
 
-    def apply(self, event: Event | dict[str, Any] | str | bytes) -> bool:
+    def set_played(self, item_id: str, played_ms: float) -> None:
+        """Record how much of an item's audio a player rendered (never moves backwards)."""
+        item = self._items.get(item_id)
+        if item is not None:
+            item.played_ms = max(item.played_ms, float(played_ms))
+
+    def audio_part(self, item_id: str, content_index: int = 0) -> ContentPart | None:
+        """The content part an audio delta for ``item_id`` / ``content_index`` goes to, if it exists."""
+        item = self._items.get(item_id)
+        if item is None or not 0 <= content_index < len(item.content):
+            return None
+        return item.content[content_index]
+
+    def apply(self, event: Event | dict[str, Any] | str | bytes, now: float | None = None) -> bool:
         """Update the state from one server event.
 
         Args:
             event: a typed server event of either dialect, or a raw frame (str / bytes / dict), parsed
                 with this conversation's dialect.
+            now: the caller's clock when the event arrived (kept as ``first_audio_at``); optional.
 
         Returns:
             Whether the event changed conversation state (``False`` for event types that do not, such as
@@ -318,6 +348,7 @@ class Conversation:
         """
         if not isinstance(event, Event):
             event = parse_server_event(event, self.dialect)
+        self._now = now
         if isinstance(event, ClientEvent):
             return False
         handler = _HANDLERS.get(event.type)
@@ -447,7 +478,12 @@ class Conversation:
         part.audio_received_bytes = max(part.audio_received_bytes, len(data))
         part.audio_ms = len(data) / _BYTES_PER_MS[audio_format]
         if self.keep_audio:
-            part.audio_buffer = bytearray(data)
+            if part.audio_buffer is not None:
+                self._held_ms -= len(part.audio_buffer) / _BYTES_PER_MS[audio_format]
+            part.audio_buffer = None
+            part.audio_received_bytes = 0
+            self._hold(part, data)
+            part.audio_received_bytes = max(len(data), part.audio_received_bytes)
 
     def _response(self, response_id: Any) -> ConversationResponse | None:
         if not isinstance(response_id, str):
@@ -514,8 +550,6 @@ class Conversation:
         keep_bytes = (end_ms * _BYTES_PER_MS[audio_format]) // sample_bytes * sample_bytes
         part.audio_bytes = min(part.audio_bytes, keep_bytes)
         part.audio_ms = part.audio_bytes / _BYTES_PER_MS[audio_format]
-        if part.audio_buffer is not None:
-            del part.audio_buffer[keep_bytes:]
         # "This action will truncate the audio and remove the server-side text transcript to ensure there
         # is no text in the context that hasn't been heard by the user." (conversation.item.truncated)
         if part.transcript:
@@ -645,13 +679,44 @@ class Conversation:
             response = self.responses.get(ev.response_id) if isinstance(ev.response_id, str) else None
             part.audio_format = (response.audio_format if response else None) or self.output_audio_format
         data: bytes = ev.audio or b""
+        if item.first_audio_at is None:
+            item.first_audio_at = self._now
         part.audio_received_bytes += len(data)
         part.audio_bytes += len(data)
         part.audio_ms = part.audio_bytes / _BYTES_PER_MS[part.audio_format]
         if self.keep_audio:
-            if part.audio_buffer is None:
-                part.audio_buffer = bytearray()
-            part.audio_buffer += data
+            self._hold(part, data)
+
+    def _hold(self, part: ContentPart, data: bytes) -> None:
+        """Keep ``data`` in the part's buffer, dropping the oldest other parts' audio past the cap."""
+        if part.audio_buffer is None:
+            if part.audio_received_bytes > len(data):
+                return  # its earlier audio was dropped: the part stays counted, not held
+            part.audio_buffer = bytearray()
+            self._held[id(part)] = part
+        part.audio_buffer += data
+        fmt = part.audio_format or _DEFAULT_FORMAT
+        self._held_ms += len(data) / _BYTES_PER_MS[fmt]
+        cap_ms = None if self.keep_audio_s is None else self.keep_audio_s * 1000.0
+        while cap_ms is not None and self._held_ms > cap_ms and len(self._held) > 1:
+            oldest = self._held.pop(next(iter(self._held)))
+            if oldest is part:  # never drop the part still arriving: move it to the back
+                self._held[id(part)] = part
+                continue
+            buffer = oldest.audio_buffer or bytearray()
+            dropped_ms = len(buffer) / _BYTES_PER_MS[oldest.audio_format or _DEFAULT_FORMAT]
+            self._held_ms -= dropped_ms
+            self.audio_dropped_ms += dropped_ms
+            oldest.audio_buffer = None
+
+    def _on_audio_done(self, ev: Any) -> None:
+        # The part is complete: hold its audio in a buffer of exactly its size (a growing bytearray keeps
+        # up to an eighth more than it holds).
+        item = self._items.get(ev.item_id) if isinstance(ev.item_id, str) else None
+        for part in item.content if item is not None else ():
+            if part.audio_buffer is not None and id(part) in self._held:
+                part.audio_buffer = bytearray(part.audio_buffer)
+                self._held[id(part)] = part
 
     def _on_arguments_delta(self, ev: Any) -> None:
         item = self._item_for("response.function_call_arguments.delta", ev.item_id, role=None)
@@ -728,6 +793,8 @@ _HANDLERS: dict[str, _Handler] = {
     "response.audio_transcript.done": Conversation._on_transcript_done,
     "response.output_audio.delta": Conversation._on_audio_delta,
     "response.audio.delta": Conversation._on_audio_delta,
+    "response.output_audio.done": Conversation._on_audio_done,
+    "response.audio.done": Conversation._on_audio_done,
     "response.function_call_arguments.delta": Conversation._on_arguments_delta,
     "response.function_call_arguments.done": Conversation._on_arguments_done,
     "response.mcp_call_arguments.delta": Conversation._on_mcp_arguments_delta,

@@ -7,8 +7,11 @@ console stays fast after 100k events. A row is one entry, or a run of deltas of 
 
 from __future__ import annotations
 
+import base64
+import contextlib
 import json
 import re
+import sys
 from bisect import bisect_left, bisect_right
 from collections.abc import Iterable, Mapping
 from pathlib import Path
@@ -81,7 +84,18 @@ class LogEntry:
         unknown: The server sent a type outside the dialect's event set.
     """
 
-    __slots__ = ("_data", "_event", "_raw", "direction", "index", "row", "time", "type", "unknown")
+    __slots__ = (
+        "_audio",
+        "_data",
+        "_event",
+        "_frame",
+        "direction",
+        "index",
+        "row",
+        "time",
+        "type",
+        "unknown",
+    )
 
     def __init__(
         self,
@@ -104,24 +118,28 @@ class LogEntry:
         self.row = -1
         self._data = data
         self._event = event
-        self._raw = raw
+        self._frame = raw
+        self._audio: AudioRef | None = None
 
     @property
     def data(self) -> dict[str, Any]:
         """The event as a JSON object, exactly as on the wire (computed on first access)."""
+        if self._audio is not None:
+            return self._audio.data()  # rebuilt on each access: audio frames are not kept decoded
         if self._data is None:
             if self._event is not None:
                 self._data = self._event.to_dict()
-            elif self._raw is not None:
+            elif self._frame is not None:
                 try:
-                    parsed = json.loads(self._raw)
-                except ValueError:
+                    parsed = json.loads(self._frame)
+                except (ValueError, RecursionError):
                     parsed = None
                 if isinstance(parsed, dict):
                     self._data = parsed
                 else:
-                    raw = self._raw if isinstance(self._raw, str) else self._raw.decode("utf-8", "replace")
-                    self._data = {"raw": raw[:2000], "raw_length": len(self._raw)}
+                    frame = self._frame
+                    text = frame if isinstance(frame, str) else frame.decode("utf-8", "replace")
+                    self._data = {"raw": text[:2000], "raw_length": len(frame)}
             else:
                 self._data = {}
         return self._data
@@ -129,10 +147,104 @@ class LogEntry:
     @property
     def event(self) -> Any:
         """The typed event (``rtwidget.protocol``), or None for local entries and unparsable frames."""
+        if self._audio is not None:
+            return self._audio.event()
+        if self._event is None and self._frame is not None and self.direction == "server":
+            from rtwidget.protocol import ProtocolError, parse_server_event
+
+            with contextlib.suppress(ProtocolError):
+                return parse_server_event(self._frame)  # not kept: the frame is the entry's one copy
         return self._event
 
     def __repr__(self) -> str:
         return f"LogEntry(#{self.index} {self.direction} {self.type!r} at {self.time:.3f}s)"
+
+
+_DELTA_KEY = '"delta":"'
+
+
+class AudioRef:
+    """A logged audio frame held as the text around its base64 plus where its PCM lives.
+
+    ``data()`` and ``event()`` put the base64 back from the conversation's copy of the audio; when the
+    ``keep_audio_s`` cap dropped that audio, the frame comes back with ``delta`` saying so (its size stays).
+    """
+
+    __slots__ = ("b64_len", "content_index", "conversation", "head", "item_id", "nbytes", "offset", "tail")
+
+    def __init__(
+        self, head: tuple[str, ...], tail: str, b64_len: int, *, conversation: Any, item_id: str,
+        content_index: int, offset: int, nbytes: int,
+    ) -> None:  # fmt: skip
+        """Keep the pieces; use :meth:`cut` to make one from a frame."""
+        self.head, self.tail, self.b64_len = head, tail, b64_len
+        self.conversation, self.item_id, self.content_index = conversation, item_id, content_index
+        self.offset, self.nbytes = offset, nbytes
+
+    @classmethod
+    def cut(
+        cls,
+        raw: str | bytes,
+        *,
+        conversation: Any,
+        item_id: str,
+        content_index: int,
+        offset: int,
+        nbytes: int,
+    ) -> AudioRef | None:
+        """Split ``raw`` around its ``"delta":"..."`` string, or None if it is not plain base64 there."""
+        text = raw if isinstance(raw, str) else raw.decode("utf-8", "replace")
+        start = text.find(_DELTA_KEY)
+        if start < 0 or text.find(_DELTA_KEY, start + 1) >= 0:
+            return None
+        start += len(_DELTA_KEY)
+        end = text.find('"', start)
+        # An escaped character (e.g. "\/") would not come back from re-encoding: keep such frames whole.
+        if end < 0 or "\\" in text[start:end] or b64_decoded_len(text[start:end]) != nbytes:
+            return None
+        # Deltas of one item share everything around their event_id: keep one copy of those pieces.
+        head: tuple[str, ...] = (text[:start],)
+        cut = head[0].find('"event_id":"')
+        close = head[0].find('"', cut + 12) if cut >= 0 else -1
+        if close > 0:
+            whole = head[0]
+            head = (sys.intern(whole[: cut + 12]), whole[cut + 12 : close], sys.intern(whole[close:]))
+        return cls(
+            head, sys.intern(text[end:]), end - start, conversation=conversation, item_id=item_id,
+            content_index=content_index, offset=offset, nbytes=nbytes,
+        )  # fmt: skip
+
+    def _b64(self) -> str | None:
+        part = self.conversation.audio_part(self.item_id, self.content_index)
+        buffer = None if part is None else part.audio_buffer
+        if buffer is None or len(buffer) < self.offset + self.nbytes:
+            return None
+        encoded = base64.b64encode(bytes(buffer[self.offset : self.offset + self.nbytes])).decode("ascii")
+        return encoded if len(encoded) == self.b64_len else None
+
+    def text(self) -> str | None:
+        """The frame exactly as received, or None once its audio is no longer held."""
+        encoded = self._b64()
+        return None if encoded is None else "".join(self.head) + encoded + self.tail
+
+    def data(self) -> dict[str, Any]:
+        """The frame as a JSON object (``delta`` says so if its audio was dropped)."""
+        text = self.text()
+        if text is not None:
+            decoded: dict[str, Any] = json.loads(text)
+            return decoded
+        data: dict[str, Any] = json.loads("".join(self.head) + self.tail)
+        data["delta"] = f"<{self.nbytes} bytes of audio no longer held (keep_audio_s)>"
+        return data
+
+    def event(self) -> Any:
+        """The typed event, parsed again from the rebuilt frame (None once its audio was dropped)."""
+        text = self.text()
+        if text is None:
+            return None
+        from rtwidget.protocol import parse_server_event
+
+        return parse_server_event(text, self.conversation.dialect)
 
 
 class Row:
@@ -256,8 +368,42 @@ class EventLog:
         row.audio_ms += audio_ms
         if text:
             row.text.append(text)
-            joined = "".join(row.text)
-            row.summary = joined if len(joined) <= SUMMARY_CHARS else joined[:SUMMARY_CHARS] + "…"
+            if (
+                len(row.summary) <= SUMMARY_CHARS
+            ):  # the summary shows the run's start: later text is not joined
+                joined = row.summary + text if len(row.text) > 1 else text
+                row.summary = joined if len(joined) <= SUMMARY_CHARS else joined[:SUMMARY_CHARS] + "…"
+        return entry, row
+
+    def add_audio(
+        self,
+        *,
+        type_: str,
+        time: float,
+        raw: str | bytes,
+        item_id: str,
+        content_index: int,
+        conversation: Any,
+        offset: int,
+        nbytes: int,
+        audio_ms: float,
+    ) -> tuple[LogEntry, Row]:
+        """Append a received audio delta whose PCM the conversation holds (at ``offset`` in its part).
+
+        The entry keeps the frame without its base64 (a few hundred bytes) and rebuilds it on demand,
+        byte for byte, from the conversation's copy, so the session's audio is held once, as PCM.
+        """
+        entry, row = self.add("server", type_, time, item_id=item_id, nbytes=nbytes, audio_ms=audio_ms)
+        entry._audio = AudioRef.cut(
+            raw,
+            conversation=conversation,
+            item_id=item_id,
+            content_index=content_index,
+            offset=offset,
+            nbytes=nbytes,
+        )
+        if entry._audio is None:  # the frame is not in the plain shape: keep it whole
+            entry._frame = raw
         return entry, row
 
     def _new_row(self, entry: LogEntry, summary: str, flags: str, cause: int | None) -> Row:

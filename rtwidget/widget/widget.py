@@ -1,36 +1,8 @@
-"""RealtimeWidget: the notebook console, driven by an async connection on the kernel's own asyncio loop.
+"""RealtimeWidget: the notebook console, an I/O shell on the kernel's own asyncio loop.
 
-View protocol (anywidget custom messages; every name below is part of the contract with widget.js):
-
-Traits (small state a new view rebuilds from): ``status``, ``close_code``, ``close_reason``, ``backend``,
-``model``, ``dialect``, ``error_count``, ``errors`` (last 50), ``reply``, ``session_effective``,
-``session_requested``, ``session_diff``, ``form_error``, ``log_filter``, ``log_search``, ``preroll_ms``.
-
-Browser -> kernel (UI actions carry ``seq`` and are acknowledged at once with ``ack``; an action left
-unacknowledged for a second means a cell is running, and the view says "kernel busy — waiting"):
-    {type: "ready", view, limit}                       -> log.window for that view (the handshake: the kernel
-                                                          sends no custom message before the first ready)
-    {type: "connect" | "disconnect" | "clear", seq}
-    {type: "send_text", seq, text, respond}
-    {type: "apply", seq, session}                      GA session object from the form
-    {type: "stop", seq, played: {item_id: ms}, item}
-    {type: "log.window", view, req, limit}             tail
-    {type: "log.page", view, req, before | after: row_id, limit}
-    {type: "log.around", view, req, row, limit}
-    {type: "log.detail", view, req, row, member}
-    {type: "played", items: {item_id: ms}, underruns, buffered_ms}   throttled by the view (~100 ms)
-    {type: "audio.started", item, at_ms}               wall-clock ms of the first rendered sample of an item
-Kernel -> browser:
-    {type: "ack", seq, view}
-    {type: "log.append", rows, updates, total}         batched every FLUSH_S while the log changes
-    {type: "log.window", view, rows, offset, total, tail}   view "*" = every view (filter change, clear)
-    {type: "log.page", view, dir: "older" | "newer", rows, offset, total, tail}
-    {type: "log.detail", view, row, member, count, entry, json, text?, cause?}
-    {type: "audio", item} + buffers [PCM16 LE 24 kHz bytes]   one per received delta, sent at once
-    {type: "audio.end", item}                          no more audio for now: release the pre-roll gate
-    {type: "audio.flush", item}                        Stop: drop what is buffered, ignore that item from now
-Row JSON: {i: row id, d: "c"|"s"|"l", t: seconds, y: type, n: members, b: bytes, ms: audio ms,
-           s: summary, f: flags (e error, u unknown type, x bad frame), c: row of the causing client event}.
+The shell owns the traits, the comm and the hand-off of view messages to the kernel loop; what the console
+knows lives in :class:`~rtwidget.widget.console.ConsoleState` (sans I/O), and the messages between the
+kernel and the views are documented in :mod:`rtwidget.widget.view`.
 """
 
 from __future__ import annotations
@@ -45,107 +17,27 @@ import urllib.parse
 import uuid
 from collections.abc import Awaitable, Callable, Coroutine, Mapping
 from contextlib import AsyncExitStack
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 import anywidget
 import traitlets
 
-from rtwidget.protocol import dialect_names
-from rtwidget.widget.log import (
-    AUDIO_PAYLOAD_TYPES,
-    FILTER_PRESETS,
-    TEXT_DELTA_TYPES,
-    EventLog,
-    LogEntry,
-    b64_decoded_len,
-    redact,
-    summarize,
-)
-from rtwidget.widget.session import audio_format_of, ga_session_to_beta, session_diff
+from rtwidget.widget.console import DEFAULT_KEEP_AUDIO_S, AudioTrack, ConsoleState, Item, wall_clock
+from rtwidget.widget.log import FILTER_PRESETS, LogEntry, redact
+from rtwidget.widget.session import ga_session_to_beta
+from rtwidget.widget.view import WINDOW_LIMIT_MAX, ViewMessageError, view_int
 
 if TYPE_CHECKING:
-    import numpy as np
-    from IPython.display import Audio
+    from rtwidget.protocol.conversation import Conversation
 
 __all__ = ["AudioTrack", "Item", "LogEntry", "RealtimeWidget"]
 
 HERE = Path(__file__).parent
-SAMPLE_RATE_HZ = 24_000
-PCM16_BYTES_PER_MS = 48
-G711_RATE_HZ = 8_000
 FLUSH_S = 0.05
-MAX_ERRORS_SHOWN = 50
-WINDOW_LIMIT_MAX = 1000
-OUTPUT_AUDIO_DELTAS = dialect_names("response.output_audio.delta")
-OUTPUT_AUDIO_DONE = dialect_names("response.output_audio.done")
-REPLY_TEXT_DELTAS = dialect_names("response.output_text.delta", "response.output_audio_transcript.delta")
-_REPLY_STATUS = {
-    "completed": "done",
-    "cancelled": "cancelled",
-    "incomplete": "incomplete",
-    "failed": "failed",
-}
+AUDIO_MERGE_S = 0.005
 
 Handler = Callable[[Any], Any]
-
-
-@dataclass
-class AudioTrack:
-    """Output audio received for one item, and what the browser reported as played."""
-
-    item_id: str
-    content_index: int = 0
-    response_id: str | None = None
-    chunks: list[bytes] = field(default_factory=list)
-    received_bytes: int = 0
-    played_ms: float = 0.0
-    first_delta_at: float | None = None
-    first_sample_at: float | None = None
-    stopped: bool = False
-
-    @property
-    def received_ms(self) -> float:
-        """Milliseconds of audio received (PCM16 at 24 kHz, after any G.711 decoding)."""
-        return self.received_bytes / PCM16_BYTES_PER_MS
-
-
-@dataclass
-class Item:
-    """A conversation item as the notebook sees it: text and audio ready to use.
-
-    Attributes:
-        id: The item id.
-        type: ``message``, ``function_call``, ``function_call_output``...
-        role: ``user``, ``assistant``, ``system`` or None.
-        status: The item's status as last reported.
-        text: Text or transcript of the item's content (arguments/output for function calls).
-        audio: Received audio as float32 samples in [-1, 1] at ``rate_hz``, or None.
-        truncated_ms: Where the item was truncated (``conversation.item.truncated``), or None.
-    """
-
-    id: str
-    type: str
-    role: str | None
-    status: str | None
-    text: str
-    audio: np.ndarray | None
-    truncated_ms: int | None = None
-    rate_hz: int = SAMPLE_RATE_HZ
-
-    @property
-    def player(self) -> Audio | None:
-        """An ``IPython.display.Audio`` player for the item's audio (None without audio)."""
-        if self.audio is None or not len(self.audio):
-            return None
-        from IPython.display import Audio
-
-        return Audio(data=self.audio, rate=self.rate_hz, normalize=False)  # type: ignore[no-untyped-call]
-
-    def __repr__(self) -> str:
-        audio = f", {len(self.audio) / self.rate_hz:.2f} s audio" if self.audio is not None else ""
-        return f"Item({self.id!r}, {self.type}/{self.role}, {self.status}, {self.text[:60]!r}{audio})"
 
 
 class RealtimeWidget(anywidget.AnyWidget):
@@ -178,6 +70,7 @@ class RealtimeWidget(anywidget.AnyWidget):
     log_filter = traitlets.Unicode("all").tag(sync=True)
     log_search = traitlets.Unicode("").tag(sync=True)
     preroll_ms = traitlets.Int(100).tag(sync=True)
+    tolerated_count = traitlets.Int(0).tag(sync=True)
     # One AudioContext per widget: the front end keys it by this id (anywidget proxies differ per view).
     _rt_id = traitlets.Unicode().tag(sync=True)
 
@@ -195,6 +88,7 @@ class RealtimeWidget(anywidget.AnyWidget):
         simulator_speed: float = 1.0,
         *,
         factory: Any = None,
+        keep_audio_s: float = DEFAULT_KEEP_AUDIO_S,
         **kwargs: Any,
     ) -> None:
         """Create the console; nothing connects until ``connect()`` (or the Connect button).
@@ -207,6 +101,8 @@ class RealtimeWidget(anywidget.AnyWidget):
             config: A ready ``rtwidget.client.ClientConfig`` (overrides url/api_key/model/dialect).
             simulator_speed: Pace of the embedded simulator (1.0 = real time).
             factory: Transport factory handed to ``rtwidget.client.connect`` (tests, custom transports).
+            keep_audio_s: Most received audio kept in the kernel, in seconds (default one hour); past it
+                the oldest items' audio is dropped, and the log keeps their sizes and durations.
             **kwargs: Trait values (e.g. ``preroll_ms``).
         """
         if dialect not in ("ga", "beta"):
@@ -228,8 +124,7 @@ class RealtimeWidget(anywidget.AnyWidget):
             backend=self._backend_label(),
             **kwargs,
         )
-        self._log = EventLog()
-        self._log.secrets = self._secrets()
+        self._console = ConsoleState(self._wire_dialect, self._secrets(), keep_audio_s)
         # The kernel loop (a cell runs on it): the connection, the simulator and every future and task of
         # this widget live there, and view messages that arrive on another thread are handed over to it.
         self._loop: asyncio.AbstractEventLoop | None = _running_loop()
@@ -243,19 +138,9 @@ class RealtimeWidget(anywidget.AnyWidget):
         self._handlers: dict[str, list[Handler]] = {}
         self._waiters: list[tuple[str, int, asyncio.Future[Any]]] = []
         self._event_ids = itertools.count(1)
-        self._client_rows: dict[str, int] = {}
         self._ready = False
         self._flush_handle: asyncio.TimerHandle | None = None
-        self._reply_dirty = False
-        self._reply_state: dict[str, Any] = {}
-        self._response_id: str | None = None
-        self._audio: dict[str, AudioTrack] = {}
-        self._last_audio_item: str | None = None
-        self._audio_format = "pcm16"
-        self._last_sent_index = -1
-        self._conversation: Any = None
-        self._conversation_failed: set[str] = set()
-        self._truncated: dict[str, int] = {}
+        self._audio_handle: asyncio.Handle | None = None
         self.on_msg(self._on_view_msg)
         self.observe(self._on_filter, names=["log_filter", "log_search"])
 
@@ -307,72 +192,28 @@ class RealtimeWidget(anywidget.AnyWidget):
     # --- public API ------------------------------------------------------------------------------
 
     @property
-    def events(self) -> list[LogEntry]:
-        """Every log entry so far (a copy of the list): direction, type, time since connect, data."""
-        return list(self._log.entries)
+    def _log(self) -> Any:
+        return self._console.log
 
     @property
-    def conversation(self) -> Any:
-        """Conversation state (``rtwidget.protocol.conversation.Conversation``) rebuilt from server events."""
-        if self._conversation is None:
-            from rtwidget.protocol.conversation import Conversation
+    def events(self) -> list[LogEntry]:
+        """Every log entry so far (a copy of the list): direction, type, time since connect, data."""
+        return self._console.entries()
 
-            self._conversation = Conversation(dialect=self._wire_dialect)
-        return self._conversation
-
-    def _apply_to_conversation(self, event: Any) -> None:
-        if "*" in self._conversation_failed:
-            return
-        try:
-            self.conversation.apply(event)
-        except ImportError as exc:
-            self._conversation_failed.add("*")
-            self._local_error("conversation", self._scrub(f"conversation state unavailable: {exc}"))
-        except Exception as exc:
-            # Reported once per event type: the log and playback go on even if conversation state cannot.
-            if event.type in self._conversation_failed:
-                return
-            self._conversation_failed.add(event.type)
-            self._local_error("conversation", self._scrub(f"{event.type}: {type(exc).__name__}: {exc}"))
+    @property
+    def conversation(self) -> Conversation:
+        """Conversation state (``rtwidget.protocol.Conversation``) rebuilt from this session's events."""
+        return self._console.conversation
 
     @property
     def items(self) -> list[Item]:
-        """Conversation items with their text and received audio (numpy float32, 24 kHz)."""
-        import numpy as np
-
-        out = []
-        for it in getattr(self.conversation, "items", []) or []:
-            item_id = str(_get(it, "id", ""))
-            track = self._audio.get(item_id)
-            audio = None
-            if track is not None and track.chunks:
-                pcm = b"".join(track.chunks)
-                audio = np.frombuffer(pcm[: len(pcm) // 2 * 2], dtype="<i2").astype(np.float32) / 32768.0
-            out.append(
-                Item(
-                    id=item_id,
-                    type=str(_get(it, "type", "")),
-                    role=_get(it, "role", None),
-                    status=_get(it, "status", None),
-                    text=_item_text(it),
-                    audio=audio,
-                    truncated_ms=self._truncated.get(item_id),
-                )
-            )
-        return out
+        """Conversation items with their text and received audio (``.audio``: numpy float32, 24 kHz)."""
+        return self._console.items()
 
     @property
     def audio_stats(self) -> dict[str, dict[str, float | None]]:
         """Per audio item: ms received, ms played (browser report), wall times of first delta and sample."""
-        return {
-            k: {
-                "received_ms": t.received_ms,
-                "played_ms": t.played_ms,
-                "first_delta_at": t.first_delta_at,
-                "first_sample_at": t.first_sample_at,
-            }
-            for k, t in self._audio.items()
-        }
+        return self._console.audio_stats()
 
     @property
     def connected(self) -> bool:
@@ -416,10 +257,8 @@ class RealtimeWidget(anywidget.AnyWidget):
         self._t0 = time.monotonic()
         self._closing_by_us = False
         # A new connection is a new server session: conversation and reply start afresh (the log goes on).
-        self._conversation = None
-        self._conversation_failed.clear()
-        self._reply_state = {}
-        self._response_id = None
+        self._console.reset()
+        self._sync()
         stack = AsyncExitStack()
         try:
             sim_url = None
@@ -463,11 +302,12 @@ class RealtimeWidget(anywidget.AnyWidget):
             with contextlib.suppress(Exception, asyncio.CancelledError):
                 await self._reader
 
-    async def send(self, event: Mapping[str, Any] | Any) -> Any:
+    async def send_event(self, event: Mapping[str, Any] | Any) -> Any:
         """Validate and send one client event (a dict or a typed event); refused with a clear error otherwise.
 
         An ``event_id`` is added when missing, so server errors can be linked to the event that caused them.
         Raises ``rtwidget.protocol.ValidationError`` (nothing sent) or ``RuntimeError`` when not connected.
+        (Named ``send_event``, not ``send``: ``ipywidgets.Widget.send`` is the comm's message method.)
         """
         from rtwidget.protocol import ProtocolError, validate_client_event
 
@@ -486,7 +326,7 @@ class RealtimeWidget(anywidget.AnyWidget):
 
     async def send_text(self, text: str, respond: bool = True) -> None:
         """Send a user message (``conversation.item.create``), then ``response.create`` if ``respond``."""
-        await self.send(
+        await self.send_event(
             {
                 "type": "conversation.item.create",
                 "item": {
@@ -497,7 +337,7 @@ class RealtimeWidget(anywidget.AnyWidget):
             }
         )
         if respond:
-            await self.send({"type": "response.create"})
+            await self.send_event({"type": "response.create"})
 
     async def update_session(self, session: Mapping[str, Any] | None = None, **fields: Any) -> None:
         """Send ``session.update`` with the given session fields (GA shape; ``fields`` merged in).
@@ -507,13 +347,14 @@ class RealtimeWidget(anywidget.AnyWidget):
         body = {**(session or {}), **fields}
         if self.dialect == "ga":
             body.setdefault("type", "realtime")
-        self.session_requested = redact(_jsonable(body), self._secrets())
-        await self.send({"type": "session.update", "session": body})
+        self._console.session_requested = redact(_jsonable(body), self._secrets())
+        self.session_requested = self._console.session_requested
+        await self.send_event({"type": "session.update", "session": body})
 
     async def wait_for(
         self,
         type_: str,
-        timeout: float | None = 30.0,  # noqa: ASYNC109 - API.md names it: wait_for(type, timeout)
+        timeout: float | None = 30.0,  # noqa: ASYNC109 - the documented API: wait_for(type, timeout)
         *,
         since: int | None = None,
     ) -> Any:
@@ -522,7 +363,7 @@ class RealtimeWidget(anywidget.AnyWidget):
         ``since`` (a log index) overrides the starting point, e.g. ``since=0`` for the whole log. Events that
         already arrived count, so a wait in a later cell does not miss a fast reply. Raises ``TimeoutError``.
         """
-        start = self._last_sent_index + 1 if since is None else since
+        start = self._console.last_sent_index + 1 if since is None else since
         for entry in self._log.entries[start:]:
             if entry.direction == "server" and entry.type == type_ and entry.event is not None:
                 return entry.event
@@ -543,45 +384,31 @@ class RealtimeWidget(anywidget.AnyWidget):
         ``audio_end_ms`` overrides the played position (default: what the browser reported as played; 0 when
         no view played anything). The truncation point is ``min(played, received)``.
         """
-        item = self._last_audio_item
+        console = self._console
+        item = console.last_audio_item
+        played = (
+            float(audio_end_ms) if audio_end_ms is not None else (console.played_ms(item) if item else 0.0)
+        )
+        in_flight = console.response_id is not None
         if self._ready:
             self._post({"type": "audio.flush", "item": item})
-        track = self._audio.get(item) if item else None
-        played = float(audio_end_ms) if audio_end_ms is not None else (track.played_ms if track else 0.0)
-        in_flight = self._response_id is not None
+        _, events = console.stop_plan(audio_end_ms)
         self._local(
             "local.stop", {"item_id": item, "played_ms": round(played), "response_in_flight": in_flight}
         )
-        # Truncate only an item that is still being heard or still arriving, and only once.
-        truncate = (
-            track is not None
-            and not track.stopped
-            and (played < track.received_ms or (in_flight and track.response_id == self._response_id))
-        )
-        if track is not None:
-            track.stopped = True
-        if in_flight:
-            await self.send({"type": "response.cancel"})
-        if truncate and track is not None:
-            end = int(min(played, track.received_ms))
-            await self.send(
-                {
-                    "type": "conversation.item.truncate",
-                    "item_id": track.item_id,
-                    "content_index": track.content_index,
-                    "audio_end_ms": end,
-                }
-            )
+        for event in events:
+            await self.send_event(event)
 
     def export_log(self, path: str | Path) -> int:
         """Write the log as JSON lines ``{"i","dir","time","type","event"}``, keys redacted; returns count."""
-        return self._log.export(path, self._secrets())
+        count: int = self._log.export(path, self._secrets())
+        return count
 
     def clear_log(self) -> None:
         """Clear the console's log view (``events`` keeps every entry)."""
         self._log.clear()
-        self.errors = []
-        self.error_count = 0
+        self._console.clear_errors()
+        self._sync()
         if self._ready:
             self._post({"type": "log.window", "view": "*", **self._log.tail(300)})
 
@@ -592,81 +419,8 @@ class RealtimeWidget(anywidget.AnyWidget):
 
     def _on_frame(self, direction: str, raw: str | bytes, event: Any, error: Exception | None) -> None:
         """Log every frame both ways (called synchronously by the connection)."""
-        t = self._now()
-        log = self._log
-        if direction == "client":
-            data = event.to_dict() if event is not None else None
-            entry, row = log.add(
-                "client",
-                event.type if event is not None else _raw_type(raw),
-                t,
-                data=data,
-                raw=raw if data is None else None,
-                summary=self._scrub(summarize(event.type, data)) if data is not None else "",
-                nbytes=_payload_len(event, data),
-                audio_ms=_payload_len(event, data) / PCM16_BYTES_PER_MS,
-            )
-            event_id = entry.data.get("event_id")
-            if isinstance(event_id, str):
-                self._client_rows[event_id] = row.id
-            self._last_sent_index = entry.index
-        elif event is None:
-            message = (
-                self._scrub(f"{type(error).__name__}: {error}") if error is not None else "unparsable frame"
-            )
-            entry, row = log.add(
-                "server", _raw_type(raw) or "(bad frame)", t, raw=raw, flags="x", summary=message
-            )
-            self._add_error(row.id, "bad_frame", message, None, t)
-        else:
-            type_ = event.type
-            unknown = type(event).__name__ == "UnknownEvent"
-            if type_ in OUTPUT_AUDIO_DELTAS:
-                delta = getattr(event, "delta", "") or ""
-                nbytes = b64_decoded_len(delta)
-                log.add(
-                    "server",
-                    type_,
-                    t,
-                    event=event,
-                    unknown=unknown,
-                    item_id=getattr(event, "item_id", None),
-                    nbytes=nbytes,
-                    audio_ms=nbytes / PCM16_BYTES_PER_MS,
-                )
-            elif type_ in TEXT_DELTA_TYPES:
-                text = getattr(event, "delta", "") or ""
-                log.add(
-                    "server", type_, t, event=event, unknown=unknown, item_id=getattr(event, "item_id", None),
-                    text=text, summary=text,
-                )  # fmt: skip
-            else:
-                data = event.to_dict()
-                flags = "e" if type_ == "error" else ""
-                cause = None
-                if type_ == "error":
-                    err = data.get("error") or {}
-                    cause = self._client_rows.get(str(err.get("event_id"))) if err.get("event_id") else None
-                entry, row = log.add(
-                    "server",
-                    type_,
-                    t,
-                    event=event,
-                    data=data,
-                    unknown=unknown,
-                    flags=flags,
-                    summary=self._scrub(summarize(type_, data)),
-                    cause=cause,
-                )
-                if type_ == "error":
-                    err = data.get("error") or {}
-                    self._add_error(
-                        row.id,
-                        str(err.get("code") or err.get("type") or "error"),
-                        self._scrub(str(err.get("message") or "")),
-                        cause,
-                        t,
-                    )
+        self._console.frame(direction, raw, event, error, self._now())
+        self._sync()
         self._schedule_flush()
 
     async def _read_loop(self, conn: Any) -> None:
@@ -680,7 +434,7 @@ class RealtimeWidget(anywidget.AnyWidget):
             self._local_error("connection_failed", self._scrub(f"{type(exc).__name__}: {exc}"))
         finally:
             self._conn = None
-            self._response_id = None
+            self._console.response_id = None
             code = getattr(conn, "close_code", None)
             reason = getattr(conn, "close_reason", "") or ""
             self.close_code = code
@@ -690,7 +444,8 @@ class RealtimeWidget(anywidget.AnyWidget):
                 "local.closed", {"code": code, "reason": self.close_reason, "by_client": self._closing_by_us}
             )
             if self._ready:
-                self._post({"type": "audio.end", "item": self._last_audio_item})
+                self._send_audio()
+                self._post({"type": "audio.end", "item": self._console.last_audio_item})
             stack, self._stack = self._stack, None
             if stack is not None:
                 with contextlib.suppress(Exception):
@@ -698,102 +453,55 @@ class RealtimeWidget(anywidget.AnyWidget):
             self._flush()
 
     def _handle_event(self, event: Any) -> None:
-        type_ = event.type
-        self._apply_to_conversation(event)
-        if type_ in OUTPUT_AUDIO_DELTAS:
-            self._route_audio(event)
-        elif type_ in REPLY_TEXT_DELTAS:
-            self._reply_text(event)
-        elif type_ in OUTPUT_AUDIO_DONE:
-            if self._ready:
-                self._post({"type": "audio.end", "item": getattr(event, "item_id", None)})
-        elif type_ == "response.created":
-            resp = event.to_dict().get("response") or {}
-            self._response_id = resp.get("id") or "?"
-            self._reply_state = {
-                "response_id": self._response_id,
-                "item_id": None,
-                "text": "",
-                "status": "streaming",
-            }
-            self._reply_dirty = True
-        elif type_ == "response.done":
-            resp = event.to_dict().get("response") or {}
-            self._response_id = None
-            if (
-                self._reply_state.get("response_id") in (resp.get("id"), "?")
-                and self._reply_state["status"] != "truncated"
-            ):
-                self._reply_state["status"] = _REPLY_STATUS.get(
-                    str(resp.get("status")), str(resp.get("status"))
-                )
-                self._reply_dirty = True
-            if self._ready:
-                self._post({"type": "audio.end", "item": self._last_audio_item})
-        elif type_ == "conversation.item.truncated":
-            item_id = str(getattr(event, "item_id", ""))
-            end_ms = int(getattr(event, "audio_end_ms", 0) or 0)
-            self._truncated[item_id] = end_ms
-            if self._reply_state.get("item_id") == item_id:
-                self._reply_state["status"] = "truncated"
-                self._reply_state["truncated_ms"] = end_ms
-                self._reply_dirty = True
-        elif type_ in ("session.created", "session.updated"):
-            session = event.to_dict().get("session") or {}
-            self._audio_format = audio_format_of(session)
-            safe = redact(_jsonable(session), self._secrets())
-            self.session_effective = safe
-            if self.session_requested:
-                self.session_diff = session_diff(self.session_requested, safe)
+        self._console.event(event, wall_clock())
+        if self._console.audio_end_pending:
+            self._send_audio()  # the end of an item's audio: forward what waits now, then the end
+        elif self._console.audio_pending:
+            self._schedule_audio()
+        self._sync()
         self._resolve_waiters(event)
         self._dispatch(event)
-        if self._reply_dirty:
+        if "reply" in self._console.dirty:
             self._schedule_flush()
 
-    def _reply_text(self, event: Any) -> None:
-        item_id = getattr(event, "item_id", None)
-        state = self._reply_state
-        if not state:
-            state = self._reply_state = {
-                "response_id": None,
-                "item_id": item_id,
-                "text": "",
-                "status": "streaming",
-            }
-        if state.get("item_id") is None:
-            state["item_id"] = item_id
-        if state.get("item_id") == item_id:
-            state["text"] = state.get("text", "") + (getattr(event, "delta", "") or "")
-            self._reply_dirty = True
+    def _schedule_audio(self) -> None:
+        # An item's first audio goes on the next loop iteration (first-audio latency); later audio waits up
+        # to AUDIO_MERGE_S so the deltas of a burst go out as one message per item. The view's pre-roll
+        # (preroll_ms, 100 by default) covers that wait many times over.
+        if self._audio_handle is not None or self._loop is None:
+            return
+        if self._console.first_audio_pending:
+            self._audio_handle = self._loop.call_soon(self._send_audio)
+        else:
+            self._audio_handle = self._loop.call_later(AUDIO_MERGE_S, self._send_audio)
 
-    def _route_audio(self, event: Any) -> None:
-        item_id = str(getattr(event, "item_id", "") or "")
-        pcm: bytes = event.audio
-        if self._audio_format != "pcm16":
-            pcm = self._decode_g711(pcm)
-        track = self._audio.get(item_id)
-        if track is None:
-            track = self._audio[item_id] = AudioTrack(
-                item_id, int(getattr(event, "content_index", 0) or 0), getattr(event, "response_id", None)
-            )
-            track.first_delta_at = time.time()
-            if self._reply_state.get("item_id") is None:
-                self._reply_state["item_id"] = item_id
-        track.chunks.append(pcm)
-        track.received_bytes += len(pcm)
-        self._last_audio_item = item_id
-        # Raw bytes in a binary buffer, sent at once: base64 in JSON would cost a third more and a decode,
-        # a trait would grow without bound, and batching would add its delay to first-audio latency.
-        if self._ready and not track.stopped:
-            self._post({"type": "audio", "item": item_id}, [pcm])
+    def _send_audio(self) -> None:
+        if self._audio_handle is not None:
+            self._audio_handle.cancel()
+        self._audio_handle = None
+        # Raw bytes in a binary buffer: base64 in JSON would cost a third more and a decode, and a trait
+        # would grow without bound.
+        for item_id, pcm in self._console.take_audio():
+            if not self._ready:
+                continue
+            if pcm is None:
+                self._post({"type": "audio.end", "item": item_id})
+            else:
+                self._post({"type": "audio", "item": item_id}, [pcm])
 
-    def _decode_g711(self, data: bytes) -> bytes:
-        from rtwidget import audio
-
-        decode = audio.ulaw_decode if self._audio_format == "g711_ulaw" else audio.alaw_decode
-        pcm8k = decode(data)
-        samples = audio.resample(audio.pcm16_to_float32(pcm8k), G711_RATE_HZ, SAMPLE_RATE_HZ)
-        return bytes(audio.float32_to_pcm16(samples))
+    def _sync(self) -> None:
+        """Copy what changed in the console state to the traits the views rebuild from."""
+        console = self._console
+        dirty = console.dirty
+        if "errors" in dirty:
+            self.errors = console.errors
+            self.error_count = console.error_count
+            self.tolerated_count = console.tolerated_count
+            dirty.discard("errors")
+        if "session" in dirty:
+            self.session_effective = console.session_effective
+            self.session_diff = console.session_diff
+            dirty.discard("session")
 
     def _resolve_waiters(self, event: Any) -> None:
         if not self._waiters:
@@ -817,24 +525,13 @@ class RealtimeWidget(anywidget.AnyWidget):
     # --- local entries and errors ----------------------------------------------------------------
 
     def _local(self, type_: str, data: dict[str, Any]) -> None:
-        data = redact(data, self._secrets())
-        self._log.add("local", type_, self._now(), data=data, summary=summarize(type_, data) or _kv(data))
+        self._console.local(type_, data, self._now())
         self._schedule_flush()
 
     def _local_error(self, code: str, message: str, data: dict[str, Any] | None = None) -> None:
-        t = self._now()
-        body = redact({"code": code, "message": message, **(data or {})}, self._secrets())
-        _, row = self._log.add("local", "local.error", t, data=body, flags="e", summary=f"{code}: {message}")
-        self._add_error(row.id, code, message, None, t)
+        self._console.local_error(code, message, self._now(), data)
+        self._sync()
         self._schedule_flush()
-
-    def _add_error(self, row: int, code: str, message: str, cause: int | None, t: float) -> None:
-        info: dict[str, Any] = {"row": row, "code": code, "message": message[:500], "time": round(t, 3)}
-        if cause is not None:
-            info["cause_row"] = cause
-            info["cause_type"] = self._log.rows[cause].type
-        self.errors = [*self.errors[-(MAX_ERRORS_SHOWN - 1) :], info]
-        self.error_count += 1
 
     # --- view messages ---------------------------------------------------------------------------
 
@@ -845,17 +542,9 @@ class RealtimeWidget(anywidget.AnyWidget):
             self._spawn(self.disconnect())
         super().close()
 
-    def focus(self) -> None:
-        """Focus the widget in the front end (``DOMWidget.focus``, routed past our protocol ``send``)."""
-        self._post({"do": "focus"})
-
-    def blur(self) -> None:
-        """Blur the widget in the front end (``DOMWidget.blur``, routed past our protocol ``send``)."""
-        self._post({"do": "blur"})
-
     def _post(self, content: dict[str, Any], buffers: list[bytes] | None = None) -> None:
-        """Send one custom message to the views (``Widget.send``; our ``send`` is the protocol's)."""
-        super().send(content, buffers)
+        """Send one custom message to the views."""
+        self.send(content, buffers)
 
     def _schedule_flush(self) -> None:
         if self._flush_handle is not None or not self._ready:
@@ -874,9 +563,10 @@ class RealtimeWidget(anywidget.AnyWidget):
             new, updated = self._log.take_changes()
             if new or updated:
                 self._post({"type": "log.append", "rows": new, "updates": updated, "total": self._log.total})
-        if self._reply_dirty:
-            self._reply_dirty = False
-            self.reply = redact(dict(self._reply_state), self._secrets())
+        if "reply" in self._console.dirty:
+            self._console.dirty.discard("reply")
+            self.reply = redact(dict(self._console.reply), self._secrets())
+        self._sync()
 
     def _on_filter(self, change: Any) -> None:
         preset = self.log_filter if self.log_filter in FILTER_PRESETS else "all"
@@ -903,55 +593,56 @@ class RealtimeWidget(anywidget.AnyWidget):
         if self._loop is None:
             with contextlib.suppress(RuntimeError):
                 self._loop = asyncio.get_running_loop()
-        limit = max(1, min(int(content.get("limit") or 300), WINDOW_LIMIT_MAX))
-        log = self._log
         try:
-            if kind == "ready":
-                self._ready = True
-                self._post({"type": "log.window", "view": view, **log.tail(limit)})
-                self._schedule_flush()
-            elif kind == "log.window":
-                self._post({"type": "log.window", "view": view, **log.tail(limit)})
-            elif kind == "log.page":
-                if content.get("before") is not None:
-                    page = log.before(int(content["before"]), limit)
-                    self._post({"type": "log.page", "view": view, "dir": "older", **page, "tail": False})
-                else:
-                    after = content.get("after")
-                    page = log.after(int(after) if after is not None else -1, limit)
-                    self._post({"type": "log.page", "view": view, "dir": "newer", **page})
-            elif kind == "log.around":
-                self._post({"type": "log.window", "view": view, **log.around(int(content["row"]), limit)})
-            elif kind == "log.detail":
-                detail = log.detail(int(content["row"]), int(content.get("member") or 0), self._secrets())
-                self._post({"type": "log.detail", "view": view, **detail})
-            elif kind == "played":
-                for item_id, ms in (content.get("items") or {}).items():
-                    track = self._audio.get(item_id)
-                    if track is not None:
-                        track.played_ms = max(track.played_ms, float(ms))
-            elif kind == "audio.started":
-                track = self._audio.get(str(content.get("item")))
-                if track is not None and track.first_sample_at is None:
-                    track.first_sample_at = float(content["at_ms"]) / 1000.0
-            elif kind == "clear":
-                self.clear_log()
-            elif kind == "connect":
-                self._spawn(self.connect())
-            elif kind == "disconnect":
-                self._spawn(self.disconnect())
-            elif kind == "send_text":
-                self._spawn(self.send_text(str(content.get("text", "")), bool(content.get("respond", True))))
-            elif kind == "apply":
-                self._apply_form(content.get("session"))
-            elif kind == "stop":
-                for item_id, ms in (content.get("played") or {}).items():
-                    track = self._audio.get(item_id)
-                    if track is not None:
-                        track.played_ms = float(ms)
-                self._spawn(self.stop())
+            self._handle_view_msg(kind, view, content)
+        except ViewMessageError as exc:
+            self._local_error("view_message", self._scrub(f"{kind}: {exc}"))
         except Exception as exc:
             self._local_error("view_message", self._scrub(f"{kind}: {type(exc).__name__}: {exc}"))
+
+    def _handle_view_msg(self, kind: Any, view: Any, content: dict[str, Any]) -> None:
+        limit = view_int(content, "limit", 300, 1, WINDOW_LIMIT_MAX)
+        log = self._log
+        console = self._console
+        if kind == "ready":
+            self._ready = True
+            self._post({"type": "log.window", "view": view, **log.tail(limit)})
+            self._schedule_flush()
+        elif kind == "log.window":
+            self._post({"type": "log.window", "view": view, **log.tail(limit)})
+        elif kind == "log.page":
+            if content.get("before") is not None:
+                page = log.before(view_int(content, "before"), limit)
+                self._post({"type": "log.page", "view": view, "dir": "older", **page, "tail": False})
+            else:
+                after = view_int(content, "after", -1)
+                self._post({"type": "log.page", "view": view, "dir": "newer", **log.after(after, limit)})
+        elif kind == "log.around":
+            self._post({"type": "log.window", "view": view, **log.around(view_int(content, "row"), limit)})
+        elif kind == "log.detail":
+            row, member = view_int(content, "row"), view_int(content, "member", 0)
+            self._post({"type": "log.detail", "view": view, **log.detail(row, member, self._secrets())})
+        elif kind == "played":
+            items = content.get("items")
+            console.played(items if isinstance(items, dict) else {})
+        elif kind == "audio.started":
+            at_ms = content.get("at_ms")
+            if isinstance(at_ms, int | float) and not isinstance(at_ms, bool):
+                console.audio_started(str(content.get("item")), float(at_ms))
+        elif kind == "clear":
+            self.clear_log()
+        elif kind == "connect":
+            self._spawn(self.connect())
+        elif kind == "disconnect":
+            self._spawn(self.disconnect())
+        elif kind == "send_text":
+            self._spawn(self.send_text(str(content.get("text", "")), bool(content.get("respond", True))))
+        elif kind == "apply":
+            self._apply_form(content.get("session"))
+        elif kind == "stop":
+            played = content.get("played")
+            console.played(played if isinstance(played, dict) else {}, replace=True)
+            self._spawn(self.stop())
 
     def _apply_form(self, session: Any) -> None:
         from rtwidget.protocol import ProtocolError, validate_client_event
@@ -1033,50 +724,6 @@ def _reported(exc: BaseException) -> BaseException:
 
 async def _awaited(result: Awaitable[Any]) -> Any:
     return await result
-
-
-def _get(obj: Any, name: str, default: Any) -> Any:
-    if isinstance(obj, Mapping):
-        return obj.get(name, default)
-    return getattr(obj, name, default)
-
-
-def _item_text(item: Any) -> str:
-    parts: list[str] = []
-    for part in _get(item, "content", None) or []:
-        for key in ("text", "transcript"):
-            value = _get(part, key, None)
-            if isinstance(value, str) and value:
-                parts.append(value)
-                break
-    for key in ("arguments", "output"):
-        value = _get(item, key, None)
-        if isinstance(value, str) and value:
-            parts.append(value)
-    return "".join(parts)
-
-
-def _raw_type(raw: str | bytes) -> str:
-    import json
-
-    try:
-        data = json.loads(raw)
-    except ValueError:
-        return "(bad frame)"
-    return str(data.get("type")) if isinstance(data, dict) and data.get("type") else "(bad frame)"
-
-
-def _payload_len(event: Any, data: Mapping[str, Any] | None) -> int:
-    if event is None or data is None:
-        return 0
-    field_name = AUDIO_PAYLOAD_TYPES.get(event.type)
-    if field_name and isinstance(data.get(field_name), str):
-        return b64_decoded_len(data[field_name])
-    return 0
-
-
-def _kv(data: Mapping[str, Any]) -> str:
-    return " ".join(f"{k}={v}" for k, v in data.items() if v not in (None, ""))[:160]
 
 
 def _jsonable(value: Any) -> Any:

@@ -119,7 +119,7 @@ async def test_reply_trait_streams_the_transcript(widget: RealtimeWidget) -> Non
 
 
 async def test_audio_goes_to_the_view_as_binary_buffers(widget: RealtimeWidget) -> None:
-    """Each audio delta reaches the view as raw PCM16 bytes in a buffer, never as base64 in JSON."""
+    """The audio deltas reach the view as raw PCM16 bytes in buffers (bursts merged), never as base64."""
     rec = Recorder(widget)
     view_msg(widget, {"type": "ready", "view": "v1", "limit": 100})
     await widget.connect()
@@ -127,7 +127,7 @@ async def test_audio_goes_to_the_view_as_binary_buffers(widget: RealtimeWidget) 
     await widget.wait_for("response.done")
     deltas = [e.data["delta"] for e in widget.events if e.type == "response.output_audio.delta"]
     audio_msgs = rec.custom("audio")
-    assert len(audio_msgs) == len(deltas) > 0
+    assert 0 < len(audio_msgs) <= len(deltas)
     sent = b"".join(bytes(bufs[0]) for _, bufs in audio_msgs if bufs)
     assert sent == b"".join(base64.b64decode(d) for d in deltas)
     everything = "\n".join(json.dumps(content) for content, _ in rec.custom())
@@ -243,7 +243,7 @@ async def test_raw_send_is_validated(widget: RealtimeWidget) -> None:
     """send() refuses an unknown client event type before anything is sent."""
     await widget.connect()
     with pytest.raises(ValidationError):
-        await widget.send({"type": "nope"})
+        await widget.send_event({"type": "nope"})
     assert not any(e.direction == "client" for e in widget.events)
 
 
@@ -253,7 +253,7 @@ async def test_wait_for_sees_an_event_that_already_arrived(widget: RealtimeWidge
     await widget.send_text("Hi.")
     first = await widget.wait_for("response.done")
     again = await widget.wait_for("response.done", timeout=0.01)
-    assert again is first
+    assert again == first  # parsed again from the log (the log keeps frame text, not events)
 
 
 async def test_handlers_sync_and_async_are_called(widget: RealtimeWidget) -> None:
@@ -322,7 +322,7 @@ async def test_export_redacts_the_key(sim_with_key: Any, tmp_path: Path) -> None
     w = RealtimeWidget(url=sim_with_key.url, api_key=KEY)
     try:
         await w.connect()
-        await w.send(
+        await w.send_event(
             {"type": "session.update", "session": {"type": "realtime", "instructions": f"echo {KEY}"}}
         )
         await w.wait_for("session.updated")

@@ -148,7 +148,7 @@ async def test_server_error_links_to_the_client_event_that_caused_it() -> None:
     try:
         transport.push(_session({"type": "audio/pcm", "rate": 24000}))
         await w.wait_for("session.created", since=0)
-        await w.send({"type": "response.cancel", "event_id": "evt_mine_1"})
+        await w.send_event({"type": "response.cancel", "event_id": "evt_mine_1"})
         transport.push(
             {
                 "type": "error",

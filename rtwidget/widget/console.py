@@ -1,0 +1,570 @@
+"""The console's state, sans I/O: frames in, log rows, conversation, reply and view messages out.
+
+:class:`ConsoleState` is everything the console knows, rebuilt from the frames of one connection and the
+reports of its views; it never touches a socket, a comm or an event loop, so the tests drive it directly.
+The conversation is the protocol's one reducer (:class:`rtwidget.protocol.Conversation`); this module adds
+what only a console needs: the log, the streamed reply box, errors and tolerated frames, played positions
+and the audio to forward to the views. :class:`~rtwidget.widget.widget.RealtimeWidget` is the I/O shell
+around it (traits, comm, loop hand-off).
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from rtwidget.protocol import Conversation, dialect_names
+from rtwidget.protocol.formats import PCM_RATE_HZ, AudioFormatName, duration_ms, session_audio_format
+from rtwidget.widget.log import (
+    AUDIO_PAYLOAD_TYPES,
+    TEXT_DELTA_TYPES,
+    EventLog,
+    LogEntry,
+    b64_decoded_len,
+    redact,
+    summarize,
+)
+from rtwidget.widget.session import session_diff
+
+if TYPE_CHECKING:
+    import numpy as np
+    from IPython.display import Audio
+
+    from rtwidget.protocol import Dialect
+    from rtwidget.protocol.conversation import ConversationItem
+
+T = TypeVar("T")
+D = TypeVar("D")
+
+__all__ = ["DEFAULT_KEEP_AUDIO_S", "MAX_ERRORS_SHOWN", "AudioTrack", "ConsoleState", "Item"]
+
+MAX_ERRORS_SHOWN = 50
+DEFAULT_KEEP_AUDIO_S = 3600.0
+"""Received audio kept for ``w.items`` and the log's details/export: one hour (~170 MB of PCM16 at 24 kHz);
+past it the oldest items' audio is dropped and the log keeps their sizes and durations."""
+
+OUTPUT_AUDIO_DELTAS = dialect_names("response.output_audio.delta")
+OUTPUT_AUDIO_DONE = dialect_names("response.output_audio.done")
+REPLY_TEXT_DELTAS = dialect_names("response.output_text.delta", "response.output_audio_transcript.delta")
+_REPLY_STATUS = {
+    "completed": "done",
+    "cancelled": "cancelled",
+    "incomplete": "incomplete",
+    "failed": "failed",
+}
+
+
+@dataclass
+class AudioTrack:
+    """Playback facts of one item's output audio that the conversation does not hold."""
+
+    item_id: str
+    content_index: int = 0
+    response_id: str | None = None
+    first_sample_at: float | None = None
+    stopped: bool = False
+    forwarded: bool = False
+
+
+@dataclass
+class Item:
+    """A conversation item as the notebook sees it: text and audio ready to use.
+
+    Attributes:
+        id: The item id.
+        type: ``message``, ``function_call``, ``function_call_output``...
+        role: ``user``, ``assistant``, ``system`` or None.
+        status: The item's status as last reported.
+        text: Text or transcript of the item's content (arguments/output for function calls).
+        truncated_ms: Where the item was truncated (``conversation.item.truncated``), or None.
+    """
+
+    id: str
+    type: str
+    role: str | None
+    status: str | None
+    text: str
+    truncated_ms: int | None = None
+    rate_hz: int = PCM_RATE_HZ
+    _pcm: bytes | None = None
+    _format: AudioFormatName = "pcm16"
+
+    @property
+    def audio(self) -> np.ndarray | None:
+        """Received audio (what was heard, after truncation) as float32 in [-1, 1] at ``rate_hz``, or None.
+
+        Decoded on each access from the one copy the conversation holds (nothing is cached here).
+        """
+        if self._pcm is None:
+            return None
+        from rtwidget.audio import decode_audio
+
+        return decode_audio(self._pcm, self._format, self.rate_hz)
+
+    @property
+    def player(self) -> Audio | None:
+        """An ``IPython.display.Audio`` player for the item's audio (None without audio)."""
+        audio = self.audio
+        if audio is None or not len(audio):
+            return None
+        from IPython.display import Audio
+
+        return Audio(data=audio, rate=self.rate_hz, normalize=False)  # type: ignore[no-untyped-call]
+
+    def __repr__(self) -> str:
+        audio = f", {len(self._pcm) / 2 / self.rate_hz:.2f} s audio" if self._pcm else ""
+        return f"Item({self.id!r}, {self.type}/{self.role}, {self.status}, {self.text[:60]!r}{audio})"
+
+
+class ConsoleState:
+    """What one console shows, rebuilt from frames (sans I/O).
+
+    The shell calls :meth:`frame` for every frame both ways (as the connection observes them), then
+    :meth:`event` for every server event it receives, and reads back: ``log`` (rows for the views), the
+    ``dirty`` set of state names that changed (``reply``, ``errors``, ``session``), and :meth:`take_audio`
+    (PCM per item to forward, merged since the last call).
+
+    Args:
+        dialect: the connection's dialect.
+        secrets: values to redact from everything shown (the API key).
+        keep_audio_s: cap on the received audio kept (see :data:`DEFAULT_KEEP_AUDIO_S`).
+    """
+
+    def __init__(
+        self,
+        dialect: Dialect = "ga",
+        secrets: list[str] | None = None,
+        keep_audio_s: float = DEFAULT_KEEP_AUDIO_S,
+    ) -> None:
+        self.dialect: Dialect = dialect
+        self.secrets = [s for s in (secrets or []) if s]
+        self.keep_audio_s = keep_audio_s
+        self.log = EventLog()
+        self.log.secrets = self.secrets
+        self.errors: list[dict[str, Any]] = []
+        self.error_count = 0
+        self.tolerated_count = 0
+        self.dirty: set[str] = set()
+        self.last_sent_index = -1
+        self._client_rows: dict[str, int] = {}
+        self.reset()
+
+    def reset(self) -> None:
+        """Start a new server session: conversation, reply and audio afresh (the log goes on)."""
+        self.conversation = Conversation(
+            dialect=self.dialect, keep_audio=True, keep_audio_s=self.keep_audio_s
+        )
+        self.reply: dict[str, Any] = {}
+        self.response_id: str | None = None
+        self.last_audio_item: str | None = None
+        self.output_format: AudioFormatName = "pcm16"
+        self.tracks: dict[str, AudioTrack] = {}
+        self.truncated: dict[str, int] = {}
+        self.session_effective: dict[str, Any] = {}
+        self.session_requested: dict[str, Any] = {}
+        self.session_diff: list[dict[str, Any]] = []
+        self._pending_audio: dict[str, list[bytes]] = {}
+        self._pending_ends: list[str] = []
+        self._conversation_failed: set[str] = set()
+        self.dirty |= {"reply", "session"}
+
+    def scrub(self, text: str) -> str:
+        """``text`` with every secret redacted."""
+        return str(redact(text, self.secrets))
+
+    # --- frames into the log -----------------------------------------------------------------------
+
+    def frame(
+        self, direction: str, raw: str | bytes, event: Any, error: Exception | None, now: float
+    ) -> None:
+        """Log one frame (``direction`` ``client`` or ``server``); ``event`` None for an unparsable one."""
+        log = self.log
+        if direction == "client":
+            data = event.to_dict() if event is not None else None
+            nbytes = _payload_len(event, data)
+            entry, row = log.add(
+                "client",
+                event.type if event is not None else raw_type(raw),
+                now,
+                data=data,
+                raw=raw if data is None else None,
+                summary=self.scrub(summarize(event.type, data)) if data is not None else "",
+                nbytes=nbytes,
+                audio_ms=duration_ms(nbytes),
+            )
+            event_id = entry.data.get("event_id")
+            if isinstance(event_id, str):
+                self._client_rows[event_id] = row.id
+            self.last_sent_index = entry.index
+            return
+        if event is None:
+            message = (
+                self.scrub(f"{type(error).__name__}: {error}") if error is not None else "unparsable frame"
+            )
+            _, row = log.add(
+                "server", raw_type(raw) or "(bad frame)", now, raw=raw, flags="x", summary=message
+            )
+            self.add_error(row.id, "bad_frame", message, None, now)
+            return
+        type_ = event.type
+        unknown = type(event).__name__ == "UnknownEvent"
+        problems = event.problems
+        flags = "w" if problems and not unknown else ""
+        if problems:
+            self.tolerated_count += 1
+            self.dirty.add("errors")
+        if type_ in OUTPUT_AUDIO_DELTAS and not flags:
+            self._log_audio(event, raw, now)
+        elif type_ in TEXT_DELTA_TYPES and not flags:
+            text = _field(event, "delta", str, "")
+            item_id = _field(event, "item_id", str, None)
+            # The frame text only (the entry parses it again on demand): deltas are many and small.
+            log.add("server", type_, now, raw=raw, item_id=item_id, text=text, summary=text)
+        else:
+            self._log_other(event, raw, now, unknown, flags)
+
+    def _log_audio(self, event: Any, raw: str | bytes, now: float) -> None:
+        item_id = _field(event, "item_id", str, "")
+        content_index = _field(event, "content_index", int, 0)
+        audio = _field(event, "audio", bytes, b"")
+        part = self.conversation.audio_part(item_id, content_index)
+        offset = part.audio_received_bytes if part is not None else 0
+        fmt = (part.audio_format if part is not None else None) or self.output_format
+        # The frame is logged without its audio: the conversation holds the one copy of the PCM, and the
+        # entry rebuilds the frame from it on demand (see LogEntry.audio_ref).
+        self.log.add_audio(
+            type_=event.type,
+            time=now,
+            raw=raw,
+            item_id=item_id,
+            content_index=content_index,
+            conversation=self.conversation,
+            offset=offset,
+            nbytes=len(audio),
+            audio_ms=duration_ms(len(audio), fmt),
+        )
+
+    def _log_other(self, event: Any, raw: str | bytes, now: float, unknown: bool, flags: str) -> None:
+        data = event.wire()
+        type_ = event.type
+        cause = None
+        if type_ == "error":
+            flags += "e"
+            err = data.get("error") if isinstance(data.get("error"), dict) else {}
+            cause = self._client_rows.get(str(err.get("event_id"))) if err.get("event_id") else None
+        summary = summarize(type_, data)
+        if event.problems and not unknown:
+            summary = f"⚠ {'; '.join(str(p) for p in event.problems)[:120]} · {summary}"
+        # The entry keeps the frame text, its one copy: the typed event and its decoded JSON are made
+        # again on demand (details, export, wait_for), not held for the whole session.
+        summary = self.scrub(summary)
+        _, row = self.log.add(
+            "server", type_, now, raw=raw, unknown=unknown, flags=flags, summary=summary, cause=cause
+        )
+        if type_ == "error":
+            err = data.get("error") if isinstance(data.get("error"), dict) else {}
+            code = str(err.get("code") or err.get("type") or "error")
+            self.add_error(row.id, code, self.scrub(str(err.get("message") or "")), cause, now)
+
+    # --- local entries and errors --------------------------------------------------------------------
+
+    def local(self, type_: str, data: dict[str, Any], now: float) -> None:
+        """Log a local entry (state change, stop, ...)."""
+        data = redact(data, self.secrets)
+        self.log.add("local", type_, now, data=data, summary=summarize(type_, data) or _kv(data))
+
+    def local_error(self, code: str, message: str, now: float, data: dict[str, Any] | None = None) -> None:
+        """Log a local error and count it."""
+        body = redact({"code": code, "message": message, **(data or {})}, self.secrets)
+        _, row = self.log.add("local", "local.error", now, data=body, flags="e", summary=f"{code}: {message}")
+        self.add_error(row.id, code, message, None, now)
+
+    def add_error(self, row: int, code: str, message: str, cause: int | None, now: float) -> None:
+        """Count an error and keep the last :data:`MAX_ERRORS_SHOWN` of them for the error list."""
+        info: dict[str, Any] = {"row": row, "code": code, "message": message[:500], "time": round(now, 3)}
+        if cause is not None:
+            info["cause_row"] = cause
+            info["cause_type"] = self.log.rows[cause].type
+        self.errors = [*self.errors[-(MAX_ERRORS_SHOWN - 1) :], info]
+        self.error_count += 1
+        self.dirty.add("errors")
+
+    def clear_errors(self) -> None:
+        """Forget the shown errors (the log keeps them)."""
+        self.errors = []
+        self.error_count = 0
+        self.tolerated_count = 0
+        self.dirty.add("errors")
+
+    # --- server events into state --------------------------------------------------------------------
+
+    def event(self, event: Any, now: float) -> None:
+        """Apply one received server event to the conversation, the reply, the session and the audio."""
+        self._apply_conversation(event, now)
+        type_ = event.type
+        if type_ in OUTPUT_AUDIO_DELTAS:
+            self._route_audio(event)
+        elif type_ in REPLY_TEXT_DELTAS:
+            self._reply_text(event)
+        elif type_ in OUTPUT_AUDIO_DONE:
+            self._pending_ends.append(_str(getattr(event, "item_id", None)) or "")
+        elif type_ == "response.created":
+            response = event.wire().get("response") or {}
+            self.response_id = str(response.get("id") or "?")
+            self.reply = {"response_id": self.response_id, "item_id": None, "text": "", "status": "streaming"}
+            self.dirty.add("reply")
+        elif type_ == "response.done":
+            self._response_done(event.wire().get("response") or {})
+        elif type_ == "conversation.item.truncated":
+            item_id = _str(getattr(event, "item_id", None)) or ""
+            end_ms = _field(event, "audio_end_ms", int, 0)
+            self.truncated[item_id] = end_ms
+            if self.reply.get("item_id") == item_id:
+                self.reply.update(status="truncated", truncated_ms=end_ms)
+                self.dirty.add("reply")
+        elif type_ in ("session.created", "session.updated"):
+            self._session(event.wire().get("session") or {})
+        event.__dict__.pop("_wire", None)  # decoded for this step only (the log keeps the frame text)
+
+    def _apply_conversation(self, event: Any, now: float) -> None:
+        try:
+            self.conversation.apply(event, now=now)
+        except Exception as exc:  # the log and playback go on even if conversation state cannot
+            if event.type not in self._conversation_failed:
+                self._conversation_failed.add(event.type)
+                self.local_error(
+                    "conversation", self.scrub(f"{event.type}: {type(exc).__name__}: {exc}"), now
+                )
+
+    def _response_done(self, response: dict[str, Any]) -> None:
+        self.response_id = None
+        if (
+            self.reply.get("response_id") in (response.get("id"), "?")
+            and self.reply.get("status") != "truncated"
+        ):
+            status = str(response.get("status"))
+            self.reply["status"] = _REPLY_STATUS.get(status, status)
+            self.dirty.add("reply")
+        if self.last_audio_item is not None:
+            self._pending_ends.append(self.last_audio_item)
+
+    def _session(self, session: dict[str, Any]) -> None:
+        self.output_format = session_audio_format(session, "output") or "pcm16"
+        self.session_effective = redact(_jsonable(session), self.secrets)
+        if self.session_requested:
+            self.session_diff = session_diff(self.session_requested, self.session_effective)
+        self.dirty.add("session")
+
+    def _reply_text(self, event: Any) -> None:
+        item_id = _str(getattr(event, "item_id", None))
+        if not self.reply:
+            self.reply = {"response_id": None, "item_id": item_id, "text": "", "status": "streaming"}
+        if self.reply.get("item_id") is None:
+            self.reply["item_id"] = item_id
+        delta = _field(event, "delta", str, "")
+        if self.reply.get("item_id") == item_id and delta:
+            self.reply["text"] = self.reply.get("text", "") + delta
+            self.dirty.add("reply")
+
+    def _route_audio(self, event: Any) -> None:
+        item_id = _str(getattr(event, "item_id", None)) or ""
+        audio = _field(event, "audio", bytes, b"")
+        track = self.tracks.get(item_id)
+        if track is None:
+            content_index = _field(event, "content_index", int, 0)
+            track = self.tracks[item_id] = AudioTrack(
+                item_id, content_index, _str(getattr(event, "response_id", None))
+            )
+            if self.reply.get("item_id") is None:
+                self.reply["item_id"] = item_id
+        self.last_audio_item = item_id
+        if not track.stopped:
+            pcm = audio if self.output_format == "pcm16" else _g711_to_pcm16(audio, self.output_format)
+            self._pending_audio.setdefault(item_id, []).append(pcm)
+
+    def take_audio(self) -> list[tuple[str, bytes | None]]:
+        """Audio to forward since the last call: ``(item, pcm)`` merged per item, ``(item, None)`` = end.
+
+        Merging the deltas read in one pass of the event loop sends one message where there were many
+        (each comm message costs the kernel ~90 us) without delaying any audio: the shell calls this on
+        the next loop iteration after audio arrived.
+        """
+        out: list[tuple[str, bytes | None]] = []
+        for item_id, chunks in self._pending_audio.items():
+            if chunks:
+                out.append((item_id, b"".join(chunks)))
+                if item_id in self.tracks:
+                    self.tracks[item_id].forwarded = True
+        out.extend((item, None) for item in dict.fromkeys(self._pending_ends))
+        self._pending_audio = {}
+        self._pending_ends = []
+        return out
+
+    @property
+    def first_audio_pending(self) -> bool:
+        """Whether an item's first audio waits in :meth:`take_audio` (send it without delay)."""
+        return any(
+            not self.tracks[i].forwarded for i, c in self._pending_audio.items() if c and i in self.tracks
+        )
+
+    @property
+    def audio_end_pending(self) -> bool:
+        """Whether the end of an item's audio waits in :meth:`take_audio`."""
+        return bool(self._pending_ends)
+
+    @property
+    def audio_pending(self) -> bool:
+        """Whether :meth:`take_audio` has something to forward."""
+        return bool(self._pending_audio or self._pending_ends)
+
+    # --- views' reports and Stop ---------------------------------------------------------------------
+
+    def played(self, items: dict[str, Any], replace: bool = False) -> None:
+        """Record what a view reports as rendered per item (ms); ``replace`` for Stop's exact positions."""
+        for item_id, ms in items.items():
+            if not isinstance(item_id, str) or isinstance(ms, bool) or not isinstance(ms, int | float):
+                continue
+            if replace and item_id in self.conversation:
+                self.conversation.item(item_id).played_ms = float(ms)
+            else:
+                self.conversation.set_played(item_id, float(ms))
+
+    def audio_started(self, item_id: str, at_ms: float) -> None:
+        """Record when a view rendered an item's first sample (wall clock, ms)."""
+        track = self.tracks.get(item_id)
+        if track is not None and track.first_sample_at is None:
+            track.first_sample_at = at_ms / 1000.0
+
+    def received_ms(self, item_id: str) -> float:
+        """Milliseconds of output audio received for an item (truncation not applied)."""
+        if item_id not in self.conversation:
+            return 0.0
+        parts = self.conversation.item(item_id).content
+        return sum(duration_ms(p.audio_received_bytes, p.audio_format or "pcm16") for p in parts)
+
+    def played_ms(self, item_id: str) -> float:
+        """Milliseconds of an item's audio the views reported as rendered."""
+        return self.conversation.item(item_id).played_ms if item_id in self.conversation else 0.0
+
+    def stop_plan(self, audio_end_ms: int | None) -> tuple[str | None, list[dict[str, Any]]]:
+        """Decide what Stop sends: the item to flush, ``response.cancel``, ``conversation.item.truncate``.
+
+        Truncates only an item still being heard or still arriving, once, at ``min(played, received)``.
+        """
+        item = self.last_audio_item
+        track = self.tracks.get(item) if item else None
+        played = float(audio_end_ms) if audio_end_ms is not None else (self.played_ms(item) if item else 0.0)
+        in_flight = self.response_id is not None
+        received = self.received_ms(item) if item else 0.0
+        truncate = (
+            track is not None
+            and not track.stopped
+            and (played < received or (in_flight and track.response_id == self.response_id))
+        )
+        if track is not None:
+            track.stopped = True
+        self._pending_audio.pop(item or "", None)
+        events: list[dict[str, Any]] = [{"type": "response.cancel"}] if in_flight else []
+        if truncate and track is not None:
+            end = int(min(played, received))
+            events.append(
+                {
+                    "type": "conversation.item.truncate",
+                    "item_id": track.item_id,
+                    "content_index": track.content_index,
+                    "audio_end_ms": end,
+                }
+            )
+        return item, events
+
+    # --- reading -------------------------------------------------------------------------------------
+
+    def items(self) -> list[Item]:
+        """Conversation items with text and the audio the conversation holds."""
+        return [self._item(it) for it in self.conversation.items]
+
+    def _item(self, it: ConversationItem) -> Item:
+        pcm = it.audio
+        fmt = next((p.audio_format for p in it.content if p.audio_format), None) or "pcm16"
+        text = it.text or it.arguments or it.output or ""
+        return Item(
+            id=it.id,
+            type=it.type,
+            role=it.role,
+            status=it.status,
+            text=text,
+            truncated_ms=self.truncated.get(it.id),
+            _pcm=pcm,
+            _format=fmt,
+        )
+
+    def audio_stats(self) -> dict[str, dict[str, float | None]]:
+        """Per audio item: ms received, ms played, wall times of the first delta and first sample."""
+        out: dict[str, dict[str, float | None]] = {}
+        for item_id, track in self.tracks.items():
+            first = self.conversation.item(item_id).first_audio_at if item_id in self.conversation else None
+            out[item_id] = {
+                "received_ms": self.received_ms(item_id),
+                "played_ms": self.played_ms(item_id),
+                "first_delta_at": first,
+                "first_sample_at": track.first_sample_at,
+            }
+        return out
+
+    def entries(self) -> list[LogEntry]:
+        """Every log entry (a copy of the list)."""
+        return list(self.log.entries)
+
+
+def wall_clock() -> float:
+    """Wall-clock seconds (the clock of ``first_delta_at``, comparable with the browser's)."""
+    return time.time()
+
+
+def raw_type(raw: str | bytes) -> str:
+    """The ``type`` of a raw frame, or ``"(bad frame)"``."""
+    import json
+
+    try:
+        data = json.loads(raw)
+    except (ValueError, RecursionError):
+        return "(bad frame)"
+    return str(data.get("type")) if isinstance(data, dict) and data.get("type") else "(bad frame)"
+
+
+def _field(event: Any, name: str, kind: type[T], default: D) -> T | D:
+    """Field ``name`` of an event when it holds a ``kind`` (tolerated frames hold UNSET), else ``default``."""
+    value = getattr(event, name, None)
+    return value if isinstance(value, kind) and not (kind is int and isinstance(value, bool)) else default
+
+
+def _str(value: Any) -> str | None:
+    return value if isinstance(value, str) else None
+
+
+def _payload_len(event: Any, data: dict[str, Any] | None) -> int:
+    if event is None or data is None:
+        return 0
+    field_name = AUDIO_PAYLOAD_TYPES.get(event.type)
+    if field_name and isinstance(data.get(field_name), str):
+        return b64_decoded_len(data[field_name])
+    return 0
+
+
+def _g711_to_pcm16(data: bytes, fmt: AudioFormatName) -> bytes:
+    from rtwidget import audio
+
+    samples = audio.decode_audio(data, fmt, PCM_RATE_HZ)
+    return bytes(audio.float32_to_pcm16(samples))
+
+
+def _kv(data: dict[str, Any]) -> str:
+    return " ".join(f"{k}={v}" for k, v in data.items() if v not in (None, ""))[:160]
+
+
+def _jsonable(value: Any) -> Any:
+    """A plain-JSON copy (traits must hold only JSON types)."""
+    import json
+
+    return json.loads(json.dumps(value, default=str))

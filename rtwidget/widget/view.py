@@ -1,0 +1,80 @@
+"""The view protocol: the messages between the kernel and the widget's views, and their checks.
+
+This module is the one description of the contract between ``widget.py`` (kernel) and ``widget.js``
+(browser); docs/view-protocol.md explains it for readers.
+
+View protocol (anywidget custom messages; every name below is part of the contract with widget.js):
+
+Traits (small state a new view rebuilds from): ``status``, ``close_code``, ``close_reason``, ``backend``,
+``model``, ``dialect``, ``error_count``, ``errors`` (last 50), ``reply``, ``session_effective``,
+``session_requested``, ``session_diff``, ``form_error``, ``log_filter``, ``log_search``, ``preroll_ms``,
+``tolerated_count``.
+
+Browser -> kernel (UI actions carry ``seq`` and are acknowledged at once with ``ack``; an action left
+unacknowledged for a second means a cell is running, and the view says "kernel busy — waiting"):
+    {type: "ready", view, limit}                       -> log.window for that view (the handshake: the kernel
+                                                          sends no custom message before the first ready)
+    {type: "connect" | "disconnect" | "clear", seq}
+    {type: "send_text", seq, text, respond}
+    {type: "apply", seq, session}                      GA session object from the form
+    {type: "stop", seq, played: {item_id: ms}, item}
+    {type: "log.window", view, req, limit}             tail
+    {type: "log.page", view, req, before | after: row_id, limit}
+    {type: "log.around", view, req, row, limit}
+    {type: "log.detail", view, req, row, member}
+    {type: "played", items: {item_id: ms}, underruns, buffered_ms}   throttled by the view (~100 ms)
+    {type: "audio.started", item, at_ms}               wall-clock ms of the first rendered sample of an item
+Kernel -> browser:
+    {type: "ack", seq, view}
+    {type: "log.append", rows, updates, total}         batched every FLUSH_S while the log changes
+    {type: "log.window", view, rows, offset, total, tail}   view "*" = every view (filter change, clear)
+    {type: "log.page", view, dir: "older" | "newer", rows, offset, total, tail}
+    {type: "log.detail", view, row, member, count, entry, json, text?, cause?}
+    {type: "audio", item} + buffers [PCM16 LE 24 kHz bytes]   the deltas of one loop pass, merged per item
+    {type: "audio.end", item}                          no more audio for now: release the pre-roll gate
+    {type: "audio.flush", item}                        Stop: drop what is buffered, ignore that item from now
+Row JSON: {i: row id, d: "c"|"s"|"l", t: seconds, y: type, n: members, b: bytes, ms: audio ms,
+           s: summary, f: flags (e error, u unknown type, x bad frame), c: row of the causing client event}.
+Row flags: ``w`` a tolerated frame (a known type that deviates from the schema: its problems are in the
+summary and the ``tolerated_count`` trait counts them).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+__all__ = ["WINDOW_LIMIT_MAX", "ViewMessageError", "view_int"]
+
+WINDOW_LIMIT_MAX = 1000
+"""Most rows a view may ask for at once."""
+
+
+class ViewMessageError(ValueError):
+    """A view message with a missing or malformed field (view messages are input too)."""
+
+
+def view_int(
+    content: dict[str, Any],
+    name: str,
+    default: int | None = None,
+    low: int | None = None,
+    high: int | None = None,
+) -> int:
+    """The integer field ``name`` of a view message, clamped to ``[low, high]``; ``default`` when absent.
+
+    Raises:
+        ViewMessageError: the field is missing without a default, or is not an integer.
+    """
+    value = content.get(name)
+    if value is None:
+        if default is None:
+            raise ViewMessageError(f"`{name}` is missing")
+        value = default
+    if isinstance(value, bool) or not isinstance(value, int | float) or value != value:  # noqa: PLR0124 - NaN
+        raise ViewMessageError(f"`{name}` must be an integer, got {type(value).__name__} {value!r:.40}")
+    number = int(value)
+    if low is not None:
+        number = max(low, number)
+    if high is not None:
+        number = min(high, number)
+    return number
