@@ -9,8 +9,13 @@ tolerant reader must report (a frame whose only deviation is extra fields report
 from __future__ import annotations
 
 import base64
+import json
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any
+
+from websockets.asyncio.server import ServerConnection, serve
 
 JSON = dict[str, Any]
 
@@ -377,3 +382,18 @@ TURNS = {
     for turn in (xai_turn(), azure_voice_live_turn(), mock_server_turn(), openai_newest_turn())
 }
 """Every family's turn by name (fresh objects: tests may not change them)."""
+
+
+@asynccontextmanager
+async def serve_turn(name: str) -> AsyncIterator[str]:
+    """Serve one family's turn on 127.0.0.1 (port 0) to each connection; yield the URL."""
+
+    async def handler(ws: ServerConnection) -> None:
+        for frame in TURNS[name].frames:
+            await ws.send(json.dumps(frame))
+        async for _ in ws:  # answer nothing; keep the socket open until the client closes
+            pass
+
+    async with serve(handler, "127.0.0.1", 0) as server:
+        port = next(iter(server.sockets)).getsockname()[1]
+        yield f"ws://127.0.0.1:{port}/v1/realtime"
