@@ -41,9 +41,12 @@ summary and the ``tolerated_count`` trait counts them).
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-__all__ = ["WINDOW_LIMIT_MAX", "ViewMessageError", "view_int"]
+if TYPE_CHECKING:
+    from rtwidget.widget.widget import RealtimeWidget
+
+__all__ = ["WINDOW_LIMIT_MAX", "ViewMessageError", "route_view_message", "view_int"]
 
 WINDOW_LIMIT_MAX = 1000
 """Most rows a view may ask for at once."""
@@ -78,3 +81,49 @@ def view_int(
     if high is not None:
         number = min(high, number)
     return number
+
+
+def route_view_message(widget: RealtimeWidget, kind: Any, view: Any, content: dict[str, Any]) -> None:
+    """Do what one view message asks (the shell has acknowledged it and handed it to the kernel loop)."""
+    limit = view_int(content, "limit", 300, 1, WINDOW_LIMIT_MAX)
+    log = widget._log
+    console = widget._console
+    if kind == "ready":
+        widget._ready = True
+        widget._post({"type": "log.window", "view": view, **log.tail(limit)})
+        widget._schedule_flush()
+    elif kind == "log.window":
+        widget._post({"type": "log.window", "view": view, **log.tail(limit)})
+    elif kind == "log.page":
+        if content.get("before") is not None:
+            page = log.before(view_int(content, "before"), limit)
+            widget._post({"type": "log.page", "view": view, "dir": "older", **page, "tail": False})
+        else:
+            after = view_int(content, "after", -1)
+            widget._post({"type": "log.page", "view": view, "dir": "newer", **log.after(after, limit)})
+    elif kind == "log.around":
+        widget._post({"type": "log.window", "view": view, **log.around(view_int(content, "row"), limit)})
+    elif kind == "log.detail":
+        row, member = view_int(content, "row"), view_int(content, "member", 0)
+        widget._post({"type": "log.detail", "view": view, **log.detail(row, member, widget._secrets())})
+    elif kind == "played":
+        items = content.get("items")
+        console.played(items if isinstance(items, dict) else {})
+    elif kind == "audio.started":
+        at_ms = content.get("at_ms")
+        if isinstance(at_ms, int | float) and not isinstance(at_ms, bool):
+            console.audio_started(str(content.get("item")), float(at_ms))
+    elif kind == "clear":
+        widget.clear_log()
+    elif kind == "connect":
+        widget._spawn(widget.connect())
+    elif kind == "disconnect":
+        widget._spawn(widget.disconnect())
+    elif kind == "send_text":
+        widget._spawn(widget.send_text(str(content.get("text", "")), bool(content.get("respond", True))))
+    elif kind == "apply":
+        widget._apply_form(content.get("session"))
+    elif kind == "stop":
+        played = content.get("played")
+        console.played(played if isinstance(played, dict) else {}, replace=True)
+        widget._spawn(widget.stop())

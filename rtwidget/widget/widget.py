@@ -26,7 +26,7 @@ import traitlets
 from rtwidget.widget.console import DEFAULT_KEEP_AUDIO_S, AudioTrack, ConsoleState, Item, wall_clock
 from rtwidget.widget.log import FILTER_PRESETS, LogEntry, redact
 from rtwidget.widget.session import ga_session_to_beta
-from rtwidget.widget.view import WINDOW_LIMIT_MAX, ViewMessageError, view_int
+from rtwidget.widget.view import ViewMessageError, route_view_message
 
 if TYPE_CHECKING:
     from rtwidget.protocol.conversation import Conversation
@@ -601,48 +601,7 @@ class RealtimeWidget(anywidget.AnyWidget):
             self._local_error("view_message", self._scrub(f"{kind}: {type(exc).__name__}: {exc}"))
 
     def _handle_view_msg(self, kind: Any, view: Any, content: dict[str, Any]) -> None:
-        limit = view_int(content, "limit", 300, 1, WINDOW_LIMIT_MAX)
-        log = self._log
-        console = self._console
-        if kind == "ready":
-            self._ready = True
-            self._post({"type": "log.window", "view": view, **log.tail(limit)})
-            self._schedule_flush()
-        elif kind == "log.window":
-            self._post({"type": "log.window", "view": view, **log.tail(limit)})
-        elif kind == "log.page":
-            if content.get("before") is not None:
-                page = log.before(view_int(content, "before"), limit)
-                self._post({"type": "log.page", "view": view, "dir": "older", **page, "tail": False})
-            else:
-                after = view_int(content, "after", -1)
-                self._post({"type": "log.page", "view": view, "dir": "newer", **log.after(after, limit)})
-        elif kind == "log.around":
-            self._post({"type": "log.window", "view": view, **log.around(view_int(content, "row"), limit)})
-        elif kind == "log.detail":
-            row, member = view_int(content, "row"), view_int(content, "member", 0)
-            self._post({"type": "log.detail", "view": view, **log.detail(row, member, self._secrets())})
-        elif kind == "played":
-            items = content.get("items")
-            console.played(items if isinstance(items, dict) else {})
-        elif kind == "audio.started":
-            at_ms = content.get("at_ms")
-            if isinstance(at_ms, int | float) and not isinstance(at_ms, bool):
-                console.audio_started(str(content.get("item")), float(at_ms))
-        elif kind == "clear":
-            self.clear_log()
-        elif kind == "connect":
-            self._spawn(self.connect())
-        elif kind == "disconnect":
-            self._spawn(self.disconnect())
-        elif kind == "send_text":
-            self._spawn(self.send_text(str(content.get("text", "")), bool(content.get("respond", True))))
-        elif kind == "apply":
-            self._apply_form(content.get("session"))
-        elif kind == "stop":
-            played = content.get("played")
-            console.played(played if isinstance(played, dict) else {}, replace=True)
-            self._spawn(self.stop())
+        route_view_message(self, kind, view, content)
 
     def _apply_form(self, session: Any) -> None:
         from rtwidget.protocol import ProtocolError, validate_client_event
