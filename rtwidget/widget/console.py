@@ -383,6 +383,13 @@ class ConsoleState:
             pcm = audio if self.output_format == "pcm16" else _g711_to_pcm16(audio, self.output_format)
             self._pending_audio.setdefault(item_id, []).append(pcm)
 
+    def connection_lost(self) -> None:
+        """The connection ended: a reply still streaming is marked interrupted (nothing more will come)."""
+        if self.response_id is not None and self.reply.get("status") == "streaming":
+            self.reply["status"] = "interrupted"
+            self.dirty.add("reply")
+        self.response_id = None
+
     def take_audio(self) -> list[tuple[str, bytes | None]]:
         """Audio to forward since the last call: ``(item, pcm)`` merged per item, ``(item, None)`` = end.
 

@@ -309,8 +309,12 @@ class RealtimeWidget(anywidget.AnyWidget):
         Raises ``rtwidget.protocol.ValidationError`` (nothing sent) or ``RuntimeError`` when not connected.
         (Named ``send_event``, not ``send``: ``ipywidgets.Widget.send`` is the comm's message method.)
         """
-        from rtwidget.protocol import ProtocolError, validate_client_event
+        from rtwidget.protocol import ProtocolError, ValidationError, validate_client_event
 
+        if not isinstance(event, Mapping) and not callable(getattr(event, "to_dict", None)):
+            message = f"an event is a dict or a typed client event, not {type(event).__name__}"
+            self._local_error("refused", message)
+            raise _reported(ValidationError(message, code="invalid_event")) from None
         data = dict(event) if isinstance(event, Mapping) else dict(event.to_dict())
         if "event_id" not in data:
             data["event_id"] = f"evt_rtw_{next(self._event_ids)}"
@@ -434,7 +438,7 @@ class RealtimeWidget(anywidget.AnyWidget):
             self._local_error("connection_failed", self._scrub(f"{type(exc).__name__}: {exc}"))
         finally:
             self._conn = None
-            self._console.response_id = None
+            self._console.connection_lost()
             code = getattr(conn, "close_code", None)
             reason = getattr(conn, "close_reason", "") or ""
             self.close_code = code
