@@ -160,7 +160,7 @@ class LogEntry:
         return f"LogEntry(#{self.index} {self.direction} {self.type!r} at {self.time:.3f}s)"
 
 
-_DELTA_KEY = '"delta":"'
+_DELTA_KEY = re.compile(r'"delta"\s*:\s*"')
 
 
 class AudioRef:
@@ -194,10 +194,10 @@ class AudioRef:
     ) -> AudioRef | None:
         """Split ``raw`` around its ``"delta":"..."`` string, or None if it is not plain base64 there."""
         text = raw if isinstance(raw, str) else raw.decode("utf-8", "replace")
-        start = text.find(_DELTA_KEY)
-        if start < 0 or text.find(_DELTA_KEY, start + 1) >= 0:
+        match = _DELTA_KEY.search(text)
+        if match is None:
             return None
-        start += len(_DELTA_KEY)
+        start = match.end()
         end = text.find('"', start)
         # An escaped character (e.g. "\/") would not come back from re-encoding: keep such frames whole.
         if end < 0 or "\\" in text[start:end] or b64_decoded_len(text[start:end]) != nbytes:

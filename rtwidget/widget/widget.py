@@ -508,9 +508,7 @@ class RealtimeWidget(anywidget.AnyWidget):
             dirty.discard("session")
 
     def _resolve_waiters(self, event: Any) -> None:
-        if not self._waiters:
-            return
-        for type_, _start, fut in list(self._waiters):
+        for type_, _start, fut in self._waiters:
             if type_ == event.type and not fut.done():
                 fut.set_result(event)
 

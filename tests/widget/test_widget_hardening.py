@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import base64
 import json
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -94,3 +96,48 @@ async def test_view_message_with_a_bad_limit_is_logged_not_raised() -> None:
     errors = [e.data["message"] for e in w.events if e.type == "local.error"]
     assert errors
     assert "limit" in errors[0]
+
+
+def _audio_turn(n: int) -> list[str]:
+    """A response whose item ``a<n>`` carries 1 s of audio in ten 100 ms deltas of the byte ``n``."""
+    item, response = f"a{n}", f"r{n}"
+    added = {"id": item, "type": "message", "role": "assistant", "content": []}
+    delta = base64.b64encode(bytes([n]) * 4800).decode()
+    where = {"response_id": response, "item_id": item, "output_index": 0, "content_index": 0}
+    frames = [
+        {
+            "type": "response.created",
+            "event_id": f"c{n}",
+            "response": {"id": response, "status": "in_progress"},
+        },
+        {"type": "conversation.item.added", "event_id": f"i{n}", "item": added},
+    ]
+    frames += [
+        {"type": "response.output_audio.delta", "event_id": f"d{n}_{k}", **where, "delta": delta}
+        for k in range(10)
+    ]
+    frames.append(
+        {"type": "response.done", "event_id": f"x{n}", "response": {"id": response, "status": "completed"}}
+    )
+    return [json.dumps(f) for f in frames]
+
+
+async def test_keep_audio_s_caps_held_audio_and_the_log_says_so() -> None:
+    """Past keep_audio_s the oldest items' audio is dropped; their rows keep sizes and say it is gone."""
+    frames = [json.dumps(SESSION)] + [f for n in range(1, 4) for f in _audio_turn(n)]
+    async with scripted(frames) as url:
+        w = RealtimeWidget(url=url, keep_audio_s=2.5)
+        all_done = asyncio.Event()
+        w.on("response.done", lambda ev: ev.response.id == "r3" and all_done.set())
+        await w.connect()
+        await asyncio.wait_for(all_done.wait(), 10)
+        await w.disconnect()
+    items = {item.id: item for item in w.items}
+    assert items["a1"].audio is None  # the oldest second was dropped
+    assert items["a3"].audio is not None
+    assert w.conversation.audio_dropped_ms == pytest.approx(1000)
+    deltas = [e for e in w.events if e.type == "response.output_audio.delta"]
+    assert len(deltas) == 30
+    assert "no longer held" in deltas[0].data["delta"]
+    assert base64.b64decode(deltas[-1].data["delta"]) == bytes([3]) * 4800
+    assert w._log.rows[deltas[0].row].nbytes == 48_000
