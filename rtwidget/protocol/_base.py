@@ -175,6 +175,10 @@ class Event(msgspec.Struct, frozen=True, kw_only=True, dict=True):
             self.__dict__["_wire"] = cached
         return cached
 
+    def forget_wire(self) -> None:
+        """Drop the JSON object :meth:`wire` cached (for events kept long after they were read)."""
+        self.__dict__.pop("_wire", None)
+
     def to_dict(self) -> dict[str, Any]:
         """Return the event as a JSON-compatible dict (the exact input for parsed events)."""
         raw = self.__dict__.get("_raw")

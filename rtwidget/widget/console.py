@@ -325,7 +325,7 @@ class ConsoleState:
                 self.dirty.add("reply")
         elif type_ in ("session.created", "session.updated"):
             self._session(event.wire().get("session") or {})
-        event.__dict__.pop("_wire", None)  # decoded for this step only (the log keeps the frame text)
+        event.forget_wire()  # decoded for this step only (the log keeps the frame text)
 
     def _apply_conversation(self, event: Any, now: float) -> None:
         try:
