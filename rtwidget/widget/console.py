@@ -11,11 +11,11 @@ around it (traits, comm, loop hand-off).
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from rtwidget.protocol import Conversation, dialect_names
 from rtwidget.protocol.formats import PCM_RATE_HZ, AudioFormatName, duration_ms, session_audio_format
+from rtwidget.widget.items import AudioTrack, Item
 from rtwidget.widget.log import (
     AUDIO_PAYLOAD_TYPES,
     TEXT_DELTA_TYPES,
@@ -28,9 +28,6 @@ from rtwidget.widget.log import (
 from rtwidget.widget.session import session_diff
 
 if TYPE_CHECKING:
-    import numpy as np
-    from IPython.display import Audio
-
     from rtwidget.protocol import Dialect
     from rtwidget.protocol.conversation import ConversationItem
 
@@ -53,68 +50,6 @@ _REPLY_STATUS = {
     "incomplete": "incomplete",
     "failed": "failed",
 }
-
-
-@dataclass
-class AudioTrack:
-    """Playback facts of one item's output audio that the conversation does not hold."""
-
-    item_id: str
-    content_index: int = 0
-    response_id: str | None = None
-    first_sample_at: float | None = None
-    stopped: bool = False
-    forwarded: bool = False
-
-
-@dataclass
-class Item:
-    """A conversation item as the notebook sees it: text and audio ready to use.
-
-    Attributes:
-        id: The item id.
-        type: ``message``, ``function_call``, ``function_call_output``...
-        role: ``user``, ``assistant``, ``system`` or None.
-        status: The item's status as last reported.
-        text: Text or transcript of the item's content (arguments/output for function calls).
-        truncated_ms: Where the item was truncated (``conversation.item.truncated``), or None.
-    """
-
-    id: str
-    type: str
-    role: str | None
-    status: str | None
-    text: str
-    truncated_ms: int | None = None
-    rate_hz: int = PCM_RATE_HZ
-    _pcm: bytes | None = None
-    _format: AudioFormatName = "pcm16"
-
-    @property
-    def audio(self) -> np.ndarray | None:
-        """Received audio (what was heard, after truncation) as float32 in [-1, 1] at ``rate_hz``, or None.
-
-        Decoded on each access from the one copy the conversation holds (nothing is cached here).
-        """
-        if self._pcm is None:
-            return None
-        from rtwidget.audio import decode_audio
-
-        return decode_audio(self._pcm, self._format, self.rate_hz)
-
-    @property
-    def player(self) -> Audio | None:
-        """An ``IPython.display.Audio`` player for the item's audio (None without audio)."""
-        audio = self.audio
-        if audio is None or not len(audio):
-            return None
-        from IPython.display import Audio
-
-        return Audio(data=audio, rate=self.rate_hz, normalize=False)  # type: ignore[no-untyped-call]
-
-    def __repr__(self) -> str:
-        audio = f", {len(self._pcm) / 2 / self.rate_hz:.2f} s audio" if self._pcm else ""
-        return f"Item({self.id!r}, {self.type}/{self.role}, {self.status}, {self.text[:60]!r}{audio})"
 
 
 class ConsoleState:

@@ -15,7 +15,7 @@ import os
 import time
 import urllib.parse
 import uuid
-from collections.abc import Awaitable, Callable, Coroutine, Mapping
+from collections.abc import Callable, Coroutine, Mapping
 from contextlib import AsyncExitStack
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
@@ -25,6 +25,7 @@ import traitlets
 
 from rtwidget.widget.console import DEFAULT_KEEP_AUDIO_S, AudioTrack, ConsoleState, Item, wall_clock
 from rtwidget.widget.log import FILTER_PRESETS, LogEntry, redact
+from rtwidget.widget.loop import KernelLoop, awaited, closing, reported
 from rtwidget.widget.session import ga_session_to_beta
 from rtwidget.widget.view import ViewMessageError, route_view_message
 
@@ -127,14 +128,13 @@ class RealtimeWidget(anywidget.AnyWidget):
         self._console = ConsoleState(self._wire_dialect, self._secrets(), keep_audio_s)
         # The kernel loop (a cell runs on it): the connection, the simulator and every future and task of
         # this widget live there, and view messages that arrive on another thread are handed over to it.
-        self._loop: asyncio.AbstractEventLoop | None = _running_loop()
+        self._kernel = KernelLoop(lambda code, message: self._local_error(code, self._scrub(message)))
         self._conn: Any = None
         self._stack: AsyncExitStack | None = None
         self._reader: asyncio.Task[None] | None = None
         self._connecting: asyncio.Task[None] | None = None
         self._closing_by_us = False
         self._t0: float | None = None
-        self._tasks: set[asyncio.Task[Any]] = set()
         self._handlers: dict[str, list[Handler]] = {}
         self._waiters: list[tuple[str, int, asyncio.Future[Any]]] = []
         self._event_ids = itertools.count(1)
@@ -273,7 +273,7 @@ class RealtimeWidget(anywidget.AnyWidget):
                 "local.connecting", {"backend": self.backend, "model": self.model, "dialect": self.dialect}
             )
             conn = await connect(config=config, factory=self._factory)
-            await stack.enter_async_context(_closing(conn))
+            await stack.enter_async_context(closing(conn))
         except BaseException as exc:
             await stack.aclose()
             self.status = "closed"
@@ -281,7 +281,7 @@ class RealtimeWidget(anywidget.AnyWidget):
             self.close_reason = message
             self._local_error("connect_failed", message)
             if isinstance(exc, Exception):
-                raise _reported(ConnectionError(f"could not connect to {self.backend}: {message}")) from None
+                raise reported(ConnectionError(f"could not connect to {self.backend}: {message}")) from None
             raise
         self._stack = stack
         self._conn = conn
@@ -314,7 +314,7 @@ class RealtimeWidget(anywidget.AnyWidget):
         if not isinstance(event, Mapping) and not callable(getattr(event, "to_dict", None)):
             message = f"an event is a dict or a typed client event, not {type(event).__name__}"
             self._local_error("refused", message)
-            raise _reported(ValidationError(message, code="invalid_event")) from None
+            raise reported(ValidationError(message, code="invalid_event")) from None
         data = dict(event) if isinstance(event, Mapping) else dict(event.to_dict())
         if "event_id" not in data:
             data["event_id"] = f"evt_rtw_{next(self._event_ids)}"
@@ -323,7 +323,7 @@ class RealtimeWidget(anywidget.AnyWidget):
         except ProtocolError as exc:
             message = self._scrub(str(exc))
             self._local_error("refused", f"{data.get('type')}: {message}", data={"refused": message})
-            raise _reported(type(exc)(message)) from None
+            raise reported(type(exc)(message)) from None
         if self._conn is None or self.status != "open":
             raise RuntimeError("not connected: call `await w.connect()` first")
         return await self._conn.send(typed)
@@ -518,7 +518,7 @@ class RealtimeWidget(anywidget.AnyWidget):
                 try:
                     result = handler(event)
                     if inspect.isawaitable(result):
-                        self._spawn(_awaited(result))
+                        self._spawn(awaited(result))
                 except Exception as exc:
                     self._local_error(
                         "handler_failed", self._scrub(f"{getattr(handler, '__name__', handler)}: {exc}")
@@ -577,24 +577,15 @@ class RealtimeWidget(anywidget.AnyWidget):
             self._post({"type": "log.window", "view": "*", **self._log.tail(300)})
 
     def _on_view_msg(self, _widget: Any, content: Any, buffers: list[bytes]) -> None:
-        home = self._loop
-        if home is not None and home.is_running() and _running_loop() is not home:
-            # JupyterLab sends comm messages over a kernel subshell (its `commsOverSubshells` setting defaults
-            # to "perCommTarget"), so ipykernel runs this handler on the subshell's thread and loop once the
-            # subshell exists. asyncio objects are not thread-safe: a task spawned there drove the kernel
-            # loop's socket and timers from the wrong thread, and a frame or timer then waited until something
-            # else woke the kernel loop (a `response.create` went unanswered). Handle it on the kernel loop.
-            home.call_soon_threadsafe(self._on_view_msg, _widget, content, buffers)
-            return
+        if self._kernel.hand_off(self._on_view_msg, _widget, content, buffers):
+            return  # arrived on a subshell's thread (see rtwidget.widget.loop): handled on the kernel loop
         if not isinstance(content, dict):
             return
         kind = content.get("type")
         view = content.get("view")
         if "seq" in content:
             self._post({"type": "ack", "seq": content["seq"], "view": view})
-        if self._loop is None:
-            with contextlib.suppress(RuntimeError):
-                self._loop = asyncio.get_running_loop()
+        self._kernel.adopt()
         try:
             self._handle_view_msg(kind, view, content)
         except ViewMessageError as exc:
@@ -627,64 +618,15 @@ class RealtimeWidget(anywidget.AnyWidget):
         self._spawn(self.update_session(body))
 
     def _spawn(self, coro: Coroutine[Any, Any, Any]) -> None:
-        """Run a UI action as a task on the kernel loop (never a nested loop)."""
-        try:
-            loop = asyncio.get_running_loop()
-        except RuntimeError:
-            loop = None
-        if loop is not self._loop and self._loop is not None and self._loop.is_running():
-            # Not on the kernel loop (another thread): the action must run where the connection lives.
-            asyncio.run_coroutine_threadsafe(self._run_action(coro), self._loop)
-            return
-        if loop is None:
-            coro.close()
-            self._local_error("no_event_loop", "no running asyncio loop to run this action on")
-            return
-        self._loop = loop
-        task = loop.create_task(coro)
-        self._tasks.add(task)
-        task.add_done_callback(self._task_done)
+        self._kernel.spawn(coro)
 
-    async def _run_action(self, coro: Coroutine[Any, Any, Any]) -> None:
-        try:
-            await coro
-        except Exception as exc:
-            if getattr(exc, "_rtwidget_reported", False):
-                return
-            self._local_error("action_failed", self._scrub(f"{type(exc).__name__}: {exc}"))
+    @property
+    def _loop(self) -> asyncio.AbstractEventLoop | None:
+        return self._kernel.loop
 
-    def _task_done(self, task: asyncio.Task[Any]) -> None:
-        self._tasks.discard(task)
-        exc = None if task.cancelled() else task.exception()
-        if exc is not None and not getattr(exc, "_rtwidget_reported", False):
-            self._local_error("action_failed", self._scrub(f"{type(exc).__name__}: {exc}"))
-
-
-def _running_loop() -> asyncio.AbstractEventLoop | None:
-    """The event loop running in this thread, or None."""
-    try:
-        return asyncio.get_running_loop()
-    except RuntimeError:
-        return None
-
-
-@contextlib.asynccontextmanager
-async def _closing(conn: Any) -> Any:
-    try:
-        yield conn
-    finally:
-        with contextlib.suppress(Exception):
-            await conn.close()
-
-
-def _reported(exc: BaseException) -> BaseException:
-    """Mark an exception already shown in the log, so a UI task that ends with it is not logged twice."""
-    exc._rtwidget_reported = True  # type: ignore[attr-defined]
-    return exc
-
-
-async def _awaited(result: Awaitable[Any]) -> Any:
-    return await result
+    @_loop.setter
+    def _loop(self, loop: asyncio.AbstractEventLoop | None) -> None:
+        self._kernel.loop = loop
 
 
 def _jsonable(value: Any) -> Any:
