@@ -5,7 +5,9 @@ This module is the one description of the contract between ``widget.py`` (kernel
 
 View protocol (anywidget custom messages; every name below is part of the contract with widget.js):
 
-Traits (small state a new view rebuilds from): ``status``, ``close_code``, ``close_reason``, ``backend``,
+Traits (small state a new view rebuilds from): ``status`` (idle, connecting, open, closing, closed, failed:
+closed by the server with a code other than 1000/1001, or a connect that did not succeed), ``close_code``,
+``close_reason``, ``close_hint`` (what to do after a failure), ``backend``,
 ``model``, ``dialect``, ``error_count``, ``errors`` (last 50), ``reply``, ``session_effective``,
 ``session_requested``, ``session_diff``, ``form_error``, ``log_filter``, ``log_search``, ``preroll_ms``,
 ``tolerated_count``.
@@ -46,10 +48,34 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from rtwidget.widget.widget import RealtimeWidget
 
-__all__ = ["WINDOW_LIMIT_MAX", "ViewMessageError", "route_view_message", "view_int"]
+__all__ = ["WINDOW_LIMIT_MAX", "ViewMessageError", "close_hint", "route_view_message", "view_int"]
 
 WINDOW_LIMIT_MAX = 1000
 """Most rows a view may ask for at once."""
+
+
+# What to do after a failed connection, by close code (the live server's: 3000 for a bad key, 4000 for a bad
+# model or the beta shape on a GA server) or by what the error says.
+_CLOSE_HINTS = {
+    3000: "check the API key (OPENAI_API_KEY, or api_key=...)",
+    4000: "check the model name and the dialect (GA servers refuse the beta shape)",
+    1006: "the connection dropped without a close: network or server failure; Connect again",
+    1011: "the server or the client failed internally; see the log for the last frames",
+}
+
+
+def close_hint(code: int | None, reason: str) -> str:
+    """One line on what to do after a connection failed with ``code`` and ``reason``."""
+    if code in _CLOSE_HINTS:
+        return _CLOSE_HINTS[code]
+    lowered = reason.lower()
+    if "refused" in lowered or "unreachable" in lowered or "name or service" in lowered:
+        return "nothing answers at that address: check the URL and that the server runs"
+    if "timed out" in lowered or "timeout" in lowered:
+        return "the server did not answer in time: check the URL, the network or a proxy"
+    if "401" in lowered or "403" in lowered or "invalid_api_key" in lowered:
+        return _CLOSE_HINTS[3000]
+    return "see the log for the last frames and the error list"
 
 
 class ViewMessageError(ValueError):

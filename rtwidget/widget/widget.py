@@ -27,7 +27,7 @@ from rtwidget.widget.console import DEFAULT_KEEP_AUDIO_S, AudioTrack, ConsoleSta
 from rtwidget.widget.log import FILTER_PRESETS, LogEntry, redact
 from rtwidget.widget.loop import KernelLoop, awaited, closing, reported
 from rtwidget.widget.session import ga_session_to_beta
-from rtwidget.widget.view import ViewMessageError, route_view_message
+from rtwidget.widget.view import ViewMessageError, close_hint, route_view_message
 
 if TYPE_CHECKING:
     from rtwidget.protocol.conversation import Conversation
@@ -58,6 +58,7 @@ class RealtimeWidget(anywidget.AnyWidget):
     status = traitlets.Unicode("idle").tag(sync=True)
     close_code = traitlets.Int(None, allow_none=True).tag(sync=True)
     close_reason = traitlets.Unicode("").tag(sync=True)
+    close_hint = traitlets.Unicode("").tag(sync=True)
     backend = traitlets.Unicode("").tag(sync=True)
     model = traitlets.Unicode("").tag(sync=True)
     dialect = traitlets.Unicode("ga").tag(sync=True)
@@ -254,6 +255,7 @@ class RealtimeWidget(anywidget.AnyWidget):
         self.status = "connecting"
         self.close_code = None
         self.close_reason = ""
+        self.close_hint = ""
         self._t0 = time.monotonic()
         self._closing_by_us = False
         # A new connection is a new server session: conversation and reply start afresh (the log goes on).
@@ -276,9 +278,12 @@ class RealtimeWidget(anywidget.AnyWidget):
             await stack.enter_async_context(closing(conn))
         except BaseException as exc:
             await stack.aclose()
-            self.status = "closed"
             message = self._scrub(f"{type(exc).__name__}: {exc}")
+            self.close_code = getattr(exc, "close_code", None)
             self.close_reason = message
+            self.close_hint = close_hint(self.close_code, message)
+            self.status = "failed"
+            self._fail_waiters()
             self._local_error("connect_failed", message)
             if isinstance(exc, Exception):
                 raise reported(ConnectionError(f"could not connect to {self.backend}: {message}")) from None
@@ -365,12 +370,15 @@ class RealtimeWidget(anywidget.AnyWidget):
         """The first server event of ``type_`` logged after the last event this widget sent.
 
         ``since`` (a log index) overrides the starting point, e.g. ``since=0`` for the whole log. Events that
-        already arrived count, so a wait in a later cell does not miss a fast reply. Raises ``TimeoutError``.
+        already arrived count, so a wait in a later cell does not miss a fast reply. Raises ``TimeoutError``,
+        or ``ConnectionError`` (with the close code, reason and a hint) as soon as the connection is gone.
         """
         start = self._console.last_sent_index + 1 if since is None else since
         for entry in self._log.entries[start:]:
             if entry.direction == "server" and entry.type == type_ and entry.event is not None:
                 return entry.event
+        if self._conn is None and self.status in ("closed", "failed"):
+            raise ConnectionError(self._closed_message())
         fut: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
         waiter = (type_, start, fut)
         self._waiters.append(waiter)
@@ -443,7 +451,10 @@ class RealtimeWidget(anywidget.AnyWidget):
             reason = getattr(conn, "close_reason", "") or ""
             self.close_code = code
             self.close_reason = self._scrub(str(reason))
-            self.status = "closed"
+            clean = self._closing_by_us or code in (1000, 1001)
+            self.close_hint = "" if clean else close_hint(code, self.close_reason)
+            self.status = "closed" if clean else "failed"
+            self._fail_waiters()
             self._local(
                 "local.closed", {"code": code, "reason": self.close_reason, "by_client": self._closing_by_us}
             )
@@ -506,6 +517,18 @@ class RealtimeWidget(anywidget.AnyWidget):
             self.session_effective = console.session_effective
             self.session_diff = console.session_diff
             dirty.discard("session")
+
+    def _fail_waiters(self) -> None:
+        """The connection is gone: every ``wait_for`` raises now, saying why (no waiting out the timeout)."""
+        for _type, _start, fut in self._waiters:
+            if not fut.done():
+                fut.set_exception(ConnectionError(self._closed_message()))
+
+    def _closed_message(self) -> str:
+        why = f"closed {self.close_code}" if self.close_code is not None else self.status
+        reason = f" {self.close_reason}" if self.close_reason else ""
+        hint = f" - {self.close_hint}" if self.close_hint else ""
+        return f"the connection to {self.backend} is {why}{reason}{hint}"
 
     def _resolve_waiters(self, event: Any) -> None:
         for type_, _start, fut in self._waiters:

@@ -337,7 +337,7 @@ def test_api_key_never_reaches_the_page_or_the_saved_notebook(
     # the wrong key is refused, and the refusal shown in the page does not repeat it
     bad = page.locator(".rt-root").nth(1)
     bad.get_by_test_id("rt-connect").click()
-    expect(bad.get_by_test_id("rt-status")).to_contain_text("closed")
+    expect(bad.get_by_test_id("rt-status")).to_contain_text("failed")
     expect(bad.get_by_test_id("rt-errors")).not_to_have_attribute("data-count", "0")
     bad.get_by_test_id("rt-errors").click()
     expect(bad.get_by_test_id("rt-error-item").first).to_be_visible()

@@ -171,7 +171,7 @@ async def test_server_error_links_to_the_client_event_that_caused_it() -> None:
 
 
 async def test_server_close_sets_status_with_code_and_reason() -> None:
-    """When the server closes, status reads closed with the close code and reason."""
+    """When the server closes with an error code, status reads failed with the code, reason and a hint."""
     transport = ScriptedTransport()
     w, _ = await _open(transport)
     transport.push(_session({"type": "audio/pcm", "rate": 24000}))
@@ -179,6 +179,7 @@ async def test_server_close_sets_status_with_code_and_reason() -> None:
     await transport.close(4000, "invalid_request_error.invalid_model")
     assert w._reader is not None
     await w._reader
-    assert (w.status, w.close_code, w.close_reason) == ("closed", 4000, "invalid_request_error.invalid_model")
+    assert (w.status, w.close_code, w.close_reason) == ("failed", 4000, "invalid_request_error.invalid_model")
+    assert "model" in w.close_hint
     assert w.events[-1].type == "local.closed"
     w.close()

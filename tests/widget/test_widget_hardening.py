@@ -141,3 +141,41 @@ async def test_keep_audio_s_caps_held_audio_and_the_log_says_so() -> None:
     assert "no longer held" in deltas[0].data["delta"]
     assert base64.b64decode(deltas[-1].data["delta"]) == bytes([3]) * 4800
     assert w._log.rows[deltas[0].row].nbytes == 48_000
+
+
+async def test_wait_for_raises_at_once_when_the_server_closes() -> None:
+    """A wait_for pending when the server closes with 3000 raises ConnectionError with code and reason."""
+    refusal = {
+        "type": "error",
+        "event_id": "e1",
+        "error": {"type": "invalid_request_error", "code": "invalid_api_key"},
+    }
+
+    async def handler(ws: ServerConnection) -> None:
+        await ws.send(json.dumps(refusal))
+        await ws.close(3000, "invalid_request_error.invalid_api_key")
+
+    async with serve(handler, "127.0.0.1", 0) as server:
+        port = next(iter(server.sockets)).getsockname()[1]
+        w = RealtimeWidget(url=f"ws://127.0.0.1:{port}/v1/realtime")
+        await w.connect()
+        with pytest.raises(ConnectionError, match=r"3000 invalid_request_error\.invalid_api_key") as caught:
+            await asyncio.wait_for(w.wait_for("session.created", timeout=30), 5)
+    assert "API key" in str(caught.value)
+    assert (w.status, w.close_code) == ("failed", 3000)
+    with pytest.raises(ConnectionError, match="3000"):
+        await w.wait_for("response.done", timeout=30)  # already closed: raises without waiting
+
+
+async def test_unreachable_server_is_a_failed_state_with_a_hint() -> None:
+    """Connecting to a port nobody listens on leaves status 'failed' with a hint about the address."""
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    w = RealtimeWidget(url=f"ws://127.0.0.1:{port}/v1/realtime")
+    with pytest.raises(ConnectionError):
+        await w.connect()
+    assert w.status == "failed"
+    assert w.close_hint
