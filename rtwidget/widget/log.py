@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from rtwidget.protocol import dialect_names
+from rtwidget.redaction import REDACTED, redact
 
 __all__ = [
     "AUDIO_PAYLOAD_TYPES",
@@ -36,7 +37,6 @@ Direction = Literal["client", "server", "local"]
 
 PCM16_BYTES_PER_MS = 48  # 24 kHz mono, 2 bytes per sample
 SUMMARY_CHARS = 160
-REDACTED = "[redacted]"
 FILTER_PRESETS = ("all", "no_audio", "no_deltas", "errors")
 
 # Event types whose base64 audio payload field is elided in row details (field name per type).
@@ -51,11 +51,6 @@ TEXT_DELTA_TYPES = dialect_names(
     "response.mcp_call_arguments.delta",
     "conversation.item.input_audio_transcription.delta",
 )
-_SECRET_KEYS = frozenset(
-    {"api_key", "api-key", "authorization", "openai_api_key", "x-api-key", "client_secret"}
-)
-# Secret-looking literals, redacted even when we were never told the key (an echoed key, an ephemeral secret).
-_SECRET_RE = re.compile(r"\b(?:sk|ek|rk)[-_][A-Za-z0-9_\-]{8,}")
 _DIR_CODE = {"client": "c", "server": "s", "local": "l"}
 
 
@@ -532,7 +527,12 @@ class EventLog:
         secrets = list(secrets)
         with Path(path).open("w", encoding="utf-8") as fh:
             for e in self.entries:
-                line = {"i": e.index, "dir": e.direction, "time": round(e.time, 6), "type": e.type}
+                line: dict[str, Any] = {
+                    "i": e.index,
+                    "dir": e.direction,
+                    "time": round(e.time, 6),
+                    "type": e.type,
+                }
                 line["event"] = redact(e.data, secrets)
                 fh.write(json.dumps(line, ensure_ascii=False, separators=(",", ":")))
                 fh.write("\n")
@@ -557,36 +557,6 @@ def elide_audio(type_: str, data: Mapping[str, Any]) -> dict[str, Any]:
                 parts.append(part)
         out["item"] = {**item, "content": parts}
     return out
-
-
-def redact(obj: Any, secrets: Iterable[str] = ()) -> Any:
-    """A copy of ``obj`` with secret-bearing keys and any occurrence of a known secret replaced."""
-    secrets = [s for s in secrets if s]
-    return _redact(obj, secrets)
-
-
-def _redact(obj: Any, secrets: list[str]) -> Any:
-    if isinstance(obj, str):
-        for s in secrets:
-            if s in obj:
-                obj = obj.replace(s, REDACTED)
-        return _SECRET_RE.sub(REDACTED, obj) if ("sk" in obj or "ek" in obj or "rk" in obj) else obj
-    if isinstance(obj, dict):
-        out: dict[Any, Any] = {}
-        for k, v in obj.items():
-            if isinstance(k, str) and k.lower() in _SECRET_KEYS and v is not None:
-                if isinstance(v, dict):
-                    out[k] = {
-                        kk: (REDACTED if kk == "value" else _redact(vv, secrets)) for kk, vv in v.items()
-                    }
-                else:
-                    out[k] = REDACTED
-            else:
-                out[k] = _redact(v, secrets)
-        return out
-    if isinstance(obj, list):
-        return [_redact(v, secrets) for v in obj]
-    return obj
 
 
 def _clip(text: str, n: int = SUMMARY_CHARS) -> str:

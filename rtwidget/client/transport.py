@@ -14,7 +14,7 @@ from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidSta
 from websockets.http11 import USER_AGENT
 
 from rtwidget import __version__
-from rtwidget._client.errors import PermanentError, redact
+from rtwidget.client.errors import PermanentError, redact
 
 __all__ = ["ABNORMAL_CLOSURE", "Transport", "TransportFactory", "WebSocketTransport", "websocket_factory"]
 

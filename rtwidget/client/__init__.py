@@ -17,7 +17,7 @@ for the receive model and the error rules (:class:`PermanentError` versus :class
 
 from __future__ import annotations
 
-from rtwidget._client.config import (
+from rtwidget.client.config import (
     AZURE_API_KEY_ENV,
     DEFAULT_MODEL,
     MAX_FRAME_BYTES,
@@ -27,16 +27,16 @@ from rtwidget._client.config import (
     Provider,
     RedactedHeaders,
 )
-from rtwidget._client.connection import Connection, Direction, FrameObserver, Handler, State, connect
-from rtwidget._client.errors import (
+from rtwidget.client.connection import Connection, Direction, FrameObserver, Handler, State, connect
+from rtwidget.client.errors import (
     ClientSecretError,
     FrameError,
     PermanentError,
     RealtimeError,
     TemporaryError,
 )
-from rtwidget._client.secrets import ClientSecret, client_secret_request, create_client_secret
-from rtwidget._client.transport import Transport, TransportFactory, WebSocketTransport, websocket_factory
+from rtwidget.client.secrets import ClientSecret, client_secret_request, create_client_secret
+from rtwidget.client.transport import Transport, TransportFactory, WebSocketTransport, websocket_factory
 
 __all__ = [
     "AZURE_API_KEY_ENV",

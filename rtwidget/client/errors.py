@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from rtwidget.redaction import redact_text
+
 __all__ = [
     "ClientSecretError",
     "FrameError",
@@ -13,17 +15,7 @@ __all__ = [
     "redact",
 ]
 
-REDACTED = "***"
-# Shorter strings are not treated as secrets: masking "a" would garble every message.
-_MIN_SECRET_CHARS = 4
-
-
-def redact(text: str, *secrets: str | None) -> str:
-    """Return ``text`` with every occurrence of each secret replaced by ``***``."""
-    for secret in secrets:
-        if secret and len(secret) >= _MIN_SECRET_CHARS and secret in text:
-            text = text.replace(secret, REDACTED)
-    return text
+redact = redact_text  # the package's one policy (rtwidget.redaction), under the name this module used
 
 
 class RealtimeError(Exception):

@@ -8,9 +8,9 @@ from collections.abc import AsyncIterator, Callable, Generator
 from types import TracebackType
 from typing import Any, Literal, TypeVar
 
-from rtwidget._client.config import ClientConfig, Dialect
-from rtwidget._client.errors import FrameError, PermanentError, RealtimeError, redact
-from rtwidget._client.transport import ABNORMAL_CLOSURE, Transport, TransportFactory, websocket_factory
+from rtwidget.client.config import ClientConfig, Dialect
+from rtwidget.client.errors import FrameError, PermanentError, RealtimeError, redact
+from rtwidget.client.transport import ABNORMAL_CLOSURE, Transport, TransportFactory, websocket_factory
 from rtwidget.protocol import (
     ClientEvent,
     Event,

@@ -10,8 +10,9 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlencode, urlsplit, urlunsplit
 
-from rtwidget._client.config import BETA_HEADER, ClientConfig
-from rtwidget._client.errors import REDACTED, ClientSecretError, redact
+from rtwidget.client.config import BETA_HEADER, ClientConfig
+from rtwidget.client.errors import ClientSecretError, redact
+from rtwidget.redaction import REDACTED
 
 __all__ = ["ClientSecret", "client_secret_request", "create_client_secret"]
 

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal, get_args
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
-from rtwidget._client.errors import REDACTED
+from rtwidget.redaction import REDACTED, SECRET_QUERY_KEYS, is_secret_header, redact_url
 
 __all__ = [
     "AZURE_API_KEY_ENV",
@@ -40,8 +40,6 @@ MAX_FRAME_BYTES = 15 * 2**20
 BETA_HEADER = ("OpenAI-Beta", "realtime=v1")
 
 _AZURE_HOST_SUFFIXES = (".openai.azure.com", ".cognitiveservices.azure.com", ".services.ai.azure.com")
-_SECRET_HEADERS = frozenset({"authorization", "api-key", "x-api-key", "ocp-apim-subscription-key", "cookie"})
-_SECRET_QUERY_KEYS = frozenset({"api-key", "api_key", "key", "token", "access_token", "client_secret"})
 _WS_SCHEMES = {"http": "ws", "https": "wss", "ws": "ws", "wss": "wss"}
 _HTTP_SCHEMES = {"ws": "http", "wss": "https", "http": "http", "https": "https"}
 
@@ -58,7 +56,7 @@ class RedactedHeaders(dict[str, str]):
         self._secrets = tuple(s for s in secrets if s)
 
     def _masked(self, name: str, value: str) -> str:
-        if name.lower() in _SECRET_HEADERS or any(s in value for s in self._secrets):
+        if is_secret_header(name) or any(s in value for s in self._secrets):
             return REDACTED
         return value
 
@@ -68,16 +66,7 @@ class RedactedHeaders(dict[str, str]):
     __str__ = __repr__
 
 
-def _redact_url(url: str) -> str:
-    """Return ``url`` with credential-like query values (``api-key=...``) masked."""
-    parts = urlsplit(url)
-    if not parts.query:
-        return url
-    query = [
-        (k, REDACTED if k.lower() in _SECRET_QUERY_KEYS else v)
-        for k, v in parse_qsl(parts.query, keep_blank_values=True)
-    ]
-    return urlunsplit(parts._replace(query=urlencode(query, safe="*")))
+_redact_url = redact_url
 
 
 def _with_scheme(url: str, schemes: Mapping[str, str]) -> str:
@@ -319,7 +308,7 @@ class ClientConfig:
         Includes credential-like query parameters (``api-key=``, Azure's alternative to the header).
         """
         given = parse_qsl(urlsplit(self.url).query) if self.url else []
-        in_query = [v for k, v in [*given, *self.query.items()] if k.lower() in _SECRET_QUERY_KEYS]
+        in_query = [v for k, v in [*given, *self.query.items()] if k.lower() in SECRET_QUERY_KEYS]
         found = (self.api_key, self.azure_ad_token, self.effective_api_key, *in_query)
         return tuple(dict.fromkeys(s for s in found if s))
 
@@ -337,7 +326,7 @@ class ClientConfig:
             elif f.name == "headers":
                 shown.append(f"headers={RedactedHeaders(value, secrets=self.secrets())!r}")
             elif f.name == "query":
-                masked = {k: REDACTED if k.lower() in _SECRET_QUERY_KEYS else v for k, v in value.items()}
+                masked = {k: REDACTED if k.lower() in SECRET_QUERY_KEYS else v for k, v in value.items()}
                 shown.append(f"query={masked!r}")
             else:
                 shown.append(f"{f.name}={value!r}")
