@@ -8,12 +8,12 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
 import sys
 from contextlib import AsyncExitStack
 from typing import Any
 
 from rtwidget.client import connect
+from rtwidget.client.backend import resolve_backend
 from rtwidget.server import serve
 
 __all__ = ["main", "run"]
@@ -31,11 +31,13 @@ def _user_message(text: str) -> dict[str, Any]:
 async def run(url: str | None, text: str) -> None:
     """Connect, run one text turn and one audio turn, print what arrives."""
     async with AsyncExitStack() as stack:
-        if url is None and not os.environ.get("OPENAI_API_KEY"):
+        backend = resolve_backend(url=url)
+        sim_url = None
+        if backend.embedded:
             sim = await stack.enter_async_context(serve(port=0, speed=4.0))
-            url = sim.url
-            print(f"= started the local simulator at {url}")
-        conn = await stack.enter_async_context(connect(url=url))
+            sim_url = sim.url
+            print(f"= started the local simulator at {sim_url}")
+        conn = await stack.enter_async_context(connect(config=backend.config_for(sim_url)))
         first = await conn.recv()
         print(f"< {first.type}")
         for modality in ("text", "audio"):

@@ -11,9 +11,7 @@ import asyncio
 import contextlib
 import inspect
 import itertools
-import os
 import time
-import urllib.parse
 import uuid
 from collections.abc import Callable, Coroutine, Mapping
 from contextlib import AsyncExitStack
@@ -109,22 +107,13 @@ class RealtimeWidget(anywidget.AnyWidget):
         """
         if dialect not in ("ga", "beta"):
             raise ValueError(f"dialect must be 'ga' or 'beta', not {dialect!r}")
-        env_key = os.environ.get("OPENAI_API_KEY") or None
-        self._url = url
-        self._api_key = (
-            api_key if api_key is not None else (env_key if url is None and config is None else None)
-        )
-        self._explicit_config = config
+        from rtwidget.client.backend import resolve_backend
+
+        self._backend = resolve_backend(url, api_key, config, model=model, dialect=dialect)  # type: ignore[arg-type]
         self._simulator_speed = simulator_speed
         self._factory = factory
-        self._embedded = config is None and url is None and self._api_key is None
-        cfg_model = getattr(config, "model", None)
-        cfg_dialect = getattr(config, "dialect", None)
         super().__init__(
-            model=model or cfg_model or "gpt-realtime",
-            dialect=cfg_dialect or dialect,
-            backend=self._backend_label(),
-            **kwargs,
+            model=self._backend.model, dialect=self._backend.dialect, backend=self._backend.label, **kwargs
         )
         self._console = ConsoleState(self._wire_dialect, self._secrets(), keep_audio_s)
         # The kernel loop (a cell runs on it): the connection, the simulator and every future and task of
@@ -147,42 +136,24 @@ class RealtimeWidget(anywidget.AnyWidget):
 
     # --- configuration ---------------------------------------------------------------------------
 
-    def _backend_label(self) -> str:
-        if self._embedded:
-            return "local simulator"
-        url = self._url or getattr(self._explicit_config, "url", None)
-        if url is None and self._explicit_config is not None:
-            with contextlib.suppress(Exception):
-                url = self._explicit_config.ws_url()
-        if not url:
-            return "api.openai.com"
-        # Host only: a query string may carry a key (Azure accepts ``api-key=`` there).
-        return urllib.parse.urlsplit(str(url)).hostname or "custom"
-
     @property
     def _wire_dialect(self) -> Literal["ga", "beta"]:
         return "beta" if self.dialect == "beta" else "ga"
 
     def _secrets(self) -> list[str]:
-        secrets = [s for s in (self._api_key, getattr(self._explicit_config, "api_key", None)) if s]
-        return [str(s) for s in secrets]
+        return list(self._backend.secrets)
 
     def _scrub(self, text: str) -> str:
         return str(redact(text, self._secrets()))
 
     def _make_config(self, sim_url: str | None) -> Any:
-        from rtwidget.client import ClientConfig
-
-        if self._explicit_config is not None:
-            return self._explicit_config
-        dialect = self._wire_dialect
-        if sim_url is not None:
-            return ClientConfig(url=sim_url, model=self.model, dialect=dialect, provider="custom")
-        if self._url is not None:
-            return ClientConfig(
-                url=self._url, api_key=self._api_key, model=self.model, dialect=dialect, provider="custom"
-            )
-        return ClientConfig(api_key=self._api_key, model=self.model, dialect=dialect, provider="openai")
+        config = self._backend.config_for(sim_url)
+        changes = {
+            k: v
+            for k, v in (("model", self.model), ("dialect", self._wire_dialect))
+            if getattr(config, k) != v
+        }
+        return config.replace(**changes) if changes else config
 
     def __repr__(self) -> str:
         return (
@@ -264,7 +235,7 @@ class RealtimeWidget(anywidget.AnyWidget):
         stack = AsyncExitStack()
         try:
             sim_url = None
-            if self._embedded and self._explicit_config is None:
+            if self._backend.embedded:
                 from rtwidget.server import serve
 
                 sim = await stack.enter_async_context(serve(port=0, speed=self._simulator_speed))
