@@ -20,14 +20,13 @@ from http import HTTPStatus
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
-import msgspec
 from websockets.asyncio.server import Server, ServerConnection
 from websockets.asyncio.server import serve as ws_serve
 from websockets.exceptions import ConnectionClosed
 from websockets.http11 import Request, Response
 from websockets.protocol import State
 
-from rtwidget.protocol import UnknownEvent, dialect_names, encode_event
+from rtwidget.protocol import dialect_names, encode_event_bytes
 from rtwidget.server.core import AUDIO_CHUNK_MS, SimSession
 from rtwidget.server.dialect import to_event
 from rtwidget.server.faults import MALFORMED_FRAME, UNKNOWN_EVENT_TYPE, Faults
@@ -44,15 +43,8 @@ _STOP = object()
 _AUDIO_DELTA_TYPES = dialect_names("response.output_audio.delta")
 
 
-_ENCODER = msgspec.json.Encoder()
-
-
-def _encode(event: Any) -> bytes:
-    """The event's JSON as UTF-8 bytes (what a text frame carries), as `encode_event` writes it."""
-    if "_raw" not in event.__dict__ and not isinstance(event, UnknownEvent):
-        # A built event (the audio and text deltas): straight to bytes, no str round trip of the base64.
-        return _ENCODER.encode(event)
-    return encode_event(event).encode()
+# The event's JSON as UTF-8 bytes; a built delta goes straight to bytes, no str round trip of the base64.
+_encode = encode_event_bytes
 
 
 @dataclass

@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import base64
 import copy
+import json
+import re
 from typing import Any
 
-import msgspec
-
-from rtwidget.protocol import ValidationError, beta, ga, parse_client_event, parse_server_event
+from rtwidget.protocol import ValidationError, beta, event_from_wire, ga, parse_client_event
 from rtwidget.protocol.codec import GA_TO_BETA
 
 __all__ = [
@@ -22,6 +22,7 @@ __all__ = [
     "beta_client_to_ga",
     "client_types",
     "ga_server_to_beta",
+    "live_error",
     "to_event",
     "validate_client",
 ]
@@ -93,43 +94,90 @@ def to_event(event: JSON, dialect: str) -> Any:
         audio = event["_audio"]
         event = {k: v for k, v in event.items() if k != "_audio"}
         event["delta"] = base64.b64encode(audio).decode("ascii")
-    cls = classes.get(kind)
-    if cls is not None:
-        # What `parse_server_event` does for a dict, but converting to the one class the type names:
-        # msgspec rebuilds its view of the ~40-event union on every `convert` (~40 us, the largest cost
-        # of a response's start); one class takes ~1 us.
-        try:
-            typed = msgspec.convert(event, cls)
-        except msgspec.ValidationError:
-            pass  # parse_server_event says what is wrong (an UnknownEvent that keeps the data)
-        else:
-            typed.__dict__["_raw"] = event  # encode_event sends exactly this dict, key order included
-            return typed
-    return parse_server_event(event, dialect=dialect)  # type: ignore[arg-type]
+    # One class by type, kept as the wire form (encode_event sends exactly this dict, key order included).
+    return event_from_wire(event, dialect)  # type: ignore[arg-type]
 
 
 def validate_client(event: JSON, dialect: str) -> tuple[str, str, str | None] | None:
     """Strictly validate a client event with the protocol core; map a failure to (code, message, param).
 
-    The codes are the real server's: `unknown_parameter`, `missing_required_parameter`, `invalid_type`,
-    `invalid_value`.
+    The code comes from `ValidationError.code` (the protocol's `unknown_type` is the live server's
+    `invalid_value`, as for `{"type":"nope"}`); the message is worded the way the live server words it,
+    never msgspec's (`Expected `int` >= 1` becomes "integer below minimum value. Expected a value >= 1, but
+    got 0 instead.", with that code).
     """
     try:
         parse_client_event(event, dialect=dialect)  # type: ignore[arg-type]
     except ValidationError as exc:
-        param = exc.path.removeprefix("$").removeprefix(".") or None
-        detail = str(exc).split(" - at ")[0]
-        if detail.startswith("invalid ") and " event: " in detail:
-            detail = detail.split(" event: ", 1)[1]
-        lowered = detail.lower()
-        if "unknown field" in lowered:
-            return "unknown_parameter", f"Unknown parameter: '{param}'.", param
-        if "missing required field" in lowered:
-            return "missing_required_parameter", f"Missing required parameter: '{param}'.", param
-        if ", got `" in detail:
-            return "invalid_type", f"Invalid type for '{param}': {detail}.", param
-        return "invalid_value", f"Invalid value for '{param}': {detail}.", param
+        return live_error(exc, event)
     return None
+
+
+_TYPE_WORDS = {
+    "int": "an integer",
+    "float": "a decimal",
+    "str": "a string",
+    "bool": "a boolean",
+    "array": "an array",
+    "object": "an object",
+    "null": "null",
+}
+_RANGE_RE = re.compile(r"Expected `(int|float)` (>=|<=|>|<) (-?[\d.e+-]+)")
+_TYPE_RE = re.compile(r"Expected `([^`]+)`, got `([^`]+)`")
+
+
+def _type_words(msgspec_types: str) -> str:
+    names = [_TYPE_WORDS.get(t.strip(), f"a {t.strip()}") for t in msgspec_types.split("|")]
+    return names[0] if len(names) == 1 else "one of " + ", ".join(names[:-1]) + " or " + names[-1]
+
+
+def _value_at(event: JSON, param: str | None) -> Any:
+    value: Any = event
+    for key in re.findall(r"[^.\[\]]+", param or ""):
+        if isinstance(value, list) and key.isdigit() and int(key) < len(value):
+            value = value[int(key)]
+        elif isinstance(value, dict) and key in value:
+            value = value[key]
+        else:
+            return None
+    return value
+
+
+def live_error(exc: ValidationError, event: JSON) -> tuple[str, str, str | None]:
+    """The live server's (code, message, param) for a client event the protocol refused."""
+    param = exc.param
+    code = "invalid_value" if exc.code == "unknown_type" else exc.code
+    if code == "unknown_parameter":
+        return code, f"Unknown parameter: '{param}'.", param
+    if code == "missing_required_parameter":
+        return code, f"Missing required parameter: '{param}'.", param
+    value = _value_at(event, param)
+    ranged = _RANGE_RE.search(exc.detail)
+    if ranged is not None and isinstance(value, int | float) and not isinstance(value, bool):
+        # Live wording: "Invalid 'temperature': decimal above maximum value. Expected a value <= 2, but got
+        # 5 instead." (code `decimal_above_max_value`).
+        kind = "integer" if ranged.group(1) == "int" else "decimal"
+        side = "below_min" if ranged.group(2).startswith(">") else "above_max"
+        words = "below minimum" if side == "below_min" else "above maximum"
+        return (
+            f"{kind}_{side}_value",
+            f"Invalid '{param}': {kind} {words} value. Expected a value {ranged.group(2)} "
+            f"{ranged.group(3)}, but got {value} instead.",
+            param,
+        )
+    typed = _TYPE_RE.search(exc.detail)
+    if typed is not None:
+        # Live wording: "Invalid type for 'audio': expected a string, but got an integer instead."
+        return (
+            "invalid_type",
+            f"Invalid type for '{param}': expected {_type_words(typed.group(1))}, but got "
+            f"{_type_words(typed.group(2))} instead.",
+            param,
+        )
+    if exc.code == "unknown_type":
+        return code, f"Invalid value: '{value}'.", param
+    shown = json.dumps(value) if not isinstance(value, str) else f"'{value}'"
+    return "invalid_value", f"Invalid value for '{param}': {shown}.", param
 
 
 # ---------------------------------------------------------------------- GA -> beta (server events)
