@@ -13,7 +13,7 @@ import json
 import re
 from typing import Any
 
-from rtwidget.protocol import ValidationError, beta, event_from_wire, ga, parse_client_event
+from rtwidget.protocol import ValidationError, beta, event_from_wire, ga, parse_client_event, sessions
 from rtwidget.protocol.codec import GA_TO_BETA
 
 __all__ = [
@@ -37,11 +37,6 @@ BETA_CLIENT_TYPES = tuple(beta.CLIENT_EVENTS)
 _BETA_NAMES = GA_TO_BETA
 # GA-only events with no beta counterpart (the beta server did not send them).
 _BETA_DROPPED = {"conversation.item.done", "input_audio_buffer.timeout_triggered"}
-# PROTOCOL.md §4: beta format strings <-> GA format objects.
-_FORMAT_TO_BETA = {"audio/pcm": "pcm16", "audio/pcmu": "g711_ulaw", "audio/pcma": "g711_alaw"}
-_FORMAT_TO_GA = {v: k for k, v in _FORMAT_TO_BETA.items()}
-_CONTENT_TO_BETA = {"output_text": "text", "output_audio": "audio"}
-_CONTENT_TO_GA = {v: k for k, v in _CONTENT_TO_BETA.items()}
 
 
 def client_types(dialect: str) -> tuple[str, ...]:
@@ -183,97 +178,6 @@ def live_error(exc: ValidationError, event: JSON) -> tuple[str, str, str | None]
 # ---------------------------------------------------------------------- GA -> beta (server events)
 
 
-def _beta_format(fmt: JSON | None) -> str | None:
-    return _FORMAT_TO_BETA.get(fmt["type"]) if fmt else None
-
-
-def _beta_item(item: JSON) -> JSON:
-    out: JSON = {"id": item["id"], "object": "realtime.item"}
-    out.update({k: v for k, v in item.items() if k not in ("id", "content")})
-    if "content" in item:
-        out["content"] = [
-            {**part, "type": _CONTENT_TO_BETA.get(part.get("type", ""), part.get("type"))}
-            for part in item["content"]
-        ]
-    return out
-
-
-def _beta_modalities(ga: list[str], extra: JSON) -> list[str]:
-    if "audio" in ga:
-        return ["text", "audio"] if "text" in extra.get("modalities", ["text", "audio"]) else ["audio"]
-    return ["text"]
-
-
-def _beta_session(session: JSON, extra: JSON) -> JSON:
-    inp = session["audio"]["input"]
-    td = inp["turn_detection"]
-    if td is not None:
-        td = {k: v for k, v in td.items() if k != "idle_timeout_ms"}
-    if session["type"] == "transcription":
-        return {
-            "id": session["id"],
-            "object": "realtime.transcription_session",
-            "expires_at": session["expires_at"],
-            "modalities": ["text"],
-            "input_audio_format": _beta_format(inp["format"]),
-            "input_audio_transcription": inp["transcription"],
-            "turn_detection": td,
-            "input_audio_noise_reduction": inp["noise_reduction"],
-            "include": session.get("include"),
-        }
-    out = session["audio"]["output"]
-    return {
-        "id": session["id"],
-        "object": "realtime.session",
-        "model": session["model"],
-        "expires_at": session["expires_at"],
-        "modalities": _beta_modalities(session["output_modalities"], extra),
-        "instructions": session["instructions"],
-        "voice": out["voice"],
-        "input_audio_format": _beta_format(inp["format"]),
-        "output_audio_format": _beta_format(out["format"]),
-        "input_audio_transcription": inp["transcription"],
-        "input_audio_noise_reduction": inp["noise_reduction"],
-        "turn_detection": td,
-        "tools": session["tools"],
-        "tool_choice": session["tool_choice"] if isinstance(session["tool_choice"], str) else "required",
-        "temperature": extra.get("temperature", 0.8),
-        "max_response_output_tokens": session["max_output_tokens"],
-        "speed": out["speed"],
-        "tracing": session["tracing"],
-    }
-
-
-def _beta_response(resp: JSON, extra: JSON) -> JSON:
-    audio_out = (resp.get("audio") or {}).get("output") or {}
-    return {
-        "object": "realtime.response",
-        "id": resp["id"],
-        "status": resp["status"],
-        "status_details": resp["status_details"],
-        "output": [_beta_item(it) for it in resp["output"]],
-        "conversation_id": resp["conversation_id"],
-        "modalities": _beta_modalities(resp["output_modalities"], extra),
-        "voice": audio_out.get("voice"),
-        "output_audio_format": _beta_format(audio_out.get("format")),
-        "temperature": extra.get("temperature", 0.8),
-        "max_output_tokens": resp["max_output_tokens"],
-        "usage": _beta_usage(resp["usage"]),
-        "metadata": resp["metadata"],
-    }
-
-
-def _beta_usage(usage: JSON | None) -> JSON | None:
-    # Beta usage had no image or per-modality cached token details.
-    if usage is None:
-        return None
-    details = usage["input_token_details"]
-    return {
-        **usage,
-        "input_token_details": {k: details[k] for k in ("text_tokens", "audio_tokens", "cached_tokens")},
-    }
-
-
 def ga_server_to_beta(event: JSON, extra: JSON) -> list[JSON]:
     """The beta form of a GA server event (empty when beta had no such event)."""
     kind = event["type"]
@@ -284,76 +188,15 @@ def ga_server_to_beta(event: JSON, extra: JSON) -> list[JSON]:
     if kind in ("session.created", "session.updated"):
         if event["session"]["type"] == "transcription":
             out["type"] = "transcription_session." + kind.split(".")[1]
-        out["session"] = _beta_session(event["session"], extra)
+        out["session"] = sessions.session_to_beta(event["session"], extra)
     elif kind in ("response.created", "response.done"):
-        out["response"] = _beta_response(event["response"], extra)
+        out["response"] = sessions.response_to_beta(event["response"], extra)
     elif "item" in event:
-        out["item"] = _beta_item(event["item"])
+        out["item"] = sessions.item_to_beta(event["item"])
     return [out]
 
 
 # ---------------------------------------------------------------------- beta -> GA (client events)
-
-
-def _ga_format(value: Any) -> Any:
-    if isinstance(value, str) and value in _FORMAT_TO_GA:
-        kind = _FORMAT_TO_GA[value]
-        return {"type": kind, "rate": 24000} if kind == "audio/pcm" else {"type": kind}
-    return value
-
-
-def _ga_item(item: JSON) -> JSON:
-    out = {k: v for k, v in item.items() if k != "object"}
-    if "content" in item and isinstance(item["content"], list):
-        out["content"] = [
-            {**part, "type": _CONTENT_TO_GA.get(part.get("type", ""), part.get("type"))}
-            if item.get("role") == "assistant"
-            else part
-            for part in item["content"]
-        ]
-    return out
-
-
-def _ga_modalities(value: Any) -> Any:
-    if isinstance(value, list) and all(isinstance(v, str) for v in value):
-        return ["audio"] if "audio" in value else ["text"]
-    return value
-
-
-_BETA_SESSION_MAP = {
-    "input_audio_format": ("input", "format"),
-    "input_audio_transcription": ("input", "transcription"),
-    "input_audio_noise_reduction": ("input", "noise_reduction"),
-    "turn_detection": ("input", "turn_detection"),
-    "output_audio_format": ("output", "format"),
-    "voice": ("output", "voice"),
-    "speed": ("output", "speed"),
-}
-
-
-def _ga_session(session: JSON, extra: JSON, kind: str) -> JSON:
-    out: JSON = {"type": kind}
-    audio: JSON = {}
-    for key, value in session.items():
-        if key in _BETA_SESSION_MAP:
-            side, field = _BETA_SESSION_MAP[key]
-            audio.setdefault(side, {})[field] = _ga_format(value) if field == "format" else value
-        elif key == "modalities":
-            extra["modalities"] = value
-            out["output_modalities"] = _ga_modalities(value)
-        elif key == "temperature":
-            extra["temperature"] = value
-        elif key == "max_response_output_tokens":
-            out["max_output_tokens"] = value
-        elif key == "client_secret":
-            continue
-        else:
-            out[key] = value
-    if audio:
-        out["audio"] = audio
-    if kind == "transcription":
-        out.pop("output_modalities", None)
-    return out
 
 
 def beta_client_to_ga(event: JSON, extra: JSON) -> JSON:
@@ -361,35 +204,15 @@ def beta_client_to_ga(event: JSON, extra: JSON) -> JSON:
     event = copy.deepcopy(event)
     kind = event["type"]
     if kind == "session.update" and isinstance(event.get("session"), dict):
-        event["session"] = _ga_session(event["session"], extra, "realtime")
+        event["session"] = sessions.session_to_ga(event["session"], "realtime", extra)
     elif kind == "transcription_session.update" and isinstance(event.get("session"), dict):
         event = {
             **event,
             "type": "session.update",
-            "session": _ga_session(event["session"], extra, "transcription"),
+            "session": sessions.session_to_ga(event["session"], "transcription", extra),
         }
     elif kind == "conversation.item.create" and isinstance(event.get("item"), dict):
-        event["item"] = _ga_item(event["item"])
+        event["item"] = sessions.item_to_ga(event["item"])
     elif kind == "response.create" and isinstance(event.get("response"), dict):
-        resp = event["response"]
-        ga: JSON = {}
-        audio_out: JSON = {}
-        for key, value in resp.items():
-            if key == "modalities":
-                ga["output_modalities"] = _ga_modalities(value)
-            elif key == "voice":
-                audio_out["voice"] = value
-            elif key == "output_audio_format":
-                audio_out["format"] = _ga_format(value)
-            elif key == "max_response_output_tokens":
-                ga["max_output_tokens"] = value
-            elif key == "temperature":
-                continue
-            elif key == "input" and isinstance(value, list):
-                ga["input"] = [_ga_item(v) if isinstance(v, dict) else v for v in value]
-            else:
-                ga[key] = value
-        if audio_out:
-            ga["audio"] = {"output": audio_out}
-        event["response"] = ga
+        event["response"] = sessions.response_params_to_ga(event["response"])
     return event
