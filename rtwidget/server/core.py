@@ -17,6 +17,7 @@ import logging
 from collections import deque
 from typing import Any
 
+from rtwidget.protocol import catalog
 from rtwidget.server import dialect as _dialect
 from rtwidget.server.ids import IdFactory
 from rtwidget.server.input_audio import InputAudioMixin
@@ -73,7 +74,7 @@ class SimSession(InputAudioMixin):
         self,
         *,
         dialect: Dialect = "ga",
-        model: str = "gpt-realtime",
+        model: str = catalog.DEFAULT_MODEL,
         intent: str | None = None,
         speed: float = 1.0,
         seed: int | str = 0,

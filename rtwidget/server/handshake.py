@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from rtwidget.protocol import catalog
 from rtwidget.server.core import Close
 
 __all__ = [
@@ -120,7 +121,7 @@ def check_handshake(
     model = query.get("model") or query.get("deployment") or ""
     azure = path.startswith("/openai/")
     if intent == "transcription" or query.get("call_id"):
-        model = model or "gpt-realtime"
+        model = model or catalog.DEFAULT_MODEL
     elif not model:
         return _fail(
             "missing_model", "Missing required parameter: 'model'.", CLOSE_INVALID_REQUEST, param="model"

@@ -200,7 +200,10 @@ class ResponsesMixin(StreamingMixin):
             return
 
         resp.text_tokens = resp.audio_tokens = 0
-        resp.voice = (out_cfg["voice"], float(out_cfg.get("speed", 1.0)), out_cfg["format"]["type"])
+        voice = out_cfg["voice"]
+        # A custom voice object `{"id": ...}` is spoken as a voice of that name.
+        voice_name = voice if isinstance(voice, str) else str(voice.get("id"))
+        resp.voice = (voice_name, float(out_cfg.get("speed", 1.0)), out_cfg["format"]["type"])
         resp.sentences = deque(split_sentences(text))
         resp.limit = limit
         resp.next_due = resp.last_due = t
