@@ -12,9 +12,10 @@ import contextlib
 import heapq
 import itertools
 import json
+import secrets
 import time
 from collections import deque
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
 from http import HTTPStatus
 from typing import Any
@@ -25,12 +26,13 @@ from websockets.asyncio.server import serve as ws_serve
 from websockets.exceptions import ConnectionClosed
 from websockets.http11 import Request, Response
 from websockets.protocol import State
+from websockets.typing import Subprotocol
 
 from rtwidget.protocol import dialect_names, encode_event_bytes
 from rtwidget.server.core import AUDIO_CHUNK_MS, SimSession
 from rtwidget.server.dialect import to_event
 from rtwidget.server.faults import MALFORMED_FRAME, UNKNOWN_EVENT_TYPE, Faults
-from rtwidget.server.handshake import check_handshake
+from rtwidget.server.handshake import check_handshake, select_subprotocol
 from rtwidget.server.ids import IdFactory
 
 __all__ = ["MAX_FRAME_BYTES", "PING_INTERVAL_S", "Simulator", "serve"]
@@ -306,8 +308,12 @@ class _Handler:
         faults: Faults,
         audio_chunk_ms: int,
         record_lateness: bool,
+        seed: int | str | None = None,
     ) -> None:
         self.sim = sim
+        # Connection n is seeded "<seed>:<n>": ids differ between connections and, with no seed given,
+        # between servers and runs (a client reconnecting to a restarted simulator must not see old ids).
+        self.seed = secrets.token_hex(8) if seed is None else seed
         self.require_key = require_key
         self.reject_beta = reject_beta
         self.faults = faults
@@ -361,7 +367,7 @@ class _Handler:
             model=hs.model,
             intent=hs.intent,
             speed=self.sim.speed,
-            seed=next(self.counter),
+            seed=f"{self.seed}:{next(self.counter)}",
             created_at=time.time(),
             audio_chunk_ms=self.audio_chunk_ms,
             record_lateness=self.record_lateness,
@@ -380,6 +386,12 @@ def _warm_up() -> None:
     SimSession(speed=1000.0).receive('{"type": "response.create"}', 0.0)
 
 
+def _select_subprotocol(connection: ServerConnection, offered: Sequence[Subprotocol]) -> Subprotocol | None:
+    """websockets' hook: answer `realtime` when a browser-style client offers it (never the key)."""
+    chosen = select_subprotocol(offered)
+    return Subprotocol(chosen) if chosen is not None else None
+
+
 @contextlib.asynccontextmanager
 async def serve(
     host: str = "127.0.0.1",
@@ -392,6 +404,7 @@ async def serve(
     audio_chunk_ms: int = AUDIO_CHUNK_MS,
     ping_interval_s: float | None = PING_INTERVAL_S,
     record_lateness: bool = False,
+    seed: int | str | None = None,
 ) -> AsyncIterator[Simulator]:
     """Run the simulator on the running loop until the block exits.
 
@@ -405,6 +418,8 @@ async def serve(
         audio_chunk_ms: audio per `response.output_audio.delta`.
         ping_interval_s: keepalive ping period (None: no pings).
         record_lateness: collect `Simulator.audio_lateness_s` (for benchmarks).
+        seed: makes the ids of every connection reproducible (connection n is seeded `"<seed>:<n>"`);
+            None: a fresh random seed per server, so no two servers hand out the same session or item ids.
     """
     if speed <= 0:
         raise ValueError(f"speed must be > 0, got {speed}")
@@ -417,12 +432,14 @@ async def serve(
         faults=faults or Faults(),
         audio_chunk_ms=audio_chunk_ms,
         record_lateness=record_lateness,
+        seed=seed,
     )
     async with ws_serve(
         handler,
         host,
         port,
         process_request=handler.process_request,
+        select_subprotocol=_select_subprotocol,
         create_connection=_StampedConnection,
         max_size=MAX_FRAME_BYTES,
         ping_interval=ping_interval_s,
