@@ -174,7 +174,16 @@ class _Connection:
         self.wake.set()
 
     def write(self, batch: list[Any]) -> None:
-        """Frame the events and hand them to the transport in one write (one syscall, not one per frame)."""
+        """Frame the events and hand them to the transport in one write (one syscall, not one per frame).
+
+        Uses websockets internals (hence `websockets<18` in pyproject.toml): `ServerConnection.protocol`
+        (the sans-I/O `ServerProtocol`, whose `send_text` / `data_to_send` are public), `.transport` and
+        `.paused`. The public `await ws.send(...)` writes each frame to the transport on its own (a syscall
+        each) and needs a task to await it; several due audio deltas of one session, or of fifty sessions
+        on one timer tick, then cost one syscall and one task switch each. websockets has no public call
+        that writes several messages at once (`send` of an iterable sends fragments of ONE message).
+        tests/server/test_sim_adapter_internals.py fails, naming the attribute, if websockets changes these.
+        """
         ws = self.ws
         for event in batch:
             ws.protocol.send_text(_encode(event))

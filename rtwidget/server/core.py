@@ -100,6 +100,7 @@ class SimSession(InputAudioMixin):
             self.session = default_realtime_session(session_id, model, expires_at)
         self._beta_extra: JSON = {"temperature": 0.8, "modalities": ["text", "audio"]}
         self.items: list[JSON] = []
+        self._item_ids: set[str] = set()
         self._item_audio: dict[str, bytes] = {}
         self._item_audio_ms: dict[str, float] = {}
         self._item_text_for_model: dict[str, str] = {}

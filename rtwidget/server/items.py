@@ -14,6 +14,15 @@ class ItemsMixin(SessionState):
     """Conversation items: create, retrieve, delete, truncate, and their order."""
 
     def _index(self, item_id: str) -> int | None:
+        """Position of an item in the conversation (None: no such item).
+
+        Membership is a dict lookup and the last item (where new items go) is checked first, so creating
+        items one after another stays linear in their number; only a lookup in the middle scans.
+        """
+        if item_id not in self._item_ids:
+            return None
+        if self.items and self.items[-1]["id"] == item_id:
+            return len(self.items) - 1
         for i, it in enumerate(self.items):
             if it["id"] == item_id:
                 return i
@@ -29,6 +38,7 @@ class ItemsMixin(SessionState):
             idx = self._index(after)
             pos = len(self.items) if idx is None else idx + 1
         self.items.insert(pos, item)
+        self._item_ids.add(item["id"])
         prev = self.items[pos - 1]["id"] if pos > 0 else None
         if notify:
             self._emit({"type": "conversation.item.added", "previous_item_id": prev, "item": json_copy(item)})
@@ -66,7 +76,7 @@ class ItemsMixin(SessionState):
     def _on_conversation_item_create(self, ev: JSON) -> None:
         raw = ev.get("item", {})
         eid = ev.get("event_id")
-        if isinstance(raw.get("id"), str) and self._index(raw["id"]) is not None:
+        if isinstance(raw.get("id"), str) and raw["id"] in self._item_ids:
             self._error(
                 "item_create_duplicate_item_id",
                 f"Item with id '{raw['id']}' already exists.",
@@ -93,7 +103,7 @@ class ItemsMixin(SessionState):
             )
             return
         prev = ev.get("previous_item_id")
-        if prev not in (None, "root") and self._index(prev) is None:
+        if prev not in (None, "root") and prev not in self._item_ids:
             self._error(
                 "item_create_invalid_previous_item_id",
                 f"Previous item with id '{prev}' not found.",
@@ -139,6 +149,7 @@ class ItemsMixin(SessionState):
             )
             return
         del self.items[idx]
+        self._item_ids.discard(ev["item_id"])
         self._emit({"type": "conversation.item.deleted", "item_id": ev["item_id"]})
 
     def _on_conversation_item_truncate(self, ev: JSON) -> None:

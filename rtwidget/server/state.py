@@ -148,6 +148,8 @@ class SessionState:
     defer_synthesis: bool
     session: JSON
     items: list[JSON]
+    # Ids of `items`, for O(1) membership (item creates must not scan the conversation).
+    _item_ids: set[str]
     audio_due: deque[float] | None
     _ids: IdFactory
     _conversation_id: str
