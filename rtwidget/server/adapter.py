@@ -12,6 +12,8 @@ import contextlib
 import heapq
 import itertools
 import json
+import logging
+import re
 import secrets
 import time
 from collections import deque
@@ -395,6 +397,34 @@ def _warm_up() -> None:
     SimSession(speed=1000.0).receive('{"type": "response.create"}', 0.0)
 
 
+# The client's key must never reach a log: websockets logs the request line and every header at DEBUG.
+_SECRET_RES = (
+    re.compile(r"(?i)(bearer\s+)[^\s,]+"),
+    re.compile(r"(?i)([?&]api-key=)[^&\s]+"),
+    re.compile(r"(?i)(^<\s*api-key:\s*).+"),
+    re.compile(r"(openai-insecure-api-key\.)[^,\s]+"),
+)
+REDACTED = "***"
+
+
+class _RedactKeys(logging.Filter):
+    """Replace API keys in log records (Authorization, `api-key` header or query, key subprotocol)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        redacted = message
+        for pattern in _SECRET_RES:
+            redacted = pattern.sub(lambda m: m.group(1) + REDACTED, redacted)
+        if redacted != message:
+            record.msg, record.args = redacted, ()
+        return True
+
+
+ws_logger = logging.getLogger("rtwidget.server.websockets")
+"""The logger of the simulator's WebSocket layer (websockets' own records, keys redacted)."""
+ws_logger.addFilter(_RedactKeys())
+
+
 def _select_subprotocol(connection: ServerConnection, offered: Sequence[Subprotocol]) -> Subprotocol | None:
     """websockets' hook: answer `realtime` when a browser-style client offers it (never the key)."""
     chosen = select_subprotocol(offered)
@@ -449,6 +479,7 @@ async def serve(
         port,
         process_request=handler.process_request,
         select_subprotocol=_select_subprotocol,
+        logger=ws_logger,
         create_connection=_StampedConnection,
         max_size=MAX_FRAME_BYTES,
         ping_interval=ping_interval_s,
