@@ -11,6 +11,7 @@ from rtwidget.server.state import (
     IDLE_BUFFER_KEEP_MS,
     JSON,
     MIN_COMMIT_MS,
+    PCM16_SAMPLE_BYTES,
     TRANSCRIPT_LOGPROB,
     split_pieces,
 )
@@ -66,7 +67,9 @@ class InputAudioMixin(ResponsesMixin):
             # Between turns only the prefix padding can still become part of an item: drop older audio so
             # an open microphone streaming silence does not grow the buffer without bound.
             keep_ms = IDLE_BUFFER_KEEP_MS + self._prefix_padding_ms()
-            excess = int((self._ms(len(self._buf)) - keep_ms) * 2 * self._in_rate_hz / 1000) & ~1
+            excess = (
+                int((self._ms(len(self._buf)) - keep_ms) * PCM16_SAMPLE_BYTES * self._in_rate_hz / 1000) & ~1
+            )
             if excess > 0:
                 del self._buf[:excess]
                 self._buf_start_ms += self._ms(excess)
@@ -121,7 +124,7 @@ class InputAudioMixin(ResponsesMixin):
 
     def _take(self, start_ms: float, end_ms: float) -> bytes:
         """Cut [start_ms, end_ms) of the session timeline out of the buffer; drop everything before end."""
-        bytes_per_ms = 2 * self._in_rate_hz / 1000.0
+        bytes_per_ms = PCM16_SAMPLE_BYTES * self._in_rate_hz / 1000.0
         lo = max(0, int((start_ms - self._buf_start_ms) * bytes_per_ms) & ~1)
         hi = max(lo, min(len(self._buf), int((end_ms - self._buf_start_ms) * bytes_per_ms) & ~1))
         seg = bytes(self._buf[lo:hi])

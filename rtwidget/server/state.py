@@ -14,8 +14,13 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from rtwidget.protocol import Event
+from rtwidget.protocol.catalog import DEFAULT_VOICE
+from rtwidget.protocol.formats import FORMATS
 from rtwidget.server.ids import IdFactory
 from rtwidget.server.sessionconfig import format_rate_hz
+
+# The input buffer holds PCM16 (decoded from G.711 if need be) at the input format's rate.
+PCM16_SAMPLE_BYTES = FORMATS["pcm16"].bytes_per_sample
 
 __all__ = [
     "AUDIO_CHUNK_MS",
@@ -130,7 +135,7 @@ class ResponseRun:
     # Audio replies: sentences still to synthesize, (voice, voice speed, format type), token limit,
     # and when the next / last scheduled audio chunk is due.
     sentences: deque[str] = field(default_factory=deque)
-    voice: tuple[str, float, str] = ("alloy", 1.0, "audio/pcm")
+    voice: tuple[str, float, str] = (DEFAULT_VOICE, 1.0, FORMATS["pcm16"].ga_type)
     limit: int | None = None
     next_due: float = 0.0
     last_due: float = 0.0
@@ -217,4 +222,4 @@ class SessionState:
         return bytes(decoded.astype("<i2").tobytes())
 
     def _ms(self, nbytes: int) -> float:
-        return nbytes / 2 / self._in_rate_hz * 1000.0
+        return nbytes / PCM16_SAMPLE_BYTES / self._in_rate_hz * 1000.0

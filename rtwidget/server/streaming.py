@@ -9,6 +9,7 @@ from collections.abc import Callable
 from functools import partial
 from typing import Any
 
+from rtwidget.protocol.formats import FORMATS, format_name
 from rtwidget.server.sessionconfig import format_rate_hz
 from rtwidget.server.state import (
     JSON,
@@ -74,7 +75,8 @@ class StreamingMixin(UsageMixin):
         times = _piece_times(pieces, words, total_ms, sentence)
         # PCM16 has 2 bytes per sample, G.711 one. The audio itself is rendered chunk by chunk as it is
         # sent (`_render_chunk`): a reply starts without waiting for its whole sentence to be synthesized.
-        sample_bytes = 2 if kind == "audio/pcm" else 1
+        fmt = FORMATS[format_name({"type": kind}) or "pcm16"]
+        sample_bytes = fmt.bytes_per_sample
         payload_len = n_samples * sample_bytes
         if not payload_len:
             resp.steps.append(Step(resp.next_due, partial(self._audio_delta, resp, b"", pieces, 0.0)))
