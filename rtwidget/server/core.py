@@ -6,8 +6,9 @@ text deltas at a token rate) is a queue of timed steps; `next_deadline()` says w
 Tests drive it with a fake clock and need no event loop and no sleeping.
 
 Internally every event is built in the GA shape; a beta session is translated at the edges
-(:mod:`rtwidget.server.dialect`). Event order and fields follow the recordings in
-../shared/realtime-corpus and PROTOCOL.md §10.
+(:mod:`rtwidget.server.dialect`). Event order and fields follow the recorded OpenAI traffic in
+tests/data/corpus (a text turn: user item added/done, `response.created`, output item, content part, text
+deltas, their `.done`s, `response.done`, then `rate_limits.updated`).
 """
 
 from __future__ import annotations

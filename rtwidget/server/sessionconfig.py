@@ -1,8 +1,8 @@
 """Session configuration of the simulator: defaults, `session.update` validation and merging (GA shapes).
 
 The simulator keeps every session in the GA shape; the beta dialect is translated at the edges
-(:mod:`rtwidget.server.dialect`). Defaults and key order follow the recorded `session.created` events of
-../shared/realtime-corpus (e.g. `max_output_tokens` is the string `"inf"`, `silence_duration_ms` 200).
+(:mod:`rtwidget.server.dialect`). Defaults and key order follow the recorded `session.created` events in
+tests/data/corpus (e.g. `max_output_tokens` is the string `"inf"`, `silence_duration_ms` 200).
 """
 
 from __future__ import annotations
