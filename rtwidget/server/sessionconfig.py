@@ -229,7 +229,8 @@ def _check_transcription(tr: object, param: str) -> JSON | None:
         return None
     _expect(tr, (dict,), param, "an object")
     assert isinstance(tr, dict)
-    _unknown(tr, ("model", "language", "prompt"), param)
+    # Which keys and types are allowed is the protocol's check (it ran on the client event before this):
+    # the newer documented fields (`delay`, `keywords`, `languages`) are kept as sent.
     for key in ("model", "language", "prompt"):
         if tr.get(key) is not None:
             _expect(tr[key], (str,), f"{param}.{key}", "a string")
@@ -237,6 +238,7 @@ def _check_transcription(tr: object, param: str) -> JSON | None:
         "model": tr.get("model", catalog.DEFAULT_TRANSCRIPTION_MODEL),
         "language": tr.get("language"),
         "prompt": tr.get("prompt"),
+        **{k: v for k, v in tr.items() if k not in ("model", "language", "prompt")},
     }
 
 
@@ -386,7 +388,7 @@ def _apply_audio(new: JSON, audio: object, kind: str, assistant_audio_present: b
             nr = inp["noise_reduction"]
             if nr is not None:
                 _expect(nr, (dict,), "session.audio.input.noise_reduction", "an object")
-                _unknown(nr, ("type",), "session.audio.input.noise_reduction")
+                # Keys are the protocol's check (documented: `type` and `strength`).
                 if nr.get("type") not in NOISE_REDUCTION_TYPES:
                     raise _invalid(
                         "session.audio.input.noise_reduction.type", nr.get("type"), NOISE_REDUCTION_TYPES

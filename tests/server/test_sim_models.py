@@ -75,3 +75,27 @@ def test_transcription_model_defaults_to_current():
     assert (
         updated["session"]["audio"]["input"]["transcription"]["model"] == catalog.DEFAULT_TRANSCRIPTION_MODEL
     )
+
+
+def test_documented_noise_reduction_strength_accepted():
+    """`audio.input.noise_reduction.strength` (documented) passes the simulator too, not only the protocol."""
+    nr = {"type": "near_field", "strength": 0.5}
+    events = Driver().send(
+        {
+            "type": "session.update",
+            "session": {"type": "realtime", "audio": {"input": {"noise_reduction": nr}}},
+        }
+    )
+    (updated,) = [e for e in events if e["type"] == "session.updated"]
+    assert updated["session"]["audio"]["input"]["noise_reduction"] == nr
+
+
+def test_documented_transcription_fields_kept():
+    """Transcription `keywords`, `languages` and `delay` are accepted and echoed."""
+    tr = {"model": "gpt-transcribe", "keywords": ["rtwidget"], "languages": ["en"], "delay": "low"}
+    events = Driver().send(
+        {"type": "session.update", "session": {"type": "realtime", "audio": {"input": {"transcription": tr}}}}
+    )
+    (updated,) = [e for e in events if e["type"] == "session.updated"]
+    got = updated["session"]["audio"]["input"]["transcription"]
+    assert {k: got[k] for k in tr} == tr
