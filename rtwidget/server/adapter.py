@@ -12,26 +12,29 @@ import contextlib
 import heapq
 import itertools
 import json
+import logging
+import re
+import secrets
 import time
 from collections import deque
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
 from http import HTTPStatus
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
-import msgspec
 from websockets.asyncio.server import Server, ServerConnection
 from websockets.asyncio.server import serve as ws_serve
 from websockets.exceptions import ConnectionClosed
 from websockets.http11 import Request, Response
 from websockets.protocol import State
+from websockets.typing import Subprotocol
 
-from rtwidget.protocol import UnknownEvent, dialect_names, encode_event
+from rtwidget.protocol import dialect_names, encode_event_bytes
 from rtwidget.server.core import AUDIO_CHUNK_MS, SimSession
 from rtwidget.server.dialect import to_event
 from rtwidget.server.faults import MALFORMED_FRAME, UNKNOWN_EVENT_TYPE, Faults
-from rtwidget.server.handshake import check_handshake
+from rtwidget.server.handshake import check_handshake, select_subprotocol
 from rtwidget.server.ids import IdFactory
 
 __all__ = ["MAX_FRAME_BYTES", "PING_INTERVAL_S", "Simulator", "serve"]
@@ -44,15 +47,8 @@ _STOP = object()
 _AUDIO_DELTA_TYPES = dialect_names("response.output_audio.delta")
 
 
-_ENCODER = msgspec.json.Encoder()
-
-
-def _encode(event: Any) -> bytes:
-    """The event's JSON as UTF-8 bytes (what a text frame carries), as `encode_event` writes it."""
-    if "_raw" not in event.__dict__ and not isinstance(event, UnknownEvent):
-        # A built event (the audio and text deltas): straight to bytes, no str round trip of the base64.
-        return _ENCODER.encode(event)
-    return encode_event(event).encode()
+# The event's JSON as UTF-8 bytes; a built delta goes straight to bytes, no str round trip of the base64.
+_encode = encode_event_bytes
 
 
 @dataclass
@@ -180,7 +176,16 @@ class _Connection:
         self.wake.set()
 
     def write(self, batch: list[Any]) -> None:
-        """Frame the events and hand them to the transport in one write (one syscall, not one per frame)."""
+        """Frame the events and hand them to the transport in one write (one syscall, not one per frame).
+
+        Uses websockets internals (hence `websockets<18` in pyproject.toml): `ServerConnection.protocol`
+        (the sans-I/O `ServerProtocol`, whose `send_text` / `data_to_send` are public), `.transport` and
+        `.paused`. The public `await ws.send(...)` writes each frame to the transport on its own (a syscall
+        each) and needs a task to await it; several due audio deltas of one session, or of fifty sessions
+        on one timer tick, then cost one syscall and one task switch each. websockets has no public call
+        that writes several messages at once (`send` of an iterable sends fragments of ONE message).
+        tests/server/test_sim_adapter_internals.py fails, naming the attribute, if websockets changes these.
+        """
         ws = self.ws
         for event in batch:
             ws.protocol.send_text(_encode(event))
@@ -314,8 +319,12 @@ class _Handler:
         faults: Faults,
         audio_chunk_ms: int,
         record_lateness: bool,
+        seed: int | str | None = None,
     ) -> None:
         self.sim = sim
+        # Connection n is seeded "<seed>:<n>": ids differ between connections and, with no seed given,
+        # between servers and runs (a client reconnecting to a restarted simulator must not see old ids).
+        self.seed = secrets.token_hex(8) if seed is None else seed
         self.require_key = require_key
         self.reject_beta = reject_beta
         self.faults = faults
@@ -369,7 +378,7 @@ class _Handler:
             model=hs.model,
             intent=hs.intent,
             speed=self.sim.speed,
-            seed=next(self.counter),
+            seed=f"{self.seed}:{next(self.counter)}",
             created_at=time.time(),
             audio_chunk_ms=self.audio_chunk_ms,
             record_lateness=self.record_lateness,
@@ -388,6 +397,40 @@ def _warm_up() -> None:
     SimSession(speed=1000.0).receive('{"type": "response.create"}', 0.0)
 
 
+# The client's key must never reach a log: websockets logs the request line and every header at DEBUG.
+_SECRET_RES = (
+    re.compile(r"(?i)(bearer\s+)[^\s,]+"),
+    re.compile(r"(?i)([?&]api-key=)[^&\s]+"),
+    re.compile(r"(?i)(^<\s*api-key:\s*).+"),
+    re.compile(r"(openai-insecure-api-key\.)[^,\s]+"),
+)
+REDACTED = "***"
+
+
+class _RedactKeys(logging.Filter):
+    """Replace API keys in log records (Authorization, `api-key` header or query, key subprotocol)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        redacted = message
+        for pattern in _SECRET_RES:
+            redacted = pattern.sub(lambda m: m.group(1) + REDACTED, redacted)
+        if redacted != message:
+            record.msg, record.args = redacted, ()
+        return True
+
+
+ws_logger = logging.getLogger("rtwidget.server.websockets")
+"""The logger of the simulator's WebSocket layer (websockets' own records, keys redacted)."""
+ws_logger.addFilter(_RedactKeys())
+
+
+def _select_subprotocol(connection: ServerConnection, offered: Sequence[Subprotocol]) -> Subprotocol | None:
+    """websockets' hook: answer `realtime` when a browser-style client offers it (never the key)."""
+    chosen = select_subprotocol(offered)
+    return Subprotocol(chosen) if chosen is not None else None
+
+
 @contextlib.asynccontextmanager
 async def serve(
     host: str = "127.0.0.1",
@@ -400,6 +443,7 @@ async def serve(
     audio_chunk_ms: int = AUDIO_CHUNK_MS,
     ping_interval_s: float | None = PING_INTERVAL_S,
     record_lateness: bool = False,
+    seed: int | str | None = None,
 ) -> AsyncIterator[Simulator]:
     """Run the simulator on the running loop until the block exits.
 
@@ -413,6 +457,8 @@ async def serve(
         audio_chunk_ms: audio per `response.output_audio.delta`.
         ping_interval_s: keepalive ping period (None: no pings).
         record_lateness: collect `Simulator.audio_lateness_s` (for benchmarks).
+        seed: makes the ids of every connection reproducible (connection n is seeded `"<seed>:<n>"`);
+            None: a fresh random seed per server, so no two servers hand out the same session or item ids.
     """
     if speed <= 0:
         raise ValueError(f"speed must be > 0, got {speed}")
@@ -425,12 +471,15 @@ async def serve(
         faults=faults or Faults(),
         audio_chunk_ms=audio_chunk_ms,
         record_lateness=record_lateness,
+        seed=seed,
     )
     async with ws_serve(
         handler,
         host,
         port,
         process_request=handler.process_request,
+        select_subprotocol=_select_subprotocol,
+        logger=ws_logger,
         create_connection=_StampedConnection,
         max_size=MAX_FRAME_BYTES,
         ping_interval=ping_interval_s,

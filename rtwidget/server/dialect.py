@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import base64
 import copy
+import json
+import re
 from typing import Any
 
-import msgspec
-
-from rtwidget.protocol import ValidationError, beta, ga, parse_client_event, parse_server_event
+from rtwidget.protocol import ValidationError, beta, event_from_wire, ga, parse_client_event, sessions
 from rtwidget.protocol.codec import GA_TO_BETA
 
 __all__ = [
@@ -22,6 +22,7 @@ __all__ = [
     "beta_client_to_ga",
     "client_types",
     "ga_server_to_beta",
+    "live_error",
     "to_event",
     "validate_client",
 ]
@@ -36,11 +37,6 @@ BETA_CLIENT_TYPES = tuple(beta.CLIENT_EVENTS)
 _BETA_NAMES = GA_TO_BETA
 # GA-only events with no beta counterpart (the beta server did not send them).
 _BETA_DROPPED = {"conversation.item.done", "input_audio_buffer.timeout_triggered"}
-# PROTOCOL.md §4: beta format strings <-> GA format objects.
-_FORMAT_TO_BETA = {"audio/pcm": "pcm16", "audio/pcmu": "g711_ulaw", "audio/pcma": "g711_alaw"}
-_FORMAT_TO_GA = {v: k for k, v in _FORMAT_TO_BETA.items()}
-_CONTENT_TO_BETA = {"output_text": "text", "output_audio": "audio"}
-_CONTENT_TO_GA = {v: k for k, v in _CONTENT_TO_BETA.items()}
 
 
 def client_types(dialect: str) -> tuple[str, ...]:
@@ -93,137 +89,93 @@ def to_event(event: JSON, dialect: str) -> Any:
         audio = event["_audio"]
         event = {k: v for k, v in event.items() if k != "_audio"}
         event["delta"] = base64.b64encode(audio).decode("ascii")
-    cls = classes.get(kind)
-    if cls is not None:
-        # What `parse_server_event` does for a dict, but converting to the one class the type names:
-        # msgspec rebuilds its view of the ~40-event union on every `convert` (~40 us, the largest cost
-        # of a response's start); one class takes ~1 us.
-        try:
-            typed = msgspec.convert(event, cls)
-        except msgspec.ValidationError:
-            pass  # parse_server_event says what is wrong (an UnknownEvent that keeps the data)
-        else:
-            typed.__dict__["_raw"] = event  # encode_event sends exactly this dict, key order included
-            return typed
-    return parse_server_event(event, dialect=dialect)  # type: ignore[arg-type]
+    # One class by type, kept as the wire form (encode_event sends exactly this dict, key order included).
+    return event_from_wire(event, dialect)  # type: ignore[arg-type]
 
 
 def validate_client(event: JSON, dialect: str) -> tuple[str, str, str | None] | None:
     """Strictly validate a client event with the protocol core; map a failure to (code, message, param).
 
-    The codes are the real server's: `unknown_parameter`, `missing_required_parameter`, `invalid_type`,
-    `invalid_value`.
+    The code comes from `ValidationError.code` (the protocol's `unknown_type` is the live server's
+    `invalid_value`, as for `{"type":"nope"}`); the message is worded the way the live server words it,
+    never msgspec's (`Expected `int` >= 1` becomes "integer below minimum value. Expected a value >= 1, but
+    got 0 instead.", with that code).
     """
     try:
         parse_client_event(event, dialect=dialect)  # type: ignore[arg-type]
     except ValidationError as exc:
-        param = exc.path.removeprefix("$").removeprefix(".") or None
-        detail = str(exc).split(" - at ")[0]
-        if detail.startswith("invalid ") and " event: " in detail:
-            detail = detail.split(" event: ", 1)[1]
-        lowered = detail.lower()
-        if "unknown field" in lowered:
-            return "unknown_parameter", f"Unknown parameter: '{param}'.", param
-        if "missing required field" in lowered:
-            return "missing_required_parameter", f"Missing required parameter: '{param}'.", param
-        if ", got `" in detail:
-            return "invalid_type", f"Invalid type for '{param}': {detail}.", param
-        return "invalid_value", f"Invalid value for '{param}': {detail}.", param
+        return live_error(exc, event)
     return None
 
 
+_TYPE_WORDS = {
+    "int": "an integer",
+    "float": "a decimal",
+    "str": "a string",
+    "bool": "a boolean",
+    "array": "an array",
+    "object": "an object",
+    "null": "null",
+}
+_RANGE_RE = re.compile(r"Expected `(int|float)` (>=|<=|>|<) (-?[\d.e+-]+)")
+_TYPE_RE = re.compile(r"Expected `([^`]+)`, got `([^`]+)`")
+
+
+def _type_words(msgspec_types: str) -> str:
+    names = [_TYPE_WORDS.get(t.strip(), f"a {t.strip()}") for t in msgspec_types.split("|")]
+    return names[0] if len(names) == 1 else "one of " + ", ".join(names[:-1]) + " or " + names[-1]
+
+
+def _value_at(event: JSON, param: str | None) -> Any:
+    value: Any = event
+    for key in re.findall(r"[^.\[\]]+", param or ""):
+        if isinstance(value, list) and key.isdigit() and int(key) < len(value):
+            value = value[int(key)]
+        elif isinstance(value, dict) and key in value:
+            value = value[key]
+        else:
+            return None
+    return value
+
+
+def live_error(exc: ValidationError, event: JSON) -> tuple[str, str, str | None]:
+    """The live server's (code, message, param) for a client event the protocol refused."""
+    param = exc.param
+    code = "invalid_value" if exc.code == "unknown_type" else exc.code
+    if code == "unknown_parameter":
+        return code, f"Unknown parameter: '{param}'.", param
+    if code == "missing_required_parameter":
+        return code, f"Missing required parameter: '{param}'.", param
+    value = _value_at(event, param)
+    ranged = _RANGE_RE.search(exc.detail)
+    if ranged is not None and isinstance(value, int | float) and not isinstance(value, bool):
+        # Live wording: "Invalid 'temperature': decimal above maximum value. Expected a value <= 2, but got
+        # 5 instead." (code `decimal_above_max_value`).
+        kind = "integer" if ranged.group(1) == "int" else "decimal"
+        side = "below_min" if ranged.group(2).startswith(">") else "above_max"
+        words = "below minimum" if side == "below_min" else "above maximum"
+        return (
+            f"{kind}_{side}_value",
+            f"Invalid '{param}': {kind} {words} value. Expected a value {ranged.group(2)} "
+            f"{ranged.group(3)}, but got {value} instead.",
+            param,
+        )
+    typed = _TYPE_RE.search(exc.detail)
+    if typed is not None:
+        # Live wording: "Invalid type for 'audio': expected a string, but got an integer instead."
+        return (
+            "invalid_type",
+            f"Invalid type for '{param}': expected {_type_words(typed.group(1))}, but got "
+            f"{_type_words(typed.group(2))} instead.",
+            param,
+        )
+    if exc.code == "unknown_type":
+        return code, f"Invalid value: '{value}'.", param
+    shown = json.dumps(value) if not isinstance(value, str) else f"'{value}'"
+    return "invalid_value", f"Invalid value for '{param}': {shown}.", param
+
+
 # ---------------------------------------------------------------------- GA -> beta (server events)
-
-
-def _beta_format(fmt: JSON | None) -> str | None:
-    return _FORMAT_TO_BETA.get(fmt["type"]) if fmt else None
-
-
-def _beta_item(item: JSON) -> JSON:
-    out: JSON = {"id": item["id"], "object": "realtime.item"}
-    out.update({k: v for k, v in item.items() if k not in ("id", "content")})
-    if "content" in item:
-        out["content"] = [
-            {**part, "type": _CONTENT_TO_BETA.get(part.get("type", ""), part.get("type"))}
-            for part in item["content"]
-        ]
-    return out
-
-
-def _beta_modalities(ga: list[str], extra: JSON) -> list[str]:
-    if "audio" in ga:
-        return ["text", "audio"] if "text" in extra.get("modalities", ["text", "audio"]) else ["audio"]
-    return ["text"]
-
-
-def _beta_session(session: JSON, extra: JSON) -> JSON:
-    inp = session["audio"]["input"]
-    td = inp["turn_detection"]
-    if td is not None:
-        td = {k: v for k, v in td.items() if k != "idle_timeout_ms"}
-    if session["type"] == "transcription":
-        return {
-            "id": session["id"],
-            "object": "realtime.transcription_session",
-            "expires_at": session["expires_at"],
-            "modalities": ["text"],
-            "input_audio_format": _beta_format(inp["format"]),
-            "input_audio_transcription": inp["transcription"],
-            "turn_detection": td,
-            "input_audio_noise_reduction": inp["noise_reduction"],
-            "include": session.get("include"),
-        }
-    out = session["audio"]["output"]
-    return {
-        "id": session["id"],
-        "object": "realtime.session",
-        "model": session["model"],
-        "expires_at": session["expires_at"],
-        "modalities": _beta_modalities(session["output_modalities"], extra),
-        "instructions": session["instructions"],
-        "voice": out["voice"],
-        "input_audio_format": _beta_format(inp["format"]),
-        "output_audio_format": _beta_format(out["format"]),
-        "input_audio_transcription": inp["transcription"],
-        "input_audio_noise_reduction": inp["noise_reduction"],
-        "turn_detection": td,
-        "tools": session["tools"],
-        "tool_choice": session["tool_choice"] if isinstance(session["tool_choice"], str) else "required",
-        "temperature": extra.get("temperature", 0.8),
-        "max_response_output_tokens": session["max_output_tokens"],
-        "speed": out["speed"],
-        "tracing": session["tracing"],
-    }
-
-
-def _beta_response(resp: JSON, extra: JSON) -> JSON:
-    audio_out = (resp.get("audio") or {}).get("output") or {}
-    return {
-        "object": "realtime.response",
-        "id": resp["id"],
-        "status": resp["status"],
-        "status_details": resp["status_details"],
-        "output": [_beta_item(it) for it in resp["output"]],
-        "conversation_id": resp["conversation_id"],
-        "modalities": _beta_modalities(resp["output_modalities"], extra),
-        "voice": audio_out.get("voice"),
-        "output_audio_format": _beta_format(audio_out.get("format")),
-        "temperature": extra.get("temperature", 0.8),
-        "max_output_tokens": resp["max_output_tokens"],
-        "usage": _beta_usage(resp["usage"]),
-        "metadata": resp["metadata"],
-    }
-
-
-def _beta_usage(usage: JSON | None) -> JSON | None:
-    # Beta usage had no image or per-modality cached token details.
-    if usage is None:
-        return None
-    details = usage["input_token_details"]
-    return {
-        **usage,
-        "input_token_details": {k: details[k] for k in ("text_tokens", "audio_tokens", "cached_tokens")},
-    }
 
 
 def ga_server_to_beta(event: JSON, extra: JSON) -> list[JSON]:
@@ -236,76 +188,15 @@ def ga_server_to_beta(event: JSON, extra: JSON) -> list[JSON]:
     if kind in ("session.created", "session.updated"):
         if event["session"]["type"] == "transcription":
             out["type"] = "transcription_session." + kind.split(".")[1]
-        out["session"] = _beta_session(event["session"], extra)
+        out["session"] = sessions.session_to_beta(event["session"], extra)
     elif kind in ("response.created", "response.done"):
-        out["response"] = _beta_response(event["response"], extra)
+        out["response"] = sessions.response_to_beta(event["response"], extra)
     elif "item" in event:
-        out["item"] = _beta_item(event["item"])
+        out["item"] = sessions.item_to_beta(event["item"])
     return [out]
 
 
 # ---------------------------------------------------------------------- beta -> GA (client events)
-
-
-def _ga_format(value: Any) -> Any:
-    if isinstance(value, str) and value in _FORMAT_TO_GA:
-        kind = _FORMAT_TO_GA[value]
-        return {"type": kind, "rate": 24000} if kind == "audio/pcm" else {"type": kind}
-    return value
-
-
-def _ga_item(item: JSON) -> JSON:
-    out = {k: v for k, v in item.items() if k != "object"}
-    if "content" in item and isinstance(item["content"], list):
-        out["content"] = [
-            {**part, "type": _CONTENT_TO_GA.get(part.get("type", ""), part.get("type"))}
-            if item.get("role") == "assistant"
-            else part
-            for part in item["content"]
-        ]
-    return out
-
-
-def _ga_modalities(value: Any) -> Any:
-    if isinstance(value, list) and all(isinstance(v, str) for v in value):
-        return ["audio"] if "audio" in value else ["text"]
-    return value
-
-
-_BETA_SESSION_MAP = {
-    "input_audio_format": ("input", "format"),
-    "input_audio_transcription": ("input", "transcription"),
-    "input_audio_noise_reduction": ("input", "noise_reduction"),
-    "turn_detection": ("input", "turn_detection"),
-    "output_audio_format": ("output", "format"),
-    "voice": ("output", "voice"),
-    "speed": ("output", "speed"),
-}
-
-
-def _ga_session(session: JSON, extra: JSON, kind: str) -> JSON:
-    out: JSON = {"type": kind}
-    audio: JSON = {}
-    for key, value in session.items():
-        if key in _BETA_SESSION_MAP:
-            side, field = _BETA_SESSION_MAP[key]
-            audio.setdefault(side, {})[field] = _ga_format(value) if field == "format" else value
-        elif key == "modalities":
-            extra["modalities"] = value
-            out["output_modalities"] = _ga_modalities(value)
-        elif key == "temperature":
-            extra["temperature"] = value
-        elif key == "max_response_output_tokens":
-            out["max_output_tokens"] = value
-        elif key == "client_secret":
-            continue
-        else:
-            out[key] = value
-    if audio:
-        out["audio"] = audio
-    if kind == "transcription":
-        out.pop("output_modalities", None)
-    return out
 
 
 def beta_client_to_ga(event: JSON, extra: JSON) -> JSON:
@@ -313,35 +204,15 @@ def beta_client_to_ga(event: JSON, extra: JSON) -> JSON:
     event = copy.deepcopy(event)
     kind = event["type"]
     if kind == "session.update" and isinstance(event.get("session"), dict):
-        event["session"] = _ga_session(event["session"], extra, "realtime")
+        event["session"] = sessions.session_to_ga(event["session"], "realtime", extra)
     elif kind == "transcription_session.update" and isinstance(event.get("session"), dict):
         event = {
             **event,
             "type": "session.update",
-            "session": _ga_session(event["session"], extra, "transcription"),
+            "session": sessions.session_to_ga(event["session"], "transcription", extra),
         }
     elif kind == "conversation.item.create" and isinstance(event.get("item"), dict):
-        event["item"] = _ga_item(event["item"])
+        event["item"] = sessions.item_to_ga(event["item"])
     elif kind == "response.create" and isinstance(event.get("response"), dict):
-        resp = event["response"]
-        ga: JSON = {}
-        audio_out: JSON = {}
-        for key, value in resp.items():
-            if key == "modalities":
-                ga["output_modalities"] = _ga_modalities(value)
-            elif key == "voice":
-                audio_out["voice"] = value
-            elif key == "output_audio_format":
-                audio_out["format"] = _ga_format(value)
-            elif key == "max_response_output_tokens":
-                ga["max_output_tokens"] = value
-            elif key == "temperature":
-                continue
-            elif key == "input" and isinstance(value, list):
-                ga["input"] = [_ga_item(v) if isinstance(v, dict) else v for v in value]
-            else:
-                ga[key] = value
-        if audio_out:
-            ga["audio"] = {"output": audio_out}
-        event["response"] = ga
+        event["response"] = sessions.response_params_to_ga(event["response"])
     return event

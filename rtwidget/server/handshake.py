@@ -9,10 +9,11 @@ first frame is then an `error` event and the server closes at once: close 3000
 from __future__ import annotations
 
 import hmac
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from rtwidget.protocol import catalog
 from rtwidget.server.core import Close
 
 __all__ = [
@@ -20,7 +21,9 @@ __all__ = [
     "REALTIME_PATHS",
     "Handshake",
     "check_handshake",
+    "offered_subprotocols",
     "request_key",
+    "select_subprotocol",
 ]
 
 JSON = dict[str, Any]
@@ -33,6 +36,8 @@ CLOSE_INVALID_KEY = 3000
 CLOSE_INVALID_REQUEST = 4000
 BETA_HEADER_VALUE = "realtime=v1"
 _KEY_SUBPROTOCOL = "openai-insecure-api-key."
+REALTIME_SUBPROTOCOL = "realtime"
+BETA_SUBPROTOCOL = "openai-beta.realtime-v1"
 
 
 @dataclass(frozen=True)
@@ -64,11 +69,27 @@ def request_key(headers: Mapping[str, str], query: Mapping[str, str]) -> str | N
     key = _get(headers, "api-key") or query.get("api-key")
     if key:
         return key
-    for offered in (_get(headers, "Sec-WebSocket-Protocol") or "").split(","):
-        proto = offered.strip()
+    for proto in offered_subprotocols(headers):
         if proto.startswith(_KEY_SUBPROTOCOL):
             return proto[len(_KEY_SUBPROTOCOL) :]
     return None
+
+
+def offered_subprotocols(headers: Mapping[str, str]) -> list[str]:
+    """The subprotocols a client offers (`Sec-WebSocket-Protocol`, comma-separated), in its order."""
+    offered = (_get(headers, "Sec-WebSocket-Protocol") or "").split(",")
+    return [proto.strip() for proto in offered if proto.strip()]
+
+
+def select_subprotocol(offered: Sequence[str]) -> str | None:
+    """The subprotocol the server answers with: `realtime` when offered, else none.
+
+    Browser clients (openai-node `src/realtime/websocket.ts`) offer `realtime`,
+    `openai-insecure-api-key.<key>` and, for beta, `openai-beta.realtime-v1`; a browser fails the connection
+    unless the server selects one it offered. The key subprotocol is never echoed (it would put the key in
+    the response headers).
+    """
+    return REALTIME_SUBPROTOCOL if REALTIME_SUBPROTOCOL in offered else None
 
 
 def _fail(code: str, message: str, close_code: int, *, param: str | None = None) -> Handshake:
@@ -109,6 +130,8 @@ def check_handshake(
         if not hmac.compare_digest(key.encode(), require_key.encode()):
             return _fail("invalid_api_key", "Incorrect API key provided.", CLOSE_INVALID_KEY)
     beta = (_get(headers, "OpenAI-Beta") or "").replace(" ", "") == BETA_HEADER_VALUE
+    # A browser cannot set headers: it asks for beta with the `openai-beta.realtime-v1` subprotocol.
+    beta = beta or BETA_SUBPROTOCOL in offered_subprotocols(headers)
     if beta and reject_beta:
         # PROTOCOL.md §7: the live server's exact answer since May 2026.
         return _fail(
@@ -120,7 +143,7 @@ def check_handshake(
     model = query.get("model") or query.get("deployment") or ""
     azure = path.startswith("/openai/")
     if intent == "transcription" or query.get("call_id"):
-        model = model or "gpt-realtime"
+        model = model or catalog.DEFAULT_MODEL
     elif not model:
         return _fail(
             "missing_model", "Missing required parameter: 'model'.", CLOSE_INVALID_REQUEST, param="model"

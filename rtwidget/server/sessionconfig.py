@@ -1,14 +1,17 @@
 """Session configuration of the simulator: defaults, `session.update` validation and merging (GA shapes).
 
 The simulator keeps every session in the GA shape; the beta dialect is translated at the edges
-(:mod:`rtwidget.server.dialect`). Defaults and key order follow the recorded `session.created` events of
-../shared/realtime-corpus (e.g. `max_output_tokens` is the string `"inf"`, `silence_duration_ms` 200).
+(:mod:`rtwidget.server.dialect`). Defaults and key order follow the recorded `session.created` events in
+tests/data/corpus (e.g. `max_output_tokens` is the string `"inf"`, `silence_duration_ms` 200).
 """
 
 from __future__ import annotations
 
 import copy
 from typing import Any
+
+from rtwidget.protocol import catalog
+from rtwidget.protocol.formats import FORMATS, PCM_RATE_HZ, format_name
 
 __all__ = [
     "DEFAULT_INSTRUCTIONS",
@@ -28,10 +31,8 @@ DEFAULT_INSTRUCTIONS = (
 )
 # GA reference: `max_output_tokens` "between 1 and 4096 tokens inclusive, or inf".
 MAX_OUTPUT_TOKENS_LIMIT = 4096
-PCM_RATE_HZ = 24_000
-# G.711 is an 8 kHz codec by its standard.
-G711_RATE_HZ = 8_000
-AUDIO_FORMAT_TYPES = ("audio/pcm", "audio/pcmu", "audio/pcma")
+# The protocol owns the audio formats and their rates.
+AUDIO_FORMAT_TYPES = tuple(fmt.ga_type for fmt in FORMATS.values())
 OUTPUT_MODALITIES = ("text", "audio")
 NOISE_REDUCTION_TYPES = ("near_field", "far_field")
 EAGERNESS = ("low", "medium", "high", "auto")
@@ -68,7 +69,8 @@ class SessionError(Exception):
 
 def format_rate_hz(fmt: JSON) -> int:
     """Sample rate of a GA audio format object (`audio/pcm` is 24 kHz, G.711 8 kHz)."""
-    return PCM_RATE_HZ if fmt.get("type") == "audio/pcm" else G711_RATE_HZ
+    name = format_name(fmt)
+    return FORMATS[name].rate_hz if name is not None else PCM_RATE_HZ
 
 
 def default_realtime_session(session_id: str, model: str, expires_at: int) -> JSON:
@@ -89,12 +91,12 @@ def default_realtime_session(session_id: str, model: str, expires_at: int) -> JS
         "expires_at": expires_at,
         "audio": {
             "input": {
-                "format": {"type": "audio/pcm", "rate": PCM_RATE_HZ},
+                "format": FORMATS["pcm16"].ga(),
                 "transcription": None,
                 "noise_reduction": None,
                 "turn_detection": dict(_SERVER_VAD_DEFAULTS),
             },
-            "output": {"format": {"type": "audio/pcm", "rate": PCM_RATE_HZ}, "voice": "alloy", "speed": 1.0},
+            "output": {"format": FORMATS["pcm16"].ga(), "voice": catalog.DEFAULT_VOICE, "speed": 1.0},
         },
         "include": None,
     }
@@ -109,7 +111,7 @@ def default_transcription_session(session_id: str, expires_at: int) -> JSON:
         "expires_at": expires_at,
         "audio": {
             "input": {
-                "format": {"type": "audio/pcm", "rate": PCM_RATE_HZ},
+                "format": FORMATS["pcm16"].ga(),
                 "transcription": None,
                 "noise_reduction": None,
                 "turn_detection": dict(_SERVER_VAD_DEFAULTS),
@@ -178,7 +180,7 @@ def _check_format(fmt: object, param: str) -> JSON:
         # GA `AudioPCM`: "Only a 24kHz sample rate is supported".
         if rate != PCM_RATE_HZ:
             raise _invalid(f"{param}.rate", rate, (str(PCM_RATE_HZ),))
-        return {"type": "audio/pcm", "rate": PCM_RATE_HZ}
+        return FORMATS["pcm16"].ga()
     return {"type": kind}
 
 
@@ -227,11 +229,17 @@ def _check_transcription(tr: object, param: str) -> JSON | None:
         return None
     _expect(tr, (dict,), param, "an object")
     assert isinstance(tr, dict)
-    _unknown(tr, ("model", "language", "prompt"), param)
+    # Which keys and types are allowed is the protocol's check (it ran on the client event before this):
+    # the newer documented fields (`delay`, `keywords`, `languages`) are kept as sent.
     for key in ("model", "language", "prompt"):
         if tr.get(key) is not None:
             _expect(tr[key], (str,), f"{param}.{key}", "a string")
-    return {"model": tr.get("model", "whisper-1"), "language": tr.get("language"), "prompt": tr.get("prompt")}
+    return {
+        "model": tr.get("model", catalog.DEFAULT_TRANSCRIPTION_MODEL),
+        "language": tr.get("language"),
+        "prompt": tr.get("prompt"),
+        **{k: v for k, v in tr.items() if k not in ("model", "language", "prompt")},
+    }
 
 
 def _check_tools(tools: object, param: str) -> list[JSON]:
@@ -380,7 +388,7 @@ def _apply_audio(new: JSON, audio: object, kind: str, assistant_audio_present: b
             nr = inp["noise_reduction"]
             if nr is not None:
                 _expect(nr, (dict,), "session.audio.input.noise_reduction", "an object")
-                _unknown(nr, ("type",), "session.audio.input.noise_reduction")
+                # Keys are the protocol's check (documented: `type` and `strength`).
                 if nr.get("type") not in NOISE_REDUCTION_TYPES:
                     raise _invalid(
                         "session.audio.input.noise_reduction.type", nr.get("type"), NOISE_REDUCTION_TYPES
@@ -399,7 +407,12 @@ def _apply_audio(new: JSON, audio: object, kind: str, assistant_audio_present: b
             target["format"] = _check_format(out["format"], "session.audio.output.format")
         if "voice" in out:
             voice = out["voice"]
-            _expect(voice, (str,), "session.audio.output.voice", "a string")
+            if not isinstance(voice, dict):
+                _expect(voice, (str,), "session.audio.output.voice", "a string")
+            if not catalog.is_known_voice(voice):
+                # Live server: an unknown voice name -> invalid_value listing the supported voices; a custom
+                # voice object `{"id": ...}` is accepted.
+                raise _invalid("session.audio.output.voice", voice, catalog.VOICES)
             # openai SessionUpdateEvent docstring: the voice "cannot be changed once the model has
             # responded with audio at least once".
             if voice != target["voice"] and assistant_audio_present:

@@ -20,6 +20,7 @@ import zlib
 import numpy as np
 import numpy.typing as npt
 
+from rtwidget.protocol.formats import PCM_RATE_HZ
 from rtwidget.server.vad import FRAME_MS, threshold_dbfs
 from rtwidget.server.voice import WATERMARK_SYNC
 
@@ -31,7 +32,7 @@ _SMOOTH_FRAMES = 5
 _DIP_RATIO = 0.7  # a new syllable needs the energy to fall below 70 % of the smaller neighbouring peak
 
 
-def transcribe(pcm16: bytes, rate_hz: int = 24_000) -> str:
+def transcribe(pcm16: bytes, rate_hz: int = PCM_RATE_HZ) -> str:
     """Return a deterministic transcript of PCM16 LE mono audio: recovered words, else a description."""
     samples = np.frombuffer(pcm16, dtype="<i2", count=len(pcm16) // 2)
     words = recover_words(samples)
@@ -70,7 +71,7 @@ def recover_words(samples: npt.NDArray[np.int16]) -> list[str]:
     return words
 
 
-def describe(samples: npt.NDArray[np.int16], rate_hz: int = 24_000) -> str:
+def describe(samples: npt.NDArray[np.int16], rate_hz: int = PCM_RATE_HZ) -> str:
     """Describe audio by its loud span and syllables, e.g. ``"(2.3 seconds of speech, about 6 words)"``."""
     frame = max(1, rate_hz * FRAME_MS // 1000)
     n_frames = len(samples) // frame

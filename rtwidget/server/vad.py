@@ -28,6 +28,8 @@ from typing import Literal
 
 import numpy as np
 
+from rtwidget.protocol.formats import PCM_RATE_HZ
+
 __all__ = [
     "FRAME_MS",
     "MIN_SPEECH_MS",
@@ -81,7 +83,7 @@ class EnergyVad:
         prefix_padding_ms: int = 300,
         silence_duration_ms: int = 500,
         idle_timeout_ms: int | None = None,
-        rate_hz: int = 24_000,
+        rate_hz: int = PCM_RATE_HZ,
     ) -> None:
         """Configure the detector.
 
@@ -117,7 +119,7 @@ class EnergyVad:
         self.reset()
 
     @classmethod
-    def semantic(cls, eagerness: str = "auto", rate_hz: int = 24_000) -> EnergyVad:
+    def semantic(cls, eagerness: str = "auto", rate_hz: int = PCM_RATE_HZ) -> EnergyVad:
         """Return a detector approximating ``semantic_vad`` with ``eagerness`` (low/medium/high/auto)."""
         if eagerness not in SEMANTIC_SILENCE_MS:
             raise ValueError(f"eagerness must be one of {sorted(SEMANTIC_SILENCE_MS)}, got {eagerness!r}")
