@@ -7,7 +7,8 @@ details, exports, traits) and the simulator (its debug log). It imports nothing 
 Masked: every occurrence of a known secret (the configured API key); secret-looking literals (``sk-...``,
 ``ek_...``, ``rk-...`` keys) even when never told; the values of credential fields in JSON objects
 (``api_key``, ``authorization``, ``client_secret``...) and of credential query parameters in URLs
-(``?api-key=...``, ``&token=...``), wherever a URL appears in text.
+(``?api-key=...``, ``&token=...``), wherever a URL appears in text; ``Bearer <token>``, header lines such
+as ``api-key: <key>`` and the browser subprotocol ``openai-insecure-api-key.<key>`` in text.
 """
 
 from __future__ import annotations
@@ -46,6 +47,13 @@ SECRET_FIELDS = frozenset(
 _MIN_SECRET_CHARS = 4
 # Secret-looking literals, masked even when never told the key (an echoed key, an ephemeral secret).
 _SECRET_RE = re.compile(r"\b(?:sk|ek|rk)[-_][A-Za-z0-9_\-]{8,}")
+# Credentials written in text: "Bearer <token>", a header line "api-key: <key>" (websockets' DEBUG log), the
+# browser subprotocol "openai-insecure-api-key.<key>".
+_INLINE_RES = (
+    re.compile(r"(?i)(\bbearer\s+)[^\s,'\"]+"),
+    re.compile(r"(?im)^([<>]?\s*(?:api-key|x-api-key|authorization|ocp-apim-subscription-key)\s*:\s*).+"),
+    re.compile(r"(openai-insecure-api-key\.)[^,\s'\"]+"),
+)
 _QUERY_RE = re.compile(
     r"(?<=[?&])(" + "|".join(re.escape(k) for k in sorted(SECRET_QUERY_KEYS)) + r")=([^&\s\"'#<>]+)",
     re.IGNORECASE,
@@ -66,6 +74,9 @@ def redact_text(text: str, *secrets: str | None) -> str:
         text = _SECRET_RE.sub(REDACTED, text)
     if "=" in text:
         text = _QUERY_RE.sub(lambda m: f"{m.group(1)}={REDACTED}", text)
+    if ":" in text or " " in text or "." in text:
+        for pattern in _INLINE_RES:
+            text = pattern.sub(lambda m: m.group(1) + REDACTED, text)
     return text
 
 

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal, get_args
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
+from rtwidget.protocol import catalog
 from rtwidget.redaction import REDACTED, SECRET_QUERY_KEYS, is_secret_header, redact_url
 
 __all__ = [
@@ -28,7 +29,7 @@ Dialect = Literal["ga", "beta"]
 Provider = Literal["openai", "azure", "custom"]
 Intent = Literal["transcription"]
 
-DEFAULT_MODEL = "gpt-realtime"
+DEFAULT_MODEL = catalog.DEFAULT_MODEL
 OPENAI_BASE_URL = "https://api.openai.com/v1"
 OPENAI_API_KEY_ENV = "OPENAI_API_KEY"
 AZURE_API_KEY_ENV = "AZURE_OPENAI_API_KEY"

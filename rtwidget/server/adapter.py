@@ -13,7 +13,6 @@ import heapq
 import itertools
 import json
 import logging
-import re
 import secrets
 import time
 from collections import deque
@@ -31,6 +30,7 @@ from websockets.protocol import State
 from websockets.typing import Subprotocol
 
 from rtwidget.protocol import dialect_names, encode_event_bytes
+from rtwidget.redaction import redact_text
 from rtwidget.server.core import AUDIO_CHUNK_MS, SimSession
 from rtwidget.server.dialect import to_event
 from rtwidget.server.faults import MALFORMED_FRAME, UNKNOWN_EVENT_TYPE, Faults
@@ -397,24 +397,13 @@ def _warm_up() -> None:
     SimSession(speed=1000.0).receive('{"type": "response.create"}', 0.0)
 
 
-# The client's key must never reach a log: websockets logs the request line and every header at DEBUG.
-_SECRET_RES = (
-    re.compile(r"(?i)(bearer\s+)[^\s,]+"),
-    re.compile(r"(?i)([?&]api-key=)[^&\s]+"),
-    re.compile(r"(?i)(^<\s*api-key:\s*).+"),
-    re.compile(r"(openai-insecure-api-key\.)[^,\s]+"),
-)
-REDACTED = "***"
-
-
 class _RedactKeys(logging.Filter):
-    """Replace API keys in log records (Authorization, `api-key` header or query, key subprotocol)."""
+    """Mask API keys in log records: websockets logs the request line and every header at DEBUG
+    (Authorization, `api-key` header or query, the key subprotocol). The policy is rtwidget.redaction's."""
 
     def filter(self, record: logging.LogRecord) -> bool:
         message = record.getMessage()
-        redacted = message
-        for pattern in _SECRET_RES:
-            redacted = pattern.sub(lambda m: m.group(1) + REDACTED, redacted)
+        redacted = redact_text(message)
         if redacted != message:
             record.msg, record.args = redacted, ()
         return True

@@ -7,7 +7,8 @@ View protocol (anywidget custom messages; every name below is part of the contra
 
 Traits (small state a new view rebuilds from): ``status`` (idle, connecting, open, closing, closed, failed:
 closed by the server with a code other than 1000/1001, or a connect that did not succeed), ``close_code``,
-``close_reason``, ``close_hint`` (what to do after a failure), ``backend``,
+``close_reason``, ``close_hint`` (what to do after a failure), ``model_notice`` (the model is on the
+shutdown list: when, and what replaces it), ``backend``,
 ``model``, ``dialect``, ``error_count``, ``errors`` (last 50), ``reply``, ``session_effective``,
 ``session_requested``, ``session_diff``, ``form_error``, ``log_filter``, ``log_search``, ``preroll_ms``,
 ``tolerated_count``.

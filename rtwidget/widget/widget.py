@@ -21,10 +21,11 @@ from typing import TYPE_CHECKING, Any, Literal
 import anywidget
 import traitlets
 
+from rtwidget.protocol import catalog
+from rtwidget.protocol.sessions import ga_session_to_beta
 from rtwidget.widget.console import DEFAULT_KEEP_AUDIO_S, AudioTrack, ConsoleState, Item, wall_clock
 from rtwidget.widget.log import FILTER_PRESETS, LogEntry, redact
 from rtwidget.widget.loop import KernelLoop, awaited, closing, reported
-from rtwidget.widget.session import ga_session_to_beta
 from rtwidget.widget.view import ViewMessageError, close_hint, route_view_message
 
 if TYPE_CHECKING:
@@ -57,6 +58,7 @@ class RealtimeWidget(anywidget.AnyWidget):
     close_code = traitlets.Int(None, allow_none=True).tag(sync=True)
     close_reason = traitlets.Unicode("").tag(sync=True)
     close_hint = traitlets.Unicode("").tag(sync=True)
+    model_notice = traitlets.Unicode("").tag(sync=True)
     backend = traitlets.Unicode("").tag(sync=True)
     model = traitlets.Unicode("").tag(sync=True)
     dialect = traitlets.Unicode("ga").tag(sync=True)
@@ -245,6 +247,9 @@ class RealtimeWidget(anywidget.AnyWidget):
             self._local(
                 "local.connecting", {"backend": self.backend, "model": self.model, "dialect": self.dialect}
             )
+            self.model_notice = catalog.shutdown_notice(self.model) or ""
+            if self.model_notice:
+                self._local("local.notice", {"model": self.model, "message": self.model_notice})
             conn = await connect(config=config, factory=self._factory)
             await stack.enter_async_context(closing(conn))
         except BaseException as exc:

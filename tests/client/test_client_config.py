@@ -16,8 +16,8 @@ def query(url: str) -> list[tuple[str, str]]:
 
 
 def test_openai_default_url() -> None:
-    """OpenAI GA: wss://api.openai.com/v1/realtime?model=gpt-realtime."""
-    assert ClientConfig(api_key=KEY).ws_url() == "wss://api.openai.com/v1/realtime?model=gpt-realtime"
+    """OpenAI GA: wss://api.openai.com/v1/realtime?model=gpt-realtime-2."""
+    assert ClientConfig(api_key=KEY).ws_url() == "wss://api.openai.com/v1/realtime?model=gpt-realtime-2"
 
 
 def test_openai_base_url_http_maps_to_ws() -> None:

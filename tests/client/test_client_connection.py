@@ -61,19 +61,19 @@ def handshake_case(port_url: str, case: str) -> ClientConfig:
     [
         (
             "custom-ga",
-            "/v1/realtime?model=gpt-realtime",
+            "/v1/realtime?model=gpt-realtime-2",
             {"authorization": f"Bearer {KEY}"},
             ["openai-beta", "api-key"],
         ),
         (
             "custom-beta",
-            "/v1/realtime?model=gpt-realtime",
+            "/v1/realtime?model=gpt-realtime-2",
             {"authorization": f"Bearer {KEY}", "openai-beta": "realtime=v1"},
             ["api-key"],
         ),
         (
             "openai-ga",
-            "/v1/realtime?model=gpt-realtime",
+            "/v1/realtime?model=gpt-realtime-2",
             {"authorization": f"Bearer {KEY}", "openai-organization": "o", "openai-project": "p"},
             ["openai-beta"],
         ),
@@ -419,7 +419,7 @@ async def test_injected_factory_gets_url_and_headers() -> None:
         await conn.send({"type": "response.create"})
         ev = await conn.recv()
     assert opened == [
-        ("ws://nowhere.invalid/v1/realtime?model=gpt-realtime", {"Authorization": f"Bearer {KEY}"})
+        ("ws://nowhere.invalid/v1/realtime?model=gpt-realtime-2", {"Authorization": f"Bearer {KEY}"})
     ]
     assert [json.loads(f)["type"] for f in transport.sent] == ["response.create"]
     assert isinstance(ev, ga.InputAudioBufferClearedEvent)

@@ -179,3 +179,16 @@ async def test_unreachable_server_is_a_failed_state_with_a_hint() -> None:
         await w.connect()
     assert w.status == "failed"
     assert w.close_hint
+
+
+async def test_a_model_on_the_shutdown_list_is_noted() -> None:
+    """Connecting with gpt-realtime (shutting down 2027-01-20) notes it in a trait and the log."""
+    async with scripted([json.dumps(SESSION)]) as url:
+        w = RealtimeWidget(url=url, model="gpt-realtime")
+        await w.connect()
+        await w.disconnect()
+    assert "2027-01-20" in w.model_notice
+    assert any(e.type == "local.notice" for e in w.events)
+    current = RealtimeWidget(url=url)
+    assert current.model == "gpt-realtime-2"
+    assert current.model_notice == ""

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from rtwidget.widget.session import audio_format_of, ga_session_to_beta, session_diff
+from rtwidget.protocol.sessions import ga_session_to_beta
+from rtwidget.protocol.sessions import output_audio_format as audio_format_of
+from rtwidget.widget.session import session_diff
 
 GA_SESSION = {
     "type": "realtime",
@@ -44,7 +46,7 @@ def test_diff_is_empty_when_server_echoes_the_request() -> None:
 
 
 def test_beta_mapping_moves_fields() -> None:
-    """GA fields map to their beta names (PROTOCOL.md §3.4)."""
+    """The form's GA fields map to their beta names (the protocol's one mapping)."""
     beta = ga_session_to_beta(GA_SESSION)
     assert beta == {
         "modalities": ["text", "audio"],
