@@ -10,7 +10,7 @@
     (1000x real time). Memory: bytes the widget holds after the turns per second of audio received
     (tracemalloc, a separate run), against the audio's own PCM16 size; goal <= 1.1x.
 
-(b) First-audio latency. JupyterLab + headless Chromium (the recipe of TESTING.md); pre-roll set to 0 so it is
+(b) First-audio latency. JupyterLab + headless Chromium (docs/testing.md); pre-roll set to 0 so it is
     excluded. Connect is clicked and each turn is typed into the console's prompt (Enter), one after the
     other once the previous reply has been played out. Per reply, from ``w.audio_stats``: t0 = wall-clock
     time its first audio delta reached the kernel, t1 = wall-clock time the worklet rendered its first
@@ -183,7 +183,7 @@ async def widget_turns(url: str, turns: int, memory: bool = False) -> tuple[floa
         w = RealtimeWidget(url=url)
     finally:
         comm.create_comm = original
-    # The browser's handshake (TESTING.md pitfall 8): without a ready view the widget sends nothing.
+    # The browser's handshake (docs/testing.md pitfall 8): without a ready view the widget sends nothing.
     w._handle_custom_msg({"type": "ready", "view": "bench", "limit": 300}, [])
     if memory:
         tracemalloc.start()
@@ -239,7 +239,7 @@ def bench_cpu(turns: int, speed: float = SIM_SPEED) -> dict[str, float]:
 
 TOKEN = "rtwidget-bench"
 STALL_S = 8.0  # a short reply takes ~2 s to stream and play; a turn still running after this has stalled
-# The flags of the browser tests (TESTING.md). The fake media device also gives headless Chromium a fake
+# The flags of the browser tests (docs/testing.md). The fake media device also gives headless Chromium a fake
 # audio sink that renders on a steady clock; without it, output goes to a missing sound server.
 CHROME_ARGS = [
     "--autoplay-policy=no-user-gesture-required",

@@ -15,7 +15,7 @@ def test_all_names_resolve() -> None:
 
 
 def test_contract_names_exported() -> None:
-    """The public API contract of DESIGN.md is importable from the top level."""
+    """The public API contract (docs/architecture.md) is importable from the top level."""
     from rtwidget import ClientConfig, Connection, RealtimeWidget, connect
     from rtwidget.protocol import ProtocolError, UnknownEvent, parse_client_event, parse_server_event
 

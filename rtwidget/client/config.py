@@ -37,7 +37,7 @@ AZURE_ENDPOINT_ENV = "AZURE_OPENAI_ENDPOINT"
 # "The client may choose how much audio to place in each event up to a maximum of 15 MiB"
 # (Realtime reference, input_audio_buffer.append); the same bound holds for frames we receive.
 MAX_FRAME_BYTES = 15 * 2**20
-# Beta needs it; a GA server answers it with error beta_api_shape_disabled, close 4000 (PROTOCOL.md §5, §7).
+# Beta needs it; a GA server answers with error beta_api_shape_disabled, close 4000 (docs/protocol-notes.md).
 BETA_HEADER = ("OpenAI-Beta", "realtime=v1")
 
 _AZURE_HOST_SUFFIXES = (".openai.azure.com", ".cognitiveservices.azure.com", ".services.ai.azure.com")

@@ -319,7 +319,7 @@ class Connection:
     def _parse(self, frame: str | bytes) -> Event:
         """Parse one server frame, raising :class:`FrameError` when it is unusable."""
         if isinstance(frame, bytes):
-            # The live server answers a binary client frame with error invalid_event (PROTOCOL.md §10):
+            # The live server answers a binary client frame with error invalid_event (docs/protocol-notes.md):
             # Realtime events are JSON text frames in both directions.
             raise FrameError(
                 f"binary frame of {len(frame)} bytes; Realtime events are JSON text frames", frame

@@ -28,7 +28,7 @@ class PermanentError(RealtimeError):
     Raised by ``send``/``recv`` once the connection is gone, and by ``connect`` when the WebSocket
     cannot be opened. Retrying on a new connection is the caller's decision; never retry close code
     3000 (``invalid_request_error.invalid_api_key``) or 4000 (bad model, beta shape on a GA server):
-    the live server closes with these codes for requests that cannot succeed (PROTOCOL.md §10).
+    the live server closes with these codes for requests that cannot succeed (docs/protocol-notes.md).
 
     Attributes:
         close_code: WebSocket close code (1006 when the connection dropped without a close frame),

@@ -333,7 +333,7 @@ SERVER_EVENTS = event_map(
     ResponseFunctionCallArgumentsDeltaEvent,
     ResponseFunctionCallArgumentsDoneEvent,
     RateLimitsUpdatedEvent,
-    # later beta additions (PROTOCOL.md sections 1-2, openai-python's beta union, the spec's RealtimeBeta*)
+    # later beta additions (docs/protocol-notes.md, openai-python's beta union, the spec's RealtimeBeta*)
     TranscriptionSessionCreatedEvent,
     TranscriptionSessionUpdatedEvent,
     ConversationItemRetrievedEvent,

@@ -55,7 +55,7 @@ BETA_TO_GA: dict[str, str] = {
     "response.audio_transcript.done": "response.output_audio_transcript.done",
     "response.audio.delta": "response.output_audio.delta",
     "response.audio.done": "response.output_audio.done",
-    # PROTOCOL.md section 2: "transcription_session.update | session.update with session.type transcription"
+    # docs/protocol-notes.md: "transcription_session.update | session.update with session.type transcription"
     "transcription_session.update": "session.update",
     "transcription_session.created": "session.created",
     "transcription_session.updated": "session.updated",

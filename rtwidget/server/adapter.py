@@ -39,9 +39,9 @@ from rtwidget.server.ids import IdFactory
 
 __all__ = ["MAX_FRAME_BYTES", "PING_INTERVAL_S", "Simulator", "serve"]
 
-# PROTOCOL.md §2: appends carry up to 15 MiB of audio per event; leave room for the JSON around it.
+# docs/protocol-notes.md: appends carry up to 15 MiB of audio per event; leave room for the JSON around it.
 MAX_FRAME_BYTES = 16 * 2**20
-# PROTOCOL.md §10: "The server sends a WebSocket PING about every 20 s when idle."
+# docs/protocol-notes.md: "The server sends a WebSocket PING about every 20 s when idle."
 PING_INTERVAL_S = 20.0
 _STOP = object()
 _AUDIO_DELTA_TYPES = dialect_names("response.output_audio.delta")
@@ -341,7 +341,7 @@ class _Handler:
         return None
 
     async def refuse(self, ws: ServerConnection, error: dict[str, Any], code: int, reason: str) -> None:
-        """PROTOCOL.md §10: the upgrade succeeded; send one `error` event, then close with `code`."""
+        """docs/protocol-notes.md: the upgrade succeeded; send one `error` event, then close with `code`."""
         event = {"type": "error", "event_id": self.ids.new("event"), "error": error}
         with contextlib.suppress(ConnectionClosed):
             await ws.send(_encode(to_event(event, "ga")), text=True)

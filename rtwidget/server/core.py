@@ -235,7 +235,7 @@ class SimSession(InputAudioMixin):
 
     def _parse(self, frame: str | bytes) -> JSON | None:
         if isinstance(frame, bytes | bytearray | memoryview):
-            # PROTOCOL.md §10: "a binary frame -> invalid_event".
+            # docs/protocol-notes.md: "a binary frame -> invalid_event".
             self._error(
                 "invalid_event", "Invalid event: binary frames are not supported; send JSON text frames."
             )
@@ -243,7 +243,7 @@ class SimSession(InputAudioMixin):
         try:
             data = json.loads(frame)
         except json.JSONDecodeError as exc:
-            # PROTOCOL.md §10: "non-JSON text -> invalid_json".
+            # docs/protocol-notes.md: "non-JSON text -> invalid_json".
             self._error("invalid_json", f"We could not parse the JSON body of your request: {exc.msg}.")
             return None
         if not isinstance(data, dict):
@@ -253,7 +253,7 @@ class SimSession(InputAudioMixin):
         kind = data.get("type")
         accepted = _dialect.client_types(self.dialect)
         if kind not in accepted:
-            # PROTOCOL.md §10: `{"type":"nope"}` -> invalid_value listing the accepted client types.
+            # docs/protocol-notes.md: `{"type":"nope"}` -> invalid_value listing the accepted client types.
             listed = ", ".join(f"'{t}'" for t in accepted)
             if kind is None:
                 self._error(

@@ -1,7 +1,7 @@
 """Dialect edges of the simulator: GA <-> beta translation, client validation, typed events.
 
 The core builds every server event in the GA shape. For a beta session (`OpenAI-Beta: realtime=v1`)
-`ga_server_to_beta` renames and reshapes it (PROTOCOL.md §2, §3.4) and `beta_client_to_ga` turns the
+`ga_server_to_beta` renames and reshapes it (docs/protocol-notes.md) and `beta_client_to_ga` turns the
 beta client events into their GA equivalents, so one state machine serves both dialects.
 """
 
@@ -33,7 +33,7 @@ JSON = dict[str, Any]
 GA_CLIENT_TYPES = tuple(ga.CLIENT_EVENTS)
 BETA_CLIENT_TYPES = tuple(beta.CLIENT_EVENTS)
 
-# PROTOCOL.md §2: beta names of the renamed GA server events.
+# docs/protocol-notes.md: beta names of the renamed GA server events.
 _BETA_NAMES = GA_TO_BETA
 # GA-only events with no beta counterpart (the beta server did not send them).
 _BETA_DROPPED = {"conversation.item.done", "input_audio_buffer.timeout_triggered"}

@@ -1,6 +1,6 @@
-"""Sans-I/O checks of a connection request: path, key, model, dialect (PROTOCOL.md §5, §10).
+"""Sans-I/O checks of a connection request: path, key, model, dialect (docs/protocol-notes.md).
 
-PROTOCOL.md §10: "The WebSocket upgrade returns 101 even for a bad key, bad model or a beta header; the
+docs/protocol-notes.md: "The WebSocket upgrade returns 101 even for a bad key, bad model or a beta header; the
 first frame is then an `error` event and the server closes at once: close 3000
 `invalid_request_error.invalid_api_key` (also for a missing auth header); close 4000 for `invalid_model`,
 `missing_model`, `beta_api_shape_disabled`."
@@ -133,7 +133,7 @@ def check_handshake(
     # A browser cannot set headers: it asks for beta with the `openai-beta.realtime-v1` subprotocol.
     beta = beta or BETA_SUBPROTOCOL in offered_subprotocols(headers)
     if beta and reject_beta:
-        # PROTOCOL.md §7: the live server's exact answer since May 2026.
+        # docs/protocol-notes.md: the live server's exact answer since May 2026.
         return _fail(
             "beta_api_shape_disabled",
             "The Realtime Beta API is no longer supported. Please use /v1/realtime for the GA API.",

@@ -319,7 +319,7 @@ def apply_session_update(current: JSON, update: object, *, assistant_audio_prese
     _expect(update, (dict,), "session", "an object")
     assert isinstance(update, dict)
     if "type" not in update:
-        # PROTOCOL.md §3.2: GA `session.type` is required.
+        # docs/protocol-notes.md: GA `session.type` is required.
         raise SessionError(
             "missing_required_parameter", "Missing required parameter: 'session.type'.", "session.type"
         )

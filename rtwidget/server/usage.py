@@ -79,7 +79,7 @@ class UsageMixin(ItemsMixin):
     def _count_tokens(self, total_tokens: int) -> None:
         """Charge a response's tokens to the rate limit and report what remains."""
         self._tokens_used += total_tokens
-        # PROTOCOL.md §10: `rate_limits.updated` follows `response.done`.
+        # docs/protocol-notes.md: `rate_limits.updated` follows `response.done`.
         self._emit(
             {
                 "type": "rate_limits.updated",

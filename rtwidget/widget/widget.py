@@ -80,7 +80,7 @@ class RealtimeWidget(anywidget.AnyWidget):
     def _default_rt_id(self) -> str:
         return uuid.uuid4().hex
 
-    def __init__(  # noqa: PLR0917 - API.md fixes this positional order
+    def __init__(  # noqa: PLR0917 - the documented positional order (README, docs/architecture.md)
         self,
         url: str | None = None,
         api_key: str | None = None,

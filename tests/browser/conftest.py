@@ -1,6 +1,6 @@
 """Real-browser harness: one JupyterLab server and one headless Chromium shared by every browser test.
 
-The recipe, flags and pitfalls are those of TESTING.md: the system ``chromium`` (never ``playwright
+The recipe, flags and pitfalls are those of docs/testing.md: the system ``chromium`` (never ``playwright
 install``), a free port with ``port_retries=0``, ``--allow-root``, a throwaway ``HOME`` for the server and
 the browser (plus ``XDG_RUNTIME_DIR`` for libpulse), the kernel-idle signal read through
 ``window.jupyterapp`` (the DOM execution indicator says "idle" before a kernel exists), and notebooks
@@ -34,7 +34,7 @@ if TYPE_CHECKING:
     from playwright.sync_api import Browser, Page
 
 TOKEN = "rtwidget-browser-test"
-# One scalable unit for every browser wait (TESTING.md: ~14 s per test on this kind of machine).
+# One scalable unit for every browser wait (docs/testing.md: ~14 s per test on this kind of machine).
 TIMEOUT_MS = int(float(os.environ.get("RTWIDGET_BROWSER_TIMEOUT_S", "60")) * 1000)
 CHROME_ARGS = [
     "--autoplay-policy=no-user-gesture-required",  # AudioContext runs without a click (pitfall 10)
@@ -222,7 +222,7 @@ def lab(tmp_path_factory: pytest.TempPathFactory, chromium_path: str) -> Iterato
 
 @pytest.fixture(scope="session")
 def browser(lab: Lab, chromium_path: str) -> Iterator[Browser]:
-    """Headless system Chromium with the audio/microphone flags of TESTING.md."""
+    """Headless system Chromium with the audio/microphone flags of docs/testing.md."""
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:

@@ -9,7 +9,7 @@ from playwright.sync_api import expect
 pytestmark = pytest.mark.browser
 
 # A tiny anywidget defined in the cell itself: a counter synced both ways, and a ready handshake after
-# which Python sends 0.25 s of PCM16 that the page plays through an AudioWorklet (TESTING.md pitfalls 8, 9).
+# which Python sends 0.25 s of PCM16 that the page plays through an AudioWorklet (docs/testing.md).
 PROBE = r'''
 import anywidget, numpy as np, traitlets
 

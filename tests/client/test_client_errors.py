@@ -32,7 +32,7 @@ BAD_FRAMES: list[str | bytes] = [
     '{"no": "type"}',
     "[1, 2]",
 ]
-# What the live GA server sends for a bad key, then close 3000 (PROTOCOL.md §10).
+# What the live GA server sends for a bad key, then close 3000 (docs/protocol-notes.md).
 INVALID_KEY_ERROR = event(
     "error",
     1,
@@ -44,7 +44,7 @@ INVALID_KEY_ERROR = event(
         "event_id": None,
     },
 )
-# ... and for the beta header on a GA server, then close 4000 (PROTOCOL.md §7).
+# ... and for the beta header on a GA server, then close 4000 (docs/protocol-notes.md).
 BETA_DISABLED_ERROR = event(
     "error",
     1,

@@ -496,7 +496,7 @@ def test_type_names_map_between_dialects(beta_type: str, ga_type: str) -> None:
 
 
 def test_api_names_are_exported() -> None:
-    """__all__ holds every name API.md promises, and each resolves."""
+    """__all__ holds every name the documented API promises, and each resolves."""
     promised = {
         "parse_server_event",
         "parse_client_event",

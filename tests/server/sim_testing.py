@@ -92,7 +92,7 @@ def load_corpus(name: str) -> list[dict[str, Any]]:
 def shape(types: Iterable[str]) -> list[Any]:
     """Event-type sequence with each run of delta events collapsed into the set of its delta types.
 
-    `rate_limits.updated` is dropped: PROTOCOL.md §10 says it arrives ~40 ms after `response.done` and the
+    `rate_limits.updated` is dropped: it arrives ~40 ms after `response.done` (docs/protocol-notes.md) and the
     recordings end before it in most files.
     """
     out: list[Any] = []
