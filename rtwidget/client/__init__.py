@@ -35,6 +35,7 @@ from rtwidget.client.errors import (
     RealtimeError,
     TemporaryError,
 )
+from rtwidget.client.memory import MemoryTransport, memory_factory
 from rtwidget.client.secrets import ClientSecret, client_secret_request, create_client_secret
 from rtwidget.client.transport import Transport, TransportFactory, WebSocketTransport, websocket_factory
 
@@ -52,6 +53,7 @@ __all__ = [
     "FrameError",
     "FrameObserver",
     "Handler",
+    "MemoryTransport",
     "PermanentError",
     "Provider",
     "RealtimeError",
@@ -64,5 +66,6 @@ __all__ = [
     "client_secret_request",
     "connect",
     "create_client_secret",
+    "memory_factory",
     "websocket_factory",
 ]
