@@ -15,8 +15,6 @@ when a client sends this audio back as PCM16. Deterministic: same arguments, sam
 
 from __future__ import annotations
 
-import re
-import unicodedata
 import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -26,6 +24,7 @@ import numpy as np
 import numpy.typing as npt
 
 from rtwidget import audio
+from rtwidget.server.speechplan import CORE_RE, breakpoints, plan
 
 __all__ = [
     "VOICE_PITCH_HZ",
@@ -63,17 +62,6 @@ _MAX_HARMONIC_HZ = 5000.0
 _NOISE_SAMPLES = 1 << 16
 
 # Durations in ms at speed 1.0: about 4-5 syllables per second, like conversational English.
-_VOWEL_MS = 100.0
-_STRESS_EXTRA_MS = 35.0
-_NASAL_MS = 55.0
-_LIQUID_MS = 50.0
-_FRICATIVE_MS = 75.0
-_CLOSURE_MS = 30.0
-_BURST_MS = 18.0
-_WORD_GAP_MS = 40.0
-_COMMA_PAUSE_MS = 200.0
-_SENTENCE_PAUSE_MS = 340.0
-_TAIL_MS = 60.0
 # Streaming renders this much audio at a time (see `SpeechStream.pcm`).
 _BLOCK_MS = 500
 _FIRST_BLOCK_MS = 100
@@ -96,43 +84,6 @@ _TABLE_INDEX = {name: i for i, name in enumerate(_TABLES)}
 _BANDWIDTHS_HZ = (80.0, 90.0, 130.0)
 # Spectral tilt of source and lip radiation together: amplitude ~ 1 / k**0.6 (a slightly bright voice).
 _SOURCE_TILT = 0.6
-
-_VOWEL_CLASS = {"a": "a", "e": "e", "i": "i", "o": "o", "u": "u", "y": "i"}
-_DIGITS = ("zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine")
-
-# Consonant letters -> (kind, voiced, noise band). Kinds: F fricative, S stop, N nasal, L liquid.
-_CONSONANTS: dict[str, tuple[str, bool, str]] = {
-    "s": ("F", False, "hi"),
-    "z": ("F", True, "hi"),
-    "f": ("F", False, "lo"),
-    "v": ("F", True, "lo"),
-    "h": ("F", False, "lo"),
-    "x": ("F", False, "hi"),
-    "j": ("F", True, "hi"),
-    "p": ("S", False, "lo"),
-    "b": ("S", True, "lo"),
-    "t": ("S", False, "hi"),
-    "d": ("S", True, "hi"),
-    "k": ("S", False, "hi"),
-    "g": ("S", True, "lo"),
-    "q": ("S", False, "hi"),
-    "c": ("S", False, "hi"),
-    "m": ("N", True, ""),
-    "n": ("N", True, ""),
-    "l": ("L", True, ""),
-    "r": ("L", True, ""),
-    "w": ("L", True, ""),
-}
-_DIGRAPHS: dict[str, tuple[str, bool, str]] = {
-    "sh": ("F", False, "hi"),
-    "ch": ("F", False, "hi"),
-    "th": ("F", False, "lo"),
-    "ph": ("F", False, "lo"),
-    "ng": ("N", True, ""),
-    "ck": ("S", False, "hi"),
-}
-_TOKEN_RE = re.compile(r"\S+")
-_CORE_RE = re.compile(r"^[^\w']*(.*?)[^\w']*$")
 
 
 @dataclass(frozen=True, slots=True)
@@ -168,18 +119,6 @@ class Speech:
     def duration_ms(self) -> float:
         """Length of ``pcm`` in milliseconds."""
         return audio.pcm16_duration_ms(len(self.pcm), self.rate_hz)
-
-
-@dataclass(frozen=True, slots=True)
-class _Segment:
-    kind: str  # "V" vowel, "N" nasal, "L" liquid, "F" fricative, "C" stop closure, "B" burst, "P" pause
-    ms: float
-    table: str = "@"
-    voiced: float = 0.0
-    noise: float = 0.0
-    band: str = "hi"
-    pitch: float = 1.0  # multiplier of the voice's pitch at this segment's centre
-    pitch_end: float | None = None  # phrase-final glide: the multiplier reached at the segment's end
 
 
 def pitch_hz(voice: str) -> float:
@@ -247,135 +186,6 @@ def _synthesize_cached(text: str, voice: str, speed: float, rate_hz: int) -> tup
     return renderer.pcm(), renderer.words
 
 
-def _plan(text: str) -> tuple[list[_Segment], list[tuple[str, int, int]]]:
-    """Turn text into phone segments; return them and, per word, (token, first segment, last segment)."""
-    segments: list[_Segment] = []
-    spans: list[tuple[str, int, int]] = []
-    tokens = _TOKEN_RE.findall(text)
-    phrase: list[int] = []  # indices of vowel segments in the current phrase, for the pitch contour
-    for ti, token in enumerate(tokens):
-        letters = _letters(token)
-        if letters:
-            first = len(segments)
-            phrase.extend(_word_segments(letters, segments))
-            spans.append((token, first, len(segments) - 1))
-        end = token.rstrip("\"')]}”’")[-1:]
-        last_token = ti == len(tokens) - 1
-        if end in ".!?" and end:
-            _contour(segments, phrase, question=end == "?")
-            phrase = []
-            if not last_token:
-                segments.append(_Segment("P", _SENTENCE_PAUSE_MS))
-        elif end in ",;:" and end and not last_token:
-            segments.append(_Segment("P", _COMMA_PAUSE_MS))
-        elif letters and not last_token:
-            segments.append(_Segment("P", _WORD_GAP_MS))
-    _contour(segments, phrase, question=False)
-    if segments:
-        segments.append(_Segment("P", _TAIL_MS))
-    return segments, spans
-
-
-def _letters(token: str) -> str:
-    """Spell a token in a-z for the phone rules: digits as words, no accents, other scripts as syllables."""
-    out = []
-    for c in unicodedata.normalize("NFKD", token.lower()):
-        if "a" <= c <= "z":
-            out.append(c)
-        elif "0" <= c <= "9":
-            out.append(_DIGITS[int(c)])
-        elif c.isalnum():
-            # A letter of another script (or a non-ASCII digit): one stable consonant-vowel syllable each.
-            code = ord(c)
-            out.append("mnlrstkpd"[code % 9] + "aeiou"[code // 9 % 5])
-    return "".join(out)
-
-
-def _word_segments(letters: str, out: list[_Segment]) -> list[int]:
-    """Append the segments of one word; return the indices of its vowel segments."""
-    # A final silent "e" ("make", "time") is not a syllable.
-    if len(letters) > 2 and letters.endswith("e") and any(c in "aeiouy" for c in letters[:-2]):
-        letters = letters[:-1]
-    vowels: list[int] = []
-    i = 0
-    n_syllables = max(1, len(re.findall(r"[aeiouy]+", letters)))
-    while i < len(letters):
-        c = letters[i]
-        is_vowel = c in "aeiou" or (c == "y" and i > 0)
-        if is_vowel:
-            j = i
-            while j < len(letters) and (letters[j] in "aeiou" or letters[j] == "y"):
-                j += 1
-            stressed = not vowels
-            ms = _VOWEL_MS + (_STRESS_EXTRA_MS if stressed else 0.0) + 15.0 * (j - i - 1)
-            level = 1.0 if stressed or n_syllables == 1 else 0.75
-            vowel_class = _VOWEL_CLASS.get(letters[i], "@") if stressed or n_syllables == 1 else "@"
-            vowels.append(len(out))
-            out.append(_Segment("V", ms, table=vowel_class, voiced=level))
-            i = j
-            continue
-        pair = letters[i : i + 2]
-        if pair in _DIGRAPHS:
-            spec = _DIGRAPHS[pair]
-            i += 2
-        elif c in _CONSONANTS:
-            spec = _CONSONANTS[c]
-            i += 1
-            if i < len(letters) and letters[i] == c:  # "ll", "ss": one sound
-                i += 1
-        else:
-            spec = ("L", True, "")
-            i += 1
-        kind, voiced, band = spec
-        if kind == "N":
-            out.append(_Segment("N", _NASAL_MS, table="n", voiced=0.45))
-        elif kind == "L":
-            out.append(_Segment("L", _LIQUID_MS, table="l", voiced=0.55))
-        elif kind == "F":
-            out.append(
-                _Segment("F", _FRICATIVE_MS, table="n", voiced=0.25 if voiced else 0.0, noise=1.0, band=band)
-            )
-        else:
-            out.append(_Segment("C", _CLOSURE_MS, table="n", voiced=0.12 if voiced else 0.0))
-            out.append(_Segment("B", _BURST_MS, noise=0.8, band=band))
-    return vowels
-
-
-def _contour(segments: list[_Segment], vowels: list[int], *, question: bool) -> None:
-    """Give the phrase's vowels a declining pitch (falling at the end, or rising for a question)."""
-    count = len(vowels)
-    for k, index in enumerate(vowels):
-        position = k / max(1, count - 1)
-        pitch = 1.1 - 0.2 * position
-        if segments[index].voiced >= 1.0:
-            pitch += 0.06  # stressed syllables stand out in pitch as well as loudness
-        # The last syllable glides: up for a question, down to the phrase's floor otherwise.
-        glide = (1.5 if question else 0.8) if k == count - 1 else None
-        old = segments[index]
-        segments[index] = _Segment(old.kind, old.ms, old.table, old.voiced, old.noise, old.band, pitch, glide)
-
-
-def _breakpoints(
-    levels: npt.NDArray[np.float64],
-    starts: npt.NDArray[np.int64],
-    lengths: npt.NDArray[np.int64],
-    ramp: int,
-    sharp: npt.NDArray[np.bool_],
-) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
-    """Piecewise-linear envelope: each segment holds its level, with linear ramps across its edges.
-
-    ``sharp`` segments (pauses) hold their level edge to edge, so their neighbours ramp inside themselves
-    and a word's sound ends exactly where its timing says.
-    """
-    half = np.where(sharp, 0, np.minimum(ramp, lengths // 3))
-    xs = np.empty(2 * len(levels))
-    xs[0::2] = starts[:-1] + half
-    xs[1::2] = starts[1:] - half - 1
-    xs[1::2] = np.maximum(xs[1::2], xs[0::2])
-    ys = np.repeat(levels, 2)
-    return xs.astype(np.float64), ys
-
-
 class SpeechStream:
     """The speech of one text, rendered on demand for any sample range (the bytes of `synthesize`).
 
@@ -392,7 +202,7 @@ class SpeechStream:
     """
 
     def __init__(self, text: str, voice: str, speed: float, rate_hz: int) -> None:
-        segments, spans = _plan(text)
+        segments, spans = plan(text)
         self.rate_hz = rate_hz
         if not segments:
             self.n = self.n_samples = 0
@@ -409,7 +219,7 @@ class SpeechStream:
 
         sharp = np.array([s.kind == "P" for s in segments])
         voiced = np.array([s.voiced for s in segments])
-        self.xs, self.ys = _breakpoints(voiced, starts, lengths, ramp, sharp)
+        self.xs, self.ys = breakpoints(voiced, starts, lengths, ramp, sharp)
 
         # Pitch moves slowly: a contour step every 2 ms is inaudible and saves a full-rate interpolation.
         step = max(1, rate_hz // 500)
@@ -468,7 +278,7 @@ class SpeechStream:
             bits = _watermark_bits(token)
             if hi - lo >= len(bits):
                 self.marks.append((lo, bits))
-            core = _CORE_RE.match(token)
+            core = CORE_RE.match(token)
             words.append(Word(core.group(1) if core else token, lo * 1000.0 / rate_hz, hi * 1000.0 / rate_hz))
         self.words = tuple(words)
         self.glide_starts = np.array([g[0] for g in self.glides], dtype=np.int64)
