@@ -9,11 +9,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import inspect
 import itertools
 import time
 import uuid
-from collections.abc import Callable, Coroutine, Mapping
+from collections.abc import Coroutine, Mapping
 from contextlib import AsyncExitStack
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
@@ -24,6 +23,7 @@ import traitlets
 from rtwidget.protocol import catalog
 from rtwidget.protocol.sessions import ga_session_to_beta
 from rtwidget.widget.console import DEFAULT_KEEP_AUDIO_S, AudioTrack, ConsoleState, Item, wall_clock
+from rtwidget.widget.hub import EventHub, Handler
 from rtwidget.widget.log import FILTER_PRESETS, LogEntry, redact
 from rtwidget.widget.loop import KernelLoop, awaited, closing, reported
 from rtwidget.widget.view import ViewMessageError, close_hint, route_view_message
@@ -36,8 +36,6 @@ __all__ = ["AudioTrack", "Item", "LogEntry", "RealtimeWidget"]
 HERE = Path(__file__).parent
 FLUSH_S = 0.05
 AUDIO_MERGE_S = 0.005
-
-Handler = Callable[[Any], Any]
 
 
 class RealtimeWidget(anywidget.AnyWidget):
@@ -127,8 +125,10 @@ class RealtimeWidget(anywidget.AnyWidget):
         self._connecting: asyncio.Task[None] | None = None
         self._closing_by_us = False
         self._t0: float | None = None
-        self._handlers: dict[str, list[Handler]] = {}
-        self._waiters: list[tuple[str, int, asyncio.Future[Any]]] = []
+        self._hub = EventHub(
+            lambda result: self._spawn(awaited(result)),
+            lambda code, message: self._local_error(code, self._scrub(message)),
+        )
         self._event_ids = itertools.count(1)
         self._ready = False
         self._flush_handle: asyncio.TimerHandle | None = None
@@ -199,17 +199,13 @@ class RealtimeWidget(anywidget.AnyWidget):
 
         Usable as a decorator: ``@w.on("response.done")``. Returns the handler.
         """
-
-        def register(fn: Handler) -> Handler:
-            self._handlers.setdefault(type_, []).append(fn)
-            return fn
-
-        return register(handler) if handler is not None else register
+        if handler is not None:
+            return self._hub.on(type_, handler)
+        return lambda fn: self._hub.on(type_, fn)
 
     def off(self, type_: str, handler: Handler) -> None:
         """Remove a handler registered with ``on``."""
-        with contextlib.suppress(KeyError, ValueError):
-            self._handlers[type_].remove(handler)
+        self._hub.off(type_, handler)
 
     async def connect(self) -> None:
         """Open the connection (starting the embedded simulator if that is the backend); no-op when open."""
@@ -350,21 +346,13 @@ class RealtimeWidget(anywidget.AnyWidget):
         or ``ConnectionError`` (with the close code, reason and a hint) as soon as the connection is gone.
         """
         start = self._console.last_sent_index + 1 if since is None else since
-        for entry in self._log.entries[start:]:
-            if entry.direction == "server" and entry.type == type_ and entry.event is not None:
-                return entry.event
+        past = (e.event for e in self._log.entries[start:] if e.direction == "server" and e.type == type_)
+        found = next((event for event in past if event is not None), None)
+        if found is not None:
+            return found
         if self._conn is None and self.status in ("closed", "failed"):
             raise ConnectionError(self._closed_message())
-        fut: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
-        waiter = (type_, start, fut)
-        self._waiters.append(waiter)
-        try:
-            return await asyncio.wait_for(fut, timeout)
-        except TimeoutError:
-            raise TimeoutError(f"no {type_!r} event within {timeout} s") from None
-        finally:
-            with contextlib.suppress(ValueError):
-                self._waiters.remove(waiter)
+        return await self._hub.wait(type_, timeout)
 
     async def stop(self, *, audio_end_ms: int | None = None) -> None:
         """Stop the reply: flush playback, cancel the response in flight, truncate the item that was playing.
@@ -450,8 +438,7 @@ class RealtimeWidget(anywidget.AnyWidget):
         elif self._console.audio_pending:
             self._schedule_audio()
         self._sync()
-        self._resolve_waiters(event)
-        self._dispatch(event)
+        self._hub.publish(event)
         if "reply" in self._console.dirty:
             self._schedule_flush()
 
@@ -495,33 +482,13 @@ class RealtimeWidget(anywidget.AnyWidget):
             dirty.discard("session")
 
     def _fail_waiters(self) -> None:
-        """The connection is gone: every ``wait_for`` raises now, saying why (no waiting out the timeout)."""
-        for _type, _start, fut in self._waiters:
-            if not fut.done():
-                fut.set_exception(ConnectionError(self._closed_message()))
+        self._hub.fail(self._closed_message())
 
     def _closed_message(self) -> str:
         why = f"closed {self.close_code}" if self.close_code is not None else self.status
         reason = f" {self.close_reason}" if self.close_reason else ""
         hint = f" - {self.close_hint}" if self.close_hint else ""
         return f"the connection to {self.backend} is {why}{reason}{hint}"
-
-    def _resolve_waiters(self, event: Any) -> None:
-        for type_, _start, fut in self._waiters:
-            if type_ == event.type and not fut.done():
-                fut.set_result(event)
-
-    def _dispatch(self, event: Any) -> None:
-        for key in (event.type, "*"):
-            for handler in list(self._handlers.get(key, ())):
-                try:
-                    result = handler(event)
-                    if inspect.isawaitable(result):
-                        self._spawn(awaited(result))
-                except Exception as exc:
-                    self._local_error(
-                        "handler_failed", self._scrub(f"{getattr(handler, '__name__', handler)}: {exc}")
-                    )
 
     # --- local entries and errors ----------------------------------------------------------------
 
