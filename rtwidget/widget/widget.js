@@ -5,12 +5,15 @@
  * the session form, the prompt, and plays the model's audio through one AudioWorklet ring buffer.
  *
  * Stable test hooks (data-testid), for browser tests and for people reading the DOM:
- *   rt-status        connection state; its text is the state: idle | connecting | open | closing | closed | error
- *                    (closed adds " 1000 reason"); data-state holds the bare state
+ *   rt-status        connection state; its text is the state: idle | connecting | open | closing | closed | failed
+ *                    (closed and failed add the close code and reason, "failed 4000 reason"); data-state holds
+ *                    the bare state. failed: a connect that did not succeed, or a close other than 1000/1001
+ *   rt-close-hint    what to do after a failure (close_hint trait); hidden when empty
  *   rt-connect       Connect / Disconnect button (data-action="connect" | "disconnect")
  *   rt-backend       backend badge ("local simulator" or the server host); rt-model, rt-dialect beside it
  *   rt-busy          "kernel busy — waiting" notice; present (not hidden) while a UI message is unacknowledged > 1 s
  *   rt-errors        error counter in the header (text = count, data-count); click toggles rt-error-list
+ *   rt-tolerated     tolerated-frame counter beside it (data-count, tolerated_count trait); hidden at 0
  *   rt-error-list    pinned errors, each rt-error-item (data-row = log row id, data-cause-row = row of the
  *                    client event that caused it, when the error's event_id names one); click jumps to the row
  *   rt-form          session form; fields rt-instructions, rt-modality, rt-voice, rt-turn, rt-threshold,
@@ -34,7 +37,8 @@
  *   rt-volume        volume slider (0..1); rt-mute mute toggle (aria-pressed)
  *   rt-log           the event log; rows rt-log-row with data-type, data-dir (client | server | local),
  *                    data-row (row id), data-count (members in an aggregated delta run), data-flags
- *                    (e = error, u = unknown type, x = bad frame); a click toggles rt-log-detail (pretty JSON)
+ *                    (e = error, u = unknown type, x = bad frame, w = tolerated: a known type that deviates
+ *                    from the schema, class rt-row-warn); a click toggles rt-log-detail (pretty JSON)
  *   rt-log-detail    expanded JSON of one row member; rt-detail-prev / rt-detail-next walk a run's members
  *   rt-filter        filter preset select: all | no_audio (hide audio deltas) | no_deltas | errors
  *   rt-search        text search (type and summary, evaluated kernel-side)
@@ -597,8 +601,12 @@ function render({ model, el }) {
   const modelBadge = h("span", { class: "rt-badge", testid: "rt-model" });
   const dialect = h("span", { class: "rt-badge", testid: "rt-dialect" });
   const errorsBtn = h("button", { class: "rt-errors", testid: "rt-errors", title: "errors (click to list)" });
+  const tolerated = h("span", { class: "rt-badge rt-tolerated", testid: "rt-tolerated", hidden: true,
+    title: "frames that deviated from the schema; flagged ⚠ in the log" });
+  const closeHint = h("span", { class: "rt-close-hint", testid: "rt-close-hint", hidden: true });
   const connectBtn = h("button", { class: "rt-btn rt-primary", testid: "rt-connect" });
-  const header = h("div", { class: "rt-header" }, status, backend, modelBadge, dialect, errorsBtn, busy,
+  const header = h("div", { class: "rt-header" }, status, closeHint, backend, modelBadge, dialect, errorsBtn,
+    tolerated, busy,
     h("span", { class: "rt-spacer" }), connectBtn);
   const errorList = h("div", { class: "rt-error-list", testid: "rt-error-list", hidden: true });
 
@@ -611,11 +619,16 @@ function render({ model, el }) {
   const renderHeader = () => {
     const st = model.get("status");
     status.dataset.state = st;
+    const code = model.get("close_code");
+    const reason = model.get("close_reason");
     let text = st;
-    if (st === "closed" && model.get("close_code") != null) {
-      text = `closed ${model.get("close_code")}${model.get("close_reason") ? ` ${model.get("close_reason")}` : ""}`;
-    }
+    if (st === "closed" && code != null) text = `closed ${code}${reason ? ` ${reason}` : ""}`;
+    // A failed connect may have no close code (nothing answered): the reason alone says why.
+    else if (st === "failed") text = `failed${code != null ? ` ${code}` : ""}${reason ? ` ${reason}` : ""}`;
     status.textContent = text;
+    const hint = st === "failed" ? model.get("close_hint") : "";
+    closeHint.textContent = hint ? `→ ${hint}` : "";
+    closeHint.hidden = !hint;
     const live = st === "open" || st === "connecting";
     connectBtn.dataset.action = live ? "disconnect" : "connect";
     connectBtn.textContent = live ? "Disconnect" : "Connect";
@@ -629,6 +642,10 @@ function render({ model, el }) {
     errorsBtn.textContent = `⚠ ${n}`;
     errorsBtn.dataset.count = n;
     errorsBtn.classList.toggle("rt-has-errors", n > 0);
+    const nTolerated = model.get("tolerated_count") || 0;
+    tolerated.textContent = `${nTolerated} tolerated`;
+    tolerated.dataset.count = String(nTolerated);
+    tolerated.hidden = nTolerated === 0;
     sendBtn.disabled = st !== "open";
     applyBtn.disabled = st !== "open";
     stopBtn.disabled = st !== "open";
@@ -853,13 +870,15 @@ function render({ model, el }) {
   const rowEl = (r) => {
     const dir = DIRS[r.d] || r.d;
     const flags = r.f || "";
-    const el = h("div", { class: `rt-log-row rt-${dir}${flags.includes("e") ? " rt-error" : ""}${flags.includes("u") ? " rt-unknown" : ""}`,
+    const el = h("div", { class: `rt-log-row rt-${dir}${flags.includes("e") ? " rt-error" : ""}${flags.includes("u") ? " rt-unknown" : ""}${flags.includes("w") ? " rt-row-warn" : ""}`,
       testid: "rt-log-row", "data-type": r.y, "data-dir": dir, "data-row": String(r.i), "data-count": String(r.n || 1) },
     h("span", { class: "rt-arrow", text: ARROWS[dir] || "?" }),
     h("span", { class: "rt-time", text: fmtTime(r.t) }),
     h("span", { class: "rt-type", text: r.y }),
     flags.includes("u") ? h("span", { class: "rt-tag", text: "unknown type", title: "not in the dialect's event set" }) : null,
     flags.includes("x") ? h("span", { class: "rt-tag", text: "bad frame" }) : null,
+    flags.includes("w") ? h("span", { class: "rt-tag", text: "⚠ tolerated",
+      title: "a known type that deviates from the schema: the problems are in the summary" }) : null,
     h("span", { class: "rt-meta", text: runMeta(r) }),
     h("span", { class: "rt-summary", text: r.s || "" }),
     r.c != null ? h("a", { class: "rt-cause", text: `← #${r.c}`, title: "the client event this answers",
@@ -1076,7 +1095,7 @@ function render({ model, el }) {
     }
   };
   on("msg:custom", onMsg);
-  on("change:status change:close_code change:close_reason change:backend change:model change:dialect change:error_count", renderHeader);
+  on("change:status change:close_code change:close_reason change:close_hint change:backend change:model change:dialect change:error_count change:tolerated_count", renderHeader);
   on("change:errors", renderErrors);
   on("change:session_effective change:session_diff", onSession);
   on("change:form_error", renderFormError);
