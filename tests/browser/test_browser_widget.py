@@ -264,9 +264,9 @@ def _on_done(ev):  # the server answers in order: the last item done means every
 
 w.on("conversation.item.done", _on_done)
 for i in range({N_ITEMS}):
-    await w.send({{"type": "conversation.item.create",
-                  "item": {{"type": "message", "role": "user",
-                           "content": [{{"type": "input_text", "text": f"note {{i}}"}}]}}}})
+    await w.send_event({{"type": "conversation.item.create",
+                        "item": {{"type": "message", "role": "user",
+                                 "content": [{{"type": "input_text", "text": f"note {{i}}"}}]}}}})
 await asyncio.wait_for(_last, 120)
 print(len(w.events))
 """
