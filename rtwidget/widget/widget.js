@@ -1,3 +1,4 @@
+// @ts-check
 /**
  * rtwidget console: the browser half of RealtimeWidget (anywidget ES module, no build step, no CDN).
  *
@@ -5,12 +6,15 @@
  * the session form, the prompt, and plays the model's audio through one AudioWorklet ring buffer.
  *
  * Stable test hooks (data-testid), for browser tests and for people reading the DOM:
- *   rt-status        connection state; its text is the state: idle | connecting | open | closing | closed | error
- *                    (closed adds " 1000 reason"); data-state holds the bare state
+ *   rt-status        connection state; its text is the state: idle | connecting | open | closing | closed | failed
+ *                    (closed and failed add the close code and reason, "failed 4000 reason"); data-state holds
+ *                    the bare state. failed: a connect that did not succeed, or a close other than 1000/1001
+ *   rt-close-hint    what to do after a failure (close_hint trait); hidden when empty
  *   rt-connect       Connect / Disconnect button (data-action="connect" | "disconnect")
  *   rt-backend       backend badge ("local simulator" or the server host); rt-model, rt-dialect beside it
  *   rt-busy          "kernel busy — waiting" notice; present (not hidden) while a UI message is unacknowledged > 1 s
  *   rt-errors        error counter in the header (text = count, data-count); click toggles rt-error-list
+ *   rt-tolerated     tolerated-frame counter beside it (data-count, tolerated_count trait); hidden at 0
  *   rt-error-list    pinned errors, each rt-error-item (data-row = log row id, data-cause-row = row of the
  *                    client event that caused it, when the error's event_id names one); click jumps to the row
  *   rt-form          session form; fields rt-instructions, rt-modality, rt-voice, rt-turn, rt-threshold,
@@ -34,7 +38,8 @@
  *   rt-volume        volume slider (0..1); rt-mute mute toggle (aria-pressed)
  *   rt-log           the event log; rows rt-log-row with data-type, data-dir (client | server | local),
  *                    data-row (row id), data-count (members in an aggregated delta run), data-flags
- *                    (e = error, u = unknown type, x = bad frame); a click toggles rt-log-detail (pretty JSON)
+ *                    (e = error, u = unknown type, x = bad frame, w = tolerated: a known type that deviates
+ *                    from the schema, class rt-row-warn); a click toggles rt-log-detail (pretty JSON)
  *   rt-log-detail    expanded JSON of one row member; rt-detail-prev / rt-detail-next walk a run's members
  *   rt-filter        filter preset select: all | no_audio (hide audio deltas) | no_deltas | errors
  *   rt-search        text search (type and summary, evaluated kernel-side)
@@ -42,7 +47,32 @@
  *   rt-follow        "jump to latest" button, visible while autoscroll is paused
  *   rt-clear         clears the console log (the kernel keeps w.events)
  *
- * Messages (custom messages; JSON content + binary buffers): see rtwidget/widget/widget.py, "View protocol".
+ * Messages (custom messages; JSON content + binary buffers): see rtwidget/widget/view.py, "View protocol", and
+ * docs/view-protocol.md; docs/front-end.md walks through this module.
+ *
+ * Structure. One ES module, no imports and no build step (anywidget loads `_esm` from a blob URL), so the
+ * types are JSDoc checked by `// @ts-check`.
+ *   initialize({model})  once per widget: the AudioEngine (one AudioContext and worklet) and the one listener
+ *                        for audio messages, whatever the number of views.
+ *   render({model, el})  once per view: makeContext() builds the ViewContext the components share (view id,
+ *                        engine, action/request senders, busy tracking, late-bound links between components),
+ *                        then the components, then the "ready" handshake; it returns the view's cleanup.
+ *   Component pattern    each part of the console is a function `(ctx) => ({el, update?, dispose})`: it builds
+ *                        its DOM, observes the traits it shows (through makeScope, so dispose() drops them),
+ *                        calls update() once to draw from the traits, and returns. Components are busyNotice,
+ *                        header, errorList, sessionForm, talk (with audioBar) and logView; they reach each
+ *                        other only through ctx.links. handleKernelMessage() routes kernel -> view messages.
+ */
+
+/**
+ * The anywidget model proxy (the subset this module uses).
+ * @typedef {object} Model
+ * @property {(name: string) => any} get
+ * @property {(name: string, value: any) => void} set
+ * @property {() => void} save_changes
+ * @property {(content: object, callbacks?: any, buffers?: ArrayBuffer[]) => void} send
+ * @property {(names: string, fn: (...args: any[]) => void) => void} on
+ * @property {(names: string, fn: (...args: any[]) => void) => void} off
  */
 
 const SAMPLE_RATE_HZ = 24000;
@@ -154,6 +184,7 @@ class RtPlayer extends AudioWorkletProcessor {
 registerProcessor("rt-player", RtPlayer);
 `;
 
+/** @param {DataView} dv  PCM16 little-endian samples */
 function pcm16ToFloat32(dv) {
   // Buffers arrive as DataViews over a larger ArrayBuffer: copy the exact range (TESTING.md pitfall 9).
   const n = dv.byteLength >> 1;
@@ -162,6 +193,10 @@ function pcm16ToFloat32(dv) {
   return out;
 }
 
+/**
+ * @param {Promise<any>} promise
+ * @param {number} ms
+ */
 function withTimeout(promise, ms) {
   // An autoplay-blocked resume() neither resolves nor rejects (TESTING.md pitfall 10): time-box it.
   return Promise.race([promise, new Promise((res) => setTimeout(res, ms))]);
@@ -169,25 +204,42 @@ function withTimeout(promise, ms) {
 
 /** One per widget model: the AudioContext, the worklet and the per-item counters (all in samples at 24 kHz). */
 class AudioEngine {
+  /** @param {Model} model */
   constructor(model) {
     this.model = model;
+    /** @type {AudioContext | null} */
     this.ctx = null;
+    /** @type {AudioWorkletNode | null} */
     this.node = null;
+    /** @type {GainNode | null} */
     this.gain = null;
+    /** @type {"none" | "worklet" | "fallback"} */
     this.mode = "none";
+    /** @type {Promise<void> | null} */
     this.loading = null;
+    /** @type {Array<[string | null, Float32Array<ArrayBuffer> | null]>} audio (or an end, as nulls) before the worklet loaded */
     this.pending = [];
     this.volume = 1;
     this.muted = false;
+    /** @type {Record<string, number>} samples received per item */
     this.received = {};
+    /** @type {Record<string, number>} samples rendered per item */
     this.played = {};
+    /** @type {string | null} */
     this.currentItem = null;
     this.underruns = 0;
+    /** @type {number | undefined} samples in the worklet's ring buffer at its last report */
+    this.buffered = undefined;
+    /** @type {Set<() => void>} views' redraw callbacks */
     this.listeners = new Set();
     this.lastSent = 0;
+    /** @type {ReturnType<typeof setTimeout> | null} */
     this.sendTimer = null;
+    /** @type {Set<string>} items stopped by the user: their late audio is ignored */
     this.dropped = new Set();
+    /** @type {Array<(played: Record<string, number>) => void>} */
     this.flushWaiters = [];
+    /** @type {{next: number, sources: AudioBufferSourceNode[], segs: Array<{id: string, start: number, n: number, counted: number}>, timer: ReturnType<typeof setInterval> | null}} */
     this.fallback = { next: 0, sources: [], segs: [], timer: null };
     this.prerollMs = model.get("preroll_ms") ?? 100;
   }
@@ -247,6 +299,7 @@ class AudioEngine {
     return Math.round((this.prerollMs * SAMPLE_RATE_HZ) / 1000);
   }
 
+  /** @param {number} ms */
   setPreroll(ms) {
     this.prerollMs = ms;
     this.node?.port.postMessage({ cmd: "config", prerollSamples: this.prerollSamples() });
@@ -262,6 +315,10 @@ class AudioEngine {
     this.notify();
   }
 
+  /**
+   * @param {string} id
+   * @param {Float32Array<ArrayBuffer>} x
+   */
   scheduleFallback(id, x) {
     const ctx = this.ctx;
     const f = this.fallback;
@@ -296,6 +353,10 @@ class AudioEngine {
     if (changed) { this.scheduleReport(); this.notify(); }
   }
 
+  /**
+   * @param {string} id  item id
+   * @param {DataView} dv  PCM16 LE 24 kHz
+   */
   push(id, dv) {
     if (this.dropped.has(id)) return;
     const x = pcm16ToFloat32(dv);
@@ -316,6 +377,8 @@ class AudioEngine {
   /**
    * Drop everything buffered at once (Stop). Resolves with the played ms per item as the worklet counted
    * them when it dropped the buffer, so the truncation point is what was rendered, not a stale report.
+   * @param {string | null} [dropItem]  an item to ignore from now on
+   * @returns {Promise<Record<string, number>>}
    */
   flush(dropItem) {
     if (dropItem) this.dropped.add(dropItem);
@@ -336,11 +399,13 @@ class AudioEngine {
   }
 
   playedMs() {
+    /** @type {Record<string, number>} */
     const out = {};
     for (const [id, n] of Object.entries(this.played)) out[id] = (1000 * n) / SAMPLE_RATE_HZ;
     return out;
   }
 
+  /** @param {any} m  a message from RtPlayer's port */
   onWorklet(m) {
     if (m.type === "start") {
       // Wall-clock time of the first rendered sample of an item: the kernel pairs it with the delta's arrival.
@@ -360,6 +425,7 @@ class AudioEngine {
     }
   }
 
+  /** @param {boolean} [now]  send at once instead of throttled */
   scheduleReport(now) {
     const send = () => {
       this.sendTimer = null;
@@ -390,8 +456,10 @@ class AudioEngine {
 
 // anywidget hands initialize() and each render() a different proxy of the same model, so the engine is
 // keyed by the widget's own id trait rather than by the proxy object.
+/** @type {Map<string, AudioEngine>} */
 const ENGINES = new Map();
 
+/** @param {Model} model */
 function engineFor(model) {
   const key = model.get("_rt_id");
   let engine = ENGINES.get(key);
@@ -402,6 +470,10 @@ function engineFor(model) {
   return engine;
 }
 
+/**
+ * Once per widget: the audio engine and the one listener for audio messages.
+ * @param {{model: Model}} args
+ */
 function initialize({ model }) {
   const engine = engineFor(model);
   // Audio is per widget, not per view: one listener here, whatever the number of views.
@@ -424,6 +496,13 @@ function initialize({ model }) {
 // ---------------------------------------------------------------------------------------------------------
 // DOM helpers
 
+/**
+ * Element `tag` with attributes (class, testid, text, on* listeners, properties, else attributes) and children.
+ * @param {string} tag
+ * @param {Record<string, any>} [attrs]
+ * @param {...(Node | string | null | undefined)} children
+ * @returns {HTMLElement}
+ */
 function h(tag, attrs = {}, ...children) {
   const el = document.createElement(tag);
   for (const [k, v] of Object.entries(attrs)) {
@@ -442,16 +521,19 @@ function h(tag, attrs = {}, ...children) {
 const ARROWS = { client: ">", server: "<", local: "=" };
 const DIRS = { c: "client", s: "server", l: "local" };
 
+/** @param {number} t  seconds */
 function fmtTime(t) {
   return t < 100 ? t.toFixed(3) : t.toFixed(1);
 }
 
+/** @param {number} n */
 function fmtBytes(n) {
   if (n < 1024) return `${n} B`;
   if (n < 1024 * 1024) return `${Math.round(n / 1024)} KB`;
   return `${(n / 1024 / 1024).toFixed(1)} MB`;
 }
 
+/** @param {LogRow} r */
 function runMeta(r) {
   if (!r.n || r.n < 2) return r.ms ? `${(r.ms / 1000).toFixed(2)} s · ${fmtBytes(r.b)}` : "";
   const parts = [`x${r.n}`];
@@ -463,20 +545,28 @@ function runMeta(r) {
 // ---------------------------------------------------------------------------------------------------------
 // Session form: GA session fields, validated here first (the kernel validates again with the protocol core).
 
+/**
+ * @param {FormFields} f
+ * @returns {{session: Record<string, any>, errors: string[]}}
+ */
 function buildSession(f) {
   const errors = [];
+  /** @type {Record<string, any>} */
   const session = { type: "realtime" };
   session.instructions = f.instructions.value;
   session.output_modalities = [f.modality.value];
   const voice = f.voice.value.trim();
   if (!voice) errors.push("voice: required");
+  /** @type {Record<string, any> | null} */
   let turn = null;
   const kind = f.turn.value;
   if (kind === "server_vad") {
     const threshold = Number(f.threshold.value);
     if (!(threshold >= 0 && threshold <= 1)) errors.push("threshold: must be a number from 0 to 1");
     turn = { type: "server_vad", threshold };
-    for (const [key, input] of [["prefix_padding_ms", f.prefix], ["silence_duration_ms", f.silence]]) {
+    /** @type {Array<[string, HTMLInputElement]>} */
+    const msFields = [["prefix_padding_ms", f.prefix], ["silence_duration_ms", f.silence]];
+    for (const [key, input] of msFields) {
       const v = Number(input.value);
       if (!Number.isInteger(v) || v < 0) errors.push(`${key}: must be a whole number of ms >= 0`);
       turn[key] = v;
@@ -529,6 +619,10 @@ function buildSession(f) {
   return { session, errors };
 }
 
+/**
+ * @param {FormFields} f
+ * @param {any} s  a session object as the server sends it (GA or beta names)
+ */
 function fillForm(f, s) {
   // Reflect an effective session in the form, so a later Apply starts from what the server uses.
   if (!s || typeof s !== "object") return;
@@ -562,60 +656,160 @@ function fillForm(f, s) {
 }
 
 // ---------------------------------------------------------------------------------------------------------
+// The view: render() builds one console per view out of small components that share one ViewContext.
 
-let VIEW_COUNTER = 0;
+/**
+ * Row of the kernel's log, as the view protocol sends it (see rtwidget/widget/view.py, "Row JSON").
+ * @typedef {object} LogRow
+ * @property {number} i        row id
+ * @property {string} d        direction: "c" client, "s" server, "l" local
+ * @property {number} t        seconds since the log started
+ * @property {string} y        event type
+ * @property {number} [n]      members in an aggregated run
+ * @property {number} [b]      bytes
+ * @property {number} [ms]     audio ms
+ * @property {string} [s]      summary
+ * @property {string} [f]      flags: e error, u unknown type, x bad frame, w tolerated
+ * @property {number} [c]      row of the client event that caused it
+ */
 
-function render({ model, el }) {
-  const viewId = `v${Date.now().toString(36)}${(VIEW_COUNTER++).toString(36)}`;
-  const engine = engineFor(model);
+/**
+ * One kernel -> view custom message (every shape is in the view protocol; fields depend on `type`).
+ * @typedef {object} KernelMessage
+ * @property {string} type
+ * @property {string} [view]   the view it is for; absent or "*" means every view
+ * @property {number} [seq]
+ * @property {LogRow[]} [rows]
+ * @property {LogRow[]} [updates]
+ * @property {number} [offset]
+ * @property {number} [total]
+ * @property {boolean} [tail]
+ * @property {"older" | "newer"} [dir]
+ * @property {number} [row]
+ * @property {number} [member]
+ * @property {number} [count]
+ * @property {number} [entry]
+ * @property {string} [json]
+ * @property {string} [text]
+ * @property {{type: string, row: number}} [cause]
+ */
+
+/**
+ * What every component of one view shares. render() makes one per view; components read the model through it,
+ * send through it, and register their listeners on its model so that dispose() can drop them.
+ * @typedef {object} ViewContext
+ * @property {Model} model
+ * @property {string} viewId        sent with every message, so the kernel can answer this view alone
+ * @property {AudioEngine} engine   the widget's one audio engine (shared by all views)
+ * @property {(content: object) => void} action   a UI action: carries a seq the kernel acknowledges with ack
+ * @property {(content: object) => void} request  a log request: carries a req, answered by a log.* message
+ * @property {(seq: number) => void} acked        the kernel acknowledged this seq
+ * @property {() => boolean} waiting              an action has waited for its ack for BUSY_AFTER_MS or more
+ * @property {ViewLinks} links
+ */
+
+/**
+ * Calls from one component into another, bound by render() once every component exists (they run on user
+ * input, never while the view is being built).
+ * @typedef {object} ViewLinks
+ * @property {(rowId: number) => void} jumpTo   show a log row, centred and outlined
+ * @property {() => void} toggleErrors          show or hide the pinned error list
+ */
+
+/**
+ * What a component returns: its root element, an optional update() that redraws it from the traits (called
+ * once at creation and on each change of the traits it observes), and dispose() that drops its listeners and
+ * timers. Components never remove their DOM: the view's element is emptied by its owner.
+ * @typedef {object} Component
+ * @property {HTMLElement} el
+ * @property {() => void} [update]
+ * @property {() => void} dispose
+ */
+
+/**
+ * Listeners and timers of one component, released together.
+ * @param {Model} model
+ */
+function makeScope(model) {
+  /** @type {Array<() => void>} */
   const cleanups = [];
-  const on = (name, fn) => { model.on(name, fn); cleanups.push(() => model.off(name, fn)); };
-
-  // --- kernel-busy detection: UI actions carry a seq; the kernel acks each as soon as it handles it.
-  let seq = 0;
-  const unacked = new Map();
-  const busy = h("span", { class: "rt-busy", testid: "rt-busy", hidden: true, text: "kernel busy — waiting" });
-  const checkBusy = () => {
-    const now = performance.now();
-    let waiting = false;
-    for (const t of unacked.values()) if (now - t >= BUSY_AFTER_MS) waiting = true;
-    busy.hidden = !waiting;
+  return {
+    /** model.on(names, fn), undone by dispose(); names may list several events separated by spaces. */
+    on(/** @type {string} */ names, /** @type {(...args: any[]) => void} */ fn) {
+      model.on(names, fn);
+      cleanups.push(() => model.off(names, fn));
+    },
+    /** Run fn at dispose(). */
+    add(/** @type {() => void} */ fn) { cleanups.push(fn); },
+    dispose() { for (const fn of cleanups.splice(0)) fn(); },
   };
-  const busyTimer = setInterval(checkBusy, 250);
-  cleanups.push(() => clearInterval(busyTimer));
-  const action = (content) => {
-    const n = ++seq;
-    unacked.set(n, performance.now());
-    model.send({ ...content, seq: n, view: viewId });
-  };
-  let req = 0;
-  const request = (content) => model.send({ ...content, view: viewId, req: ++req });
+}
 
-  // --- header
+/**
+ * @param {string} testid
+ * @param {Array<[string, string]>} options  [value, label] pairs
+ * @param {string} value
+ */
+function sel(testid, options, value) {
+  const s = /** @type {HTMLSelectElement} */ (h("select", { testid }));
+  for (const [v, t] of options) s.append(h("option", { value: v, text: t }));
+  s.value = value;
+  return s;
+}
+
+/**
+ * The "kernel busy — waiting" notice: shown while a UI action has waited a second for its ack, which means a
+ * cell is running and the kernel handles widget messages only when it finishes.
+ * @param {ViewContext} ctx
+ * @returns {Component}
+ */
+function busyNotice(ctx) {
+  const el = h("span", { class: "rt-busy", testid: "rt-busy", hidden: true, text: "kernel busy — waiting" });
+  const update = () => { el.hidden = !ctx.waiting(); };
+  const timer = setInterval(update, 250);
+  return { el, update, dispose: () => clearInterval(timer) };
+}
+
+/**
+ * Header: status, close hint, backend/model/dialect badges, error and tolerated counters, Connect.
+ * @param {ViewContext} ctx
+ * @param {HTMLElement} busy   the busy notice, shown among the badges
+ * @returns {Component}
+ */
+function header(ctx, busy) {
+  const { model, engine } = ctx;
+  const scope = makeScope(model);
   const status = h("span", { class: "rt-status", testid: "rt-status" });
   const backend = h("span", { class: "rt-badge rt-backend", testid: "rt-backend" });
   const modelBadge = h("span", { class: "rt-badge", testid: "rt-model" });
   const dialect = h("span", { class: "rt-badge", testid: "rt-dialect" });
   const errorsBtn = h("button", { class: "rt-errors", testid: "rt-errors", title: "errors (click to list)" });
+  const tolerated = h("span", { class: "rt-badge rt-tolerated", testid: "rt-tolerated", hidden: true,
+    title: "frames that deviated from the schema; flagged ⚠ in the log" });
+  const closeHint = h("span", { class: "rt-close-hint", testid: "rt-close-hint", hidden: true });
   const connectBtn = h("button", { class: "rt-btn rt-primary", testid: "rt-connect" });
-  const header = h("div", { class: "rt-header" }, status, backend, modelBadge, dialect, errorsBtn, busy,
-    h("span", { class: "rt-spacer" }), connectBtn);
-  const errorList = h("div", { class: "rt-error-list", testid: "rt-error-list", hidden: true });
+  const el = h("div", { class: "rt-header" }, status, closeHint, backend, modelBadge, dialect, errorsBtn,
+    tolerated, busy, h("span", { class: "rt-spacer" }), connectBtn);
 
   connectBtn.addEventListener("click", () => {
     engine.ensure();
-    action({ type: connectBtn.dataset.action });
+    ctx.action({ type: connectBtn.dataset.action });
   });
-  errorsBtn.addEventListener("click", () => { errorList.hidden = !errorList.hidden; });
+  errorsBtn.addEventListener("click", () => ctx.links.toggleErrors());
 
-  const renderHeader = () => {
+  const update = () => {
     const st = model.get("status");
     status.dataset.state = st;
+    const code = model.get("close_code");
+    const reason = model.get("close_reason");
     let text = st;
-    if (st === "closed" && model.get("close_code") != null) {
-      text = `closed ${model.get("close_code")}${model.get("close_reason") ? ` ${model.get("close_reason")}` : ""}`;
-    }
+    if (st === "closed" && code != null) text = `closed ${code}${reason ? ` ${reason}` : ""}`;
+    // A failed connect may have no close code (nothing answered): the reason alone says why.
+    else if (st === "failed") text = `failed${code != null ? ` ${code}` : ""}${reason ? ` ${reason}` : ""}`;
     status.textContent = text;
+    const hint = st === "failed" ? model.get("close_hint") : "";
+    closeHint.textContent = hint ? `→ ${hint}` : "";
+    closeHint.hidden = !hint;
     const live = st === "open" || st === "connecting";
     connectBtn.dataset.action = live ? "disconnect" : "connect";
     connectBtn.textContent = live ? "Disconnect" : "Connect";
@@ -627,15 +821,30 @@ function render({ model, el }) {
     dialect.textContent = model.get("dialect");
     const n = model.get("error_count");
     errorsBtn.textContent = `⚠ ${n}`;
-    errorsBtn.dataset.count = n;
+    errorsBtn.dataset.count = String(n);
     errorsBtn.classList.toggle("rt-has-errors", n > 0);
-    sendBtn.disabled = st !== "open";
-    applyBtn.disabled = st !== "open";
-    stopBtn.disabled = st !== "open";
+    const nTolerated = model.get("tolerated_count") || 0;
+    tolerated.textContent = `${nTolerated} tolerated`;
+    tolerated.dataset.count = String(nTolerated);
+    tolerated.hidden = nTolerated === 0;
   };
+  scope.on("change:status change:close_code change:close_reason change:close_hint change:backend change:model "
+    + "change:dialect change:error_count change:tolerated_count", update);
+  update();
+  return { el, update, dispose: scope.dispose };
+}
 
-  const renderErrors = () => {
-    errorList.replaceChildren();
+/**
+ * Pinned errors (the `errors` trait), hidden until the header's counter is clicked; a click jumps to the row.
+ * @param {ViewContext} ctx
+ * @returns {Component & {toggle: () => void}}
+ */
+function errorList(ctx) {
+  const { model } = ctx;
+  const scope = makeScope(model);
+  const el = h("div", { class: "rt-error-list", testid: "rt-error-list", hidden: true });
+  const update = () => {
+    el.replaceChildren();
     for (const e of model.get("errors")) {
       const cause = e.cause_row != null ? h("span", { class: "rt-cause", text: `← ${e.cause_type} #${e.cause_row}` }) : null;
       const item = h("div", { class: "rt-error-item", testid: "rt-error-item", "data-row": String(e.row) },
@@ -643,36 +852,69 @@ function render({ model, el }) {
         h("span", { class: "rt-code", text: e.code || "error" }),
         h("span", { class: "rt-msg", text: e.message || "" }), cause);
       if (e.cause_row != null) item.dataset.causeRow = String(e.cause_row);
-      item.addEventListener("click", () => jumpTo(e.row));
-      errorList.append(item);
+      item.addEventListener("click", () => ctx.links.jumpTo(e.row));
+      el.append(item);
     }
   };
+  scope.on("change:errors", update);
+  update();
+  return { el, update, toggle: () => { el.hidden = !el.hidden; }, dispose: scope.dispose };
+}
 
-  // --- session form
+/**
+ * The form's inputs, by field; buildSession() reads them and fillForm() writes them.
+ * @typedef {object} FormFields
+ * @property {HTMLTextAreaElement} instructions
+ * @property {HTMLSelectElement} modality
+ * @property {HTMLInputElement} voice
+ * @property {HTMLSelectElement} turn
+ * @property {HTMLInputElement} threshold
+ * @property {HTMLInputElement} prefix
+ * @property {HTMLInputElement} silence
+ * @property {HTMLInputElement} idle
+ * @property {HTMLSelectElement} eagerness
+ * @property {HTMLInputElement} createResponse
+ * @property {HTMLInputElement} interruptResponse
+ * @property {HTMLInputElement} transcription
+ * @property {HTMLInputElement} transcriptionModel
+ * @property {HTMLInputElement} maxTokens
+ * @property {HTMLInputElement} toolChoice
+ * @property {HTMLTextAreaElement} tools
+ * @property {() => void} syncVisibility   show the rows that apply to the chosen turn detection
+ */
+
+/**
+ * Session form: GA session fields, Apply (validated here, then by the kernel), the refusal reason, and the
+ * effective session with the fields that differ from what was asked.
+ * @param {ViewContext} ctx
+ * @returns {Component}
+ */
+function sessionForm(ctx) {
+  const { model, viewId } = ctx;
+  const scope = makeScope(model);
+  /** @type {(label: string, input: HTMLElement, extra?: HTMLElement) => HTMLElement} */
   const field = (label, input, extra) => h("label", { class: "rt-field" }, h("span", { text: label }), input, extra);
-  const sel = (testid, options, value) => {
-    const s = h("select", { testid });
-    for (const [v, t] of options) s.append(h("option", { value: v, text: t }));
-    s.value = value;
-    return s;
-  };
+  const input = (/** @type {Record<string, any>} */ attrs) => /** @type {HTMLInputElement} */ (h("input", attrs));
+  const area = (/** @type {Record<string, any>} */ attrs) => /** @type {HTMLTextAreaElement} */ (h("textarea", attrs));
+  /** @type {FormFields} */
   const f = {
-    instructions: h("textarea", { testid: "rt-instructions", rows: 2, placeholder: "instructions (system message)" }),
+    instructions: area({ testid: "rt-instructions", rows: 2, placeholder: "instructions (system message)" }),
     modality: sel("rt-modality", [["audio", "audio + transcript"], ["text", "text"]], "audio"),
-    voice: h("input", { testid: "rt-voice", list: `${viewId}-voices`, value: "alloy" }),
+    voice: input({ testid: "rt-voice", list: `${viewId}-voices`, value: "alloy" }),
     turn: sel("rt-turn", [["none", "none (push to talk)"], ["server_vad", "server_vad"], ["semantic_vad", "semantic_vad"]], "server_vad"),
-    threshold: h("input", { testid: "rt-threshold", type: "number", step: "0.05", min: "0", max: "1", value: "0.5" }),
-    prefix: h("input", { testid: "rt-prefix-ms", type: "number", step: "10", min: "0", value: "300" }),
-    silence: h("input", { testid: "rt-silence-ms", type: "number", step: "10", min: "0", value: "500" }),
-    idle: h("input", { testid: "rt-idle-ms", type: "number", step: "100", min: "0", placeholder: "off" }),
+    threshold: input({ testid: "rt-threshold", type: "number", step: "0.05", min: "0", max: "1", value: "0.5" }),
+    prefix: input({ testid: "rt-prefix-ms", type: "number", step: "10", min: "0", value: "300" }),
+    silence: input({ testid: "rt-silence-ms", type: "number", step: "10", min: "0", value: "500" }),
+    idle: input({ testid: "rt-idle-ms", type: "number", step: "100", min: "0", placeholder: "off" }),
     eagerness: sel("rt-eagerness", [["auto", "auto"], ["low", "low"], ["medium", "medium"], ["high", "high"]], "auto"),
-    createResponse: h("input", { testid: "rt-create-response", type: "checkbox", checked: true }),
-    interruptResponse: h("input", { testid: "rt-interrupt-response", type: "checkbox", checked: true }),
-    transcription: h("input", { testid: "rt-transcription", type: "checkbox" }),
-    transcriptionModel: h("input", { testid: "rt-transcription-model", value: "whisper-1" }),
-    maxTokens: h("input", { testid: "rt-max-tokens", value: "inf", placeholder: "1..4096 or inf" }),
-    toolChoice: h("input", { testid: "rt-tool-choice", value: "auto", placeholder: "auto | none | required | tool name" }),
-    tools: h("textarea", { testid: "rt-tools", rows: 3, placeholder: '[{"type": "function", "name": "...", "parameters": {...}}]' }),
+    createResponse: input({ testid: "rt-create-response", type: "checkbox", checked: true }),
+    interruptResponse: input({ testid: "rt-interrupt-response", type: "checkbox", checked: true }),
+    transcription: input({ testid: "rt-transcription", type: "checkbox" }),
+    transcriptionModel: input({ testid: "rt-transcription-model", value: "whisper-1" }),
+    maxTokens: input({ testid: "rt-max-tokens", value: "inf", placeholder: "1..4096 or inf" }),
+    toolChoice: input({ testid: "rt-tool-choice", value: "auto", placeholder: "auto | none | required | tool name" }),
+    tools: area({ testid: "rt-tools", rows: 3, placeholder: '[{"type": "function", "name": "...", "parameters": {...}}]' }),
+    syncVisibility: () => {},
   };
   const voices = h("datalist", { id: `${viewId}-voices` });
   for (const v of VOICES) voices.append(h("option", { value: v }));
@@ -691,9 +933,9 @@ function render({ model, el }) {
   f.transcription.addEventListener("change", f.syncVisibility);
   f.syncVisibility();
   const formError = h("div", { class: "rt-form-error", testid: "rt-form-error", role: "alert" });
-  const applyBtn = h("button", { class: "rt-btn", testid: "rt-apply", text: "Apply" });
+  const applyBtn = /** @type {HTMLButtonElement} */ (h("button", { class: "rt-btn", testid: "rt-apply", text: "Apply" }));
   const sessionView = h("div", { class: "rt-session", testid: "rt-session" });
-  const form = h("details", { class: "rt-form", testid: "rt-form" },
+  const el = h("details", { class: "rt-form", testid: "rt-form" },
     h("summary", { text: "Session" }),
     h("div", { class: "rt-form-grid" },
       field("instructions", f.instructions), field("output", f.modality), field("voice", f.voice, voices),
@@ -711,7 +953,7 @@ function render({ model, el }) {
       return;
     }
     formError.textContent = "";
-    action({ type: "apply", session });
+    ctx.action({ type: "apply", session });
   });
 
   const renderSession = () => {
@@ -743,19 +985,82 @@ function render({ model, el }) {
       formError.dataset.source = "kernel";
     }
   };
+  const renderStatus = () => { applyBtn.disabled = model.get("status") !== "open"; };
+  const update = () => { renderStatus(); onSession(); };
+  scope.on("change:status", renderStatus);
+  scope.on("change:session_effective change:session_diff", onSession);
+  scope.on("change:form_error", renderFormError);
+  update();
+  return { el, update, dispose: scope.dispose };
+}
 
-  // --- prompt, reply, audio bar
-  const prompt = h("textarea", { class: "rt-prompt", testid: "rt-prompt", rows: 2,
-    placeholder: "Message — Enter sends, Shift+Enter for a newline" });
-  const respond = h("input", { type: "checkbox", testid: "rt-respond", checked: true });
-  const sendBtn = h("button", { class: "rt-btn rt-primary", testid: "rt-send", text: "Send" });
-  const stopBtn = h("button", { class: "rt-btn rt-danger", testid: "rt-stop", text: "Stop" });
+/**
+ * Audio bar of one view: the engine's counters as data-* attributes, enable-audio, mute and volume. It redraws
+ * at most once per animation frame, however often the engine reports.
+ * @param {ViewContext} ctx
+ * @returns {Component}
+ */
+function audioBar(ctx) {
+  const { engine } = ctx;
+  const enableAudio = h("button", { class: "rt-btn rt-warn", testid: "rt-enable-audio", text: "▶ enable audio", hidden: true });
+  enableAudio.addEventListener("click", () => engine.ensure());
+  const volume = /** @type {HTMLInputElement} */ (h("input", { type: "range", min: "0", max: "1", step: "0.05",
+    testid: "rt-volume", value: String(engine.volume), title: "volume" }));
+  volume.addEventListener("input", () => { engine.volume = Number(volume.value); engine.applyVolume(); });
+  const mute = h("button", { class: "rt-btn rt-icon", testid: "rt-mute", title: "mute" });
+  mute.addEventListener("click", () => { engine.muted = !engine.muted; engine.applyVolume(); });
+  const meter = h("span", { class: "rt-meter" });
+  const el = h("div", { class: "rt-audio", testid: "rt-audio" }, enableAudio, mute, volume, meter);
+  const update = () => {
+    const st = engine.state();
+    const item = engine.currentItem;
+    const rec = item ? (1000 * (engine.received[item] || 0)) / SAMPLE_RATE_HZ : 0;
+    const pl = item ? (1000 * (engine.played[item] || 0)) / SAMPLE_RATE_HZ : 0;
+    const sum = (/** @type {Record<string, number>} */ o) => Object.values(o).reduce((a, b) => a + b, 0);
+    el.dataset.receivedMs = String(Math.round(rec));
+    el.dataset.playedMs = String(Math.round(pl));
+    el.dataset.totalReceivedMs = String(Math.round((1000 * sum(engine.received)) / SAMPLE_RATE_HZ));
+    el.dataset.totalPlayedMs = String(Math.round((1000 * sum(engine.played)) / SAMPLE_RATE_HZ));
+    el.dataset.itemId = item || "";
+    el.dataset.state = st;
+    el.dataset.mode = engine.mode;
+    el.dataset.underruns = String(engine.underruns);
+    enableAudio.hidden = st !== "suspended";
+    mute.textContent = engine.muted ? "unmute" : "mute";
+    mute.setAttribute("aria-pressed", String(engine.muted));
+    meter.textContent = item ? `${(pl / 1000).toFixed(1)} / ${(rec / 1000).toFixed(1)} s` : "no audio yet";
+  };
+  let frame = 0;
+  const listener = () => {
+    if (frame) return;
+    frame = requestAnimationFrame(() => { frame = 0; update(); });
+  };
+  engine.listeners.add(listener);
+  update();
+  return { el, update, dispose: () => { engine.listeners.delete(listener); cancelAnimationFrame(frame); } };
+}
+
+/**
+ * Talk: the streamed reply (the `reply` trait), the prompt (Enter sends), respond, Send, Stop and the audio bar.
+ * @param {ViewContext} ctx
+ * @returns {Component}
+ */
+function talk(ctx) {
+  const { model, engine } = ctx;
+  const scope = makeScope(model);
+  const prompt = /** @type {HTMLTextAreaElement} */ (h("textarea", { class: "rt-prompt", testid: "rt-prompt", rows: 2,
+    placeholder: "Message — Enter sends, Shift+Enter for a newline" }));
+  const respond = /** @type {HTMLInputElement} */ (h("input", { type: "checkbox", testid: "rt-respond", checked: true }));
+  const sendBtn = /** @type {HTMLButtonElement} */ (h("button", { class: "rt-btn rt-primary", testid: "rt-send", text: "Send" }));
+  const stopBtn = /** @type {HTMLButtonElement} */ (h("button", { class: "rt-btn rt-danger", testid: "rt-stop", text: "Stop" }));
   const reply = h("div", { class: "rt-reply", testid: "rt-reply" });
+  const audio = audioBar(ctx);
+  scope.add(audio.dispose);
   const send = () => {
     const text = prompt.value;
     if (!text.trim() || sendBtn.disabled) return;
     engine.ensure();
-    action({ type: "send_text", text, respond: respond.checked });
+    ctx.action({ type: "send_text", text, respond: respond.checked });
     prompt.value = "";
   };
   prompt.addEventListener("keydown", (e) => {
@@ -764,43 +1069,8 @@ function render({ model, el }) {
   sendBtn.addEventListener("click", send);
   stopBtn.addEventListener("click", () => {
     const item = engine.currentItem;
-    engine.flush(item).then((played) => action({ type: "stop", played, item }));
+    engine.flush(item).then((played) => ctx.action({ type: "stop", played, item }));
   });
-
-  const enableAudio = h("button", { class: "rt-btn rt-warn", testid: "rt-enable-audio", text: "▶ enable audio", hidden: true });
-  enableAudio.addEventListener("click", () => engine.ensure());
-  const volume = h("input", { type: "range", min: "0", max: "1", step: "0.05", testid: "rt-volume", value: String(engine.volume), title: "volume" });
-  volume.addEventListener("input", () => { engine.volume = Number(volume.value); engine.applyVolume(); });
-  const mute = h("button", { class: "rt-btn rt-icon", testid: "rt-mute", title: "mute" });
-  mute.addEventListener("click", () => { engine.muted = !engine.muted; engine.applyVolume(); });
-  const meter = h("span", { class: "rt-meter" });
-  const audioBar = h("div", { class: "rt-audio", testid: "rt-audio" }, enableAudio, mute, volume, meter);
-  const renderAudio = () => {
-    const st = engine.state();
-    const item = engine.currentItem;
-    const rec = item ? (1000 * (engine.received[item] || 0)) / SAMPLE_RATE_HZ : 0;
-    const pl = item ? (1000 * (engine.played[item] || 0)) / SAMPLE_RATE_HZ : 0;
-    const sum = (o) => Object.values(o).reduce((a, b) => a + b, 0);
-    audioBar.dataset.receivedMs = String(Math.round(rec));
-    audioBar.dataset.playedMs = String(Math.round(pl));
-    audioBar.dataset.totalReceivedMs = String(Math.round((1000 * sum(engine.received)) / SAMPLE_RATE_HZ));
-    audioBar.dataset.totalPlayedMs = String(Math.round((1000 * sum(engine.played)) / SAMPLE_RATE_HZ));
-    audioBar.dataset.itemId = item || "";
-    audioBar.dataset.state = st;
-    audioBar.dataset.mode = engine.mode;
-    audioBar.dataset.underruns = String(engine.underruns);
-    enableAudio.hidden = st !== "suspended";
-    mute.textContent = engine.muted ? "unmute" : "mute";
-    mute.setAttribute("aria-pressed", String(engine.muted));
-    meter.textContent = item ? `${(pl / 1000).toFixed(1)} / ${(rec / 1000).toFixed(1)} s` : "no audio yet";
-  };
-  let audioFrame = 0;
-  const audioListener = () => {
-    if (audioFrame) return;
-    audioFrame = requestAnimationFrame(() => { audioFrame = 0; renderAudio(); });
-  };
-  engine.listeners.add(audioListener);
-  cleanups.push(() => { engine.listeners.delete(audioListener); cancelAnimationFrame(audioFrame); });
 
   const renderReply = () => {
     const r = model.get("reply") || {};
@@ -813,61 +1083,112 @@ function render({ model, el }) {
       reply.append(h("span", { class: "rt-tag", text: r.status }));
     }
   };
-
-  const talk = h("div", { class: "rt-talk" },
+  const renderStatus = () => {
+    const open = model.get("status") === "open";
+    sendBtn.disabled = !open;
+    stopBtn.disabled = !open;
+  };
+  const update = () => { renderStatus(); renderReply(); };
+  scope.on("change:status", renderStatus);
+  scope.on("change:reply", renderReply);
+  update();
+  const el = h("div", { class: "rt-talk" },
     h("div", { class: "rt-subtle", text: "reply" }), reply,
     prompt,
-    h("div", { class: "rt-row" }, h("label", { class: "rt-check" }, respond, " respond"), sendBtn, stopBtn, audioBar));
+    h("div", { class: "rt-row" }, h("label", { class: "rt-check" }, respond, " respond"), sendBtn, stopBtn, audio.el));
+  return { el, update, dispose: scope.dispose };
+}
 
-  // --- event log
+/**
+ * One log row's element. A click on the row toggles its detail; a click on its cause link jumps to that row.
+ * @param {LogRow} r
+ * @param {{toggle: (rowId: number) => void, jumpTo: (rowId: number) => void}} on
+ */
+function logRowEl(r, on) {
+  const dir = DIRS[r.d] || r.d;
+  const flags = r.f || "";
+  const classes = ["rt-log-row", `rt-${dir}`];
+  if (flags.includes("e")) classes.push("rt-error");
+  if (flags.includes("u")) classes.push("rt-unknown");
+  if (flags.includes("w")) classes.push("rt-row-warn");
+  const el = h("div", { class: classes.join(" "),
+    testid: "rt-log-row", "data-type": r.y, "data-dir": dir, "data-row": String(r.i), "data-count": String(r.n || 1) },
+  h("span", { class: "rt-arrow", text: ARROWS[dir] || "?" }),
+  h("span", { class: "rt-time", text: fmtTime(r.t) }),
+  h("span", { class: "rt-type", text: r.y }),
+  flags.includes("u") ? h("span", { class: "rt-tag", text: "unknown type", title: "not in the dialect's event set" }) : null,
+  flags.includes("x") ? h("span", { class: "rt-tag", text: "bad frame" }) : null,
+  flags.includes("w") ? h("span", { class: "rt-tag", text: "⚠ tolerated",
+    title: "a known type that deviates from the schema: the problems are in the summary" }) : null,
+  h("span", { class: "rt-meta", text: runMeta(r) }),
+  h("span", { class: "rt-summary", text: r.s || "" }),
+  r.c != null ? h("a", { class: "rt-cause", text: `← #${r.c}`, title: "the client event this answers",
+    onclick: (/** @type {Event} */ e) => { e.stopPropagation(); on.jumpTo(/** @type {number} */ (r.c)); } }) : null);
+  if (flags) el.dataset.flags = flags;
+  el.addEventListener("click", () => on.toggle(r.i));
+  return el;
+}
+
+/**
+ * The log view's messages from the kernel (routed by handleKernelMessage).
+ * @typedef {object} LogHandlers
+ * @property {(msg: KernelMessage) => void} append       log.append (batched: one DOM pass per frame)
+ * @property {(msg: KernelMessage) => void} showWindow   log.window
+ * @property {(msg: KernelMessage) => void} addPage      log.page
+ * @property {(msg: KernelMessage) => void} showDetail   log.detail
+ * @property {(rowId: number) => void} jumpTo
+ */
+
+/**
+ * Event log: toolbar (filter, search, count, follow, clear) and a bounded window of rows that pages in older
+ * and newer rows as the reader scrolls; the kernel holds the whole log.
+ * @param {ViewContext} ctx
+ * @returns {Component & LogHandlers}
+ */
+function logView(ctx) {
+  const { model, request } = ctx;
+  const scope = makeScope(model);
   const filter = sel("rt-filter", [["all", "all events"], ["no_audio", "hide audio deltas"],
     ["no_deltas", "hide all deltas"], ["errors", "errors only"]], model.get("log_filter"));
-  const search = h("input", { type: "search", testid: "rt-search", placeholder: "search type / text", value: model.get("log_search") });
+  const search = /** @type {HTMLInputElement} */ (h("input", { type: "search", testid: "rt-search",
+    placeholder: "search type / text", value: model.get("log_search") }));
   const count = h("span", { class: "rt-subtle", testid: "rt-log-count" });
   const follow = h("button", { class: "rt-btn rt-follow", testid: "rt-follow", text: "↓ latest", hidden: true });
   const clearBtn = h("button", { class: "rt-btn", testid: "rt-clear", text: "Clear" });
   const list = h("div", { class: "rt-log", testid: "rt-log", role: "log", tabindex: "0" });
-  const logBox = h("div", { class: "rt-logbox" },
+  const el = h("div", { class: "rt-logbox" },
     h("div", { class: "rt-row rt-toolbar" }, filter, search, count, h("span", { class: "rt-spacer" }), follow, clearBtn),
     list);
 
   filter.addEventListener("change", () => { model.set("log_filter", filter.value); model.save_changes(); });
-  let searchTimer = 0;
+  /** @type {ReturnType<typeof setTimeout> | undefined} */
+  let searchTimer;
   search.addEventListener("input", () => {
     clearTimeout(searchTimer);
     searchTimer = setTimeout(() => { model.set("log_search", search.value); model.save_changes(); }, 200);
   });
-  cleanups.push(() => clearTimeout(searchTimer));
-  clearBtn.addEventListener("click", () => action({ type: "clear" }));
+  scope.add(() => clearTimeout(searchTimer));
+  clearBtn.addEventListener("click", () => ctx.action({ type: "clear" }));
+  scope.on("change:log_filter", () => { filter.value = model.get("log_filter"); });
+  scope.on("change:log_search", () => { if (document.activeElement !== search) search.value = model.get("log_search"); });
 
   // Window state: `rows` mirrors the DOM; offset = position of rows[0] among the rows matching the filter.
+  /** @type {LogRow[]} */
   let rows = [];
+  /** @type {Map<number, HTMLElement>} */
   const rowEls = new Map();
   let offset = 0;
   let total = 0;
   let atTail = true;
   let autoscroll = true;
   let loading = false;
+  /** @type {{row: number, member: number, el: HTMLElement} | null} */
   let open = null;
+  /** @type {number | null} */
+  let pendingFocus = null;
 
-  const rowEl = (r) => {
-    const dir = DIRS[r.d] || r.d;
-    const flags = r.f || "";
-    const el = h("div", { class: `rt-log-row rt-${dir}${flags.includes("e") ? " rt-error" : ""}${flags.includes("u") ? " rt-unknown" : ""}`,
-      testid: "rt-log-row", "data-type": r.y, "data-dir": dir, "data-row": String(r.i), "data-count": String(r.n || 1) },
-    h("span", { class: "rt-arrow", text: ARROWS[dir] || "?" }),
-    h("span", { class: "rt-time", text: fmtTime(r.t) }),
-    h("span", { class: "rt-type", text: r.y }),
-    flags.includes("u") ? h("span", { class: "rt-tag", text: "unknown type", title: "not in the dialect's event set" }) : null,
-    flags.includes("x") ? h("span", { class: "rt-tag", text: "bad frame" }) : null,
-    h("span", { class: "rt-meta", text: runMeta(r) }),
-    h("span", { class: "rt-summary", text: r.s || "" }),
-    r.c != null ? h("a", { class: "rt-cause", text: `← #${r.c}`, title: "the client event this answers",
-      onclick: (e) => { e.stopPropagation(); jumpTo(r.c); } }) : null);
-    if (flags) el.dataset.flags = flags;
-    el.addEventListener("click", () => toggleDetail(r.i, 0));
-    return el;
-  };
+  const rowHandlers = { toggle: (/** @type {number} */ rowId) => toggleDetail(rowId, 0), jumpTo: (/** @type {number} */ rowId) => jumpTo(rowId) };
+  const rowEl = (/** @type {LogRow} */ r) => logRowEl(r, rowHandlers);
 
   const updateCount = () => {
     count.textContent = `${total} row${total === 1 ? "" : "s"}`;
@@ -876,6 +1197,7 @@ function render({ model, el }) {
   const nearBottom = () => list.scrollHeight - list.scrollTop - list.clientHeight < 24;
   const scrollToBottom = () => { list.scrollTop = list.scrollHeight; };
 
+  /** @type {(newRows: LogRow[], newOffset: number, newTotal: number, tail: boolean) => void} */
   const replaceWindow = (newRows, newOffset, newTotal, tail) => {
     rows = newRows;
     offset = newOffset;
@@ -900,13 +1222,14 @@ function render({ model, el }) {
   };
   const trimBottom = () => {
     while (rows.length > MAX_DOM_ROWS) {
-      const r = rows.pop();
+      const r = /** @type {LogRow} */ (rows.pop());
       rowEls.get(r.i)?.remove();
       rowEls.delete(r.i);
       atTail = false;
     }
   };
 
+  /** @param {{rows: LogRow[], updates: LogRow[], total: number}} msg */
   const onAppend = (msg) => {
     total = msg.total;
     for (const r of msg.updates || []) {
@@ -915,7 +1238,8 @@ function render({ model, el }) {
       const idx = rows.findIndex((x) => x.i === r.i);
       if (idx >= 0) rows[idx] = r;
       const fresh = rowEl(r);
-      const detail = old.nextSibling?.classList?.contains("rt-log-detail") ? old.nextSibling : null;
+      const next = /** @type {Element | null} */ (old.nextSibling);
+      const detail = next?.classList?.contains("rt-log-detail") ? next : null;
       old.replaceWith(fresh);
       rowEls.set(r.i, fresh);
       if (detail) fresh.after(detail);
@@ -947,53 +1271,74 @@ function render({ model, el }) {
   };
 
   // Appends that arrive together (e.g. after a busy kernel catches up) are applied in one DOM pass per frame.
+  /** @type {KernelMessage[]} */
   let appendQueue = [];
   let appendFrame = 0;
-  const queueAppend = (msg) => {
+  /** @param {KernelMessage} msg */
+  const append = (msg) => {
     appendQueue.push(msg);
     if (appendFrame) return;
     appendFrame = requestAnimationFrame(() => {
       appendFrame = 0;
       const q = appendQueue;
       appendQueue = [];
-      onAppend({ rows: q.flatMap((m) => m.rows), updates: q.flatMap((m) => m.updates || []), total: q[q.length - 1].total });
+      onAppend({ rows: q.flatMap((m) => m.rows || []), updates: q.flatMap((m) => m.updates || []),
+        total: /** @type {number} */ (q[q.length - 1].total) });
     });
   };
-  cleanups.push(() => cancelAnimationFrame(appendFrame));
+  scope.add(() => cancelAnimationFrame(appendFrame));
 
-  const onPage = (msg) => {
+  /** @param {KernelMessage} msg */
+  const showWindow = (msg) => {
+    loading = false;
+    appendQueue = [];
+    autoscroll = /** @type {boolean} */ (msg.tail);
+    replaceWindow(msg.rows || [], msg.offset || 0, msg.total || 0, !!msg.tail);
+    const target = pendingFocus != null ? rowEls.get(pendingFocus) : undefined;
+    if (target) {
+      autoscroll = false;
+      target.classList.add("rt-focus");
+      target.scrollIntoView({ block: "center" });
+      pendingFocus = null;
+    } else if (autoscroll) scrollToBottom();
+    updateCount();
+  };
+
+  /** @param {KernelMessage} msg */
+  const addPage = (msg) => {
+    const pageRows = msg.rows || [];
     loading = false;
     if (msg.dir === "older") {
       const before = list.scrollHeight;
       const frag = document.createDocumentFragment();
-      for (const r of msg.rows) { const e = rowEl(r); rowEls.set(r.i, e); frag.append(e); }
+      for (const r of pageRows) { const e = rowEl(r); rowEls.set(r.i, e); frag.append(e); }
       list.prepend(frag);
-      rows = [...msg.rows, ...rows];
-      offset = msg.offset;
+      rows = [...pageRows, ...rows];
+      offset = /** @type {number} */ (msg.offset);
       list.scrollTop += list.scrollHeight - before;
       trimBottom();
     } else {
       const frag = document.createDocumentFragment();
-      for (const r of msg.rows) { if (rowEls.has(r.i)) continue; const e = rowEl(r); rowEls.set(r.i, e); frag.append(e); rows.push(r); }
+      for (const r of pageRows) { if (rowEls.has(r.i)) continue; const e = rowEl(r); rowEls.set(r.i, e); frag.append(e); rows.push(r); }
       list.append(frag);
-      atTail = msg.tail;
+      atTail = !!msg.tail;
       const before = list.scrollHeight;
       const top = list.scrollTop;
       trimTop();
       list.scrollTop = top - (before - list.scrollHeight);
     }
-    total = msg.total;
+    total = /** @type {number} */ (msg.total);
     updateCount();
   };
 
   const requestTail = () => { loading = true; request({ type: "log.window", limit: PAGE_ROWS * 2 }); };
+  /** @param {number} rowId */
   const jumpTo = (rowId) => {
     autoscroll = false;
     loading = true;
     pendingFocus = rowId;
     request({ type: "log.around", row: rowId, limit: PAGE_ROWS * 2 });
   };
-  let pendingFocus = null;
 
   list.addEventListener("scroll", () => {
     // Autoscroll pauses while the user reads older rows and resumes when they scroll back to the bottom.
@@ -1011,9 +1356,10 @@ function render({ model, el }) {
   });
   follow.addEventListener("click", () => { autoscroll = true; requestTail(); });
 
+  /** @type {(rowId: number, member: number) => void} */
   const toggleDetail = (rowId, member) => {
-    const el = rowEls.get(rowId);
-    if (!el) return;
+    const rowElement = rowEls.get(rowId);
+    if (!rowElement) return;
     if (open && open.row === rowId && member === open.member && open.el.isConnected) {
       open.el.remove();
       open = null;
@@ -1021,81 +1367,125 @@ function render({ model, el }) {
     }
     if (open?.el) open.el.remove();
     const box = h("div", { class: "rt-log-detail", testid: "rt-log-detail" }, h("span", { class: "rt-subtle", text: "loading…" }));
-    el.after(box);
+    rowElement.after(box);
     open = { row: rowId, member, el: box };
     request({ type: "log.detail", row: rowId, member });
   };
 
-  const onDetail = (msg) => {
+  /** @param {KernelMessage} msg */
+  const showDetail = (msg) => {
     if (!open || open.row !== msg.row) return;
-    const box = open.el;
+    const shown = open;
+    const row = /** @type {number} */ (msg.row);
+    const member = /** @type {number} */ (msg.member);
+    const box = shown.el;
     box.replaceChildren();
-    if (msg.count > 1) {
-      const prev = h("button", { class: "rt-btn rt-icon", testid: "rt-detail-prev", text: "◀", disabled: msg.member <= 0 });
-      const next = h("button", { class: "rt-btn rt-icon", testid: "rt-detail-next", text: "▶", disabled: msg.member >= msg.count - 1 });
-      prev.addEventListener("click", (e) => { e.stopPropagation(); open.member = msg.member - 1; request({ type: "log.detail", row: msg.row, member: msg.member - 1 }); });
-      next.addEventListener("click", (e) => { e.stopPropagation(); open.member = msg.member + 1; request({ type: "log.detail", row: msg.row, member: msg.member + 1 }); });
-      box.append(h("div", { class: "rt-row" }, prev, h("span", { text: `member ${msg.member + 1} of ${msg.count} (entry #${msg.entry})` }), next));
+    if ((msg.count || 0) > 1) {
+      const show = (/** @type {number} */ m) => { shown.member = m; request({ type: "log.detail", row, member: m }); };
+      const prev = h("button", { class: "rt-btn rt-icon", testid: "rt-detail-prev", text: "◀", disabled: member <= 0 });
+      const next = h("button", { class: "rt-btn rt-icon", testid: "rt-detail-next", text: "▶", disabled: member >= (msg.count || 0) - 1 });
+      prev.addEventListener("click", (e) => { e.stopPropagation(); show(member - 1); });
+      next.addEventListener("click", (e) => { e.stopPropagation(); show(member + 1); });
+      box.append(h("div", { class: "rt-row" }, prev, h("span", { text: `member ${member + 1} of ${msg.count} (entry #${msg.entry})` }), next));
       if (msg.text) box.append(h("div", { class: "rt-run-text", text: msg.text }));
     }
-    if (msg.cause) {
-      box.append(h("a", { class: "rt-cause", text: `caused by ${msg.cause.type} #${msg.cause.row}`,
-        onclick: () => jumpTo(msg.cause.row) }));
+    const cause = msg.cause;
+    if (cause) {
+      box.append(h("a", { class: "rt-cause", text: `caused by ${cause.type} #${cause.row}`,
+        onclick: () => jumpTo(cause.row) }));
     }
     box.append(h("pre", { text: msg.json }));
   };
 
-  // --- layout
-  const left = h("div", { class: "rt-left" }, form, talk);
-  const body = h("div", { class: "rt-body" }, left, logBox);
-  const root = h("div", { class: "rt-root" }, header, errorList, body);
+  updateCount();
+  return { el, update: updateCount, append, showWindow, addPage, showDetail, jumpTo, dispose: scope.dispose };
+}
+
+/**
+ * Route one kernel -> view message to the component that owns it. Audio messages are not here: they go to the
+ * engine, through the one listener initialize() registers per widget.
+ * @param {ViewContext} ctx
+ * @param {{busy: Component, log: LogHandlers}} parts
+ * @param {KernelMessage} msg
+ */
+function handleKernelMessage(ctx, parts, msg) {
+  if (msg.view && msg.view !== ctx.viewId && msg.view !== "*") return;
+  switch (msg.type) {
+    case "ack": ctx.acked(/** @type {number} */ (msg.seq)); parts.busy.update?.(); break;
+    case "log.append": parts.log.append(msg); break;
+    case "log.window": parts.log.showWindow(msg); break;
+    case "log.page": parts.log.addPage(msg); break;
+    case "log.detail": parts.log.showDetail(msg); break;
+    default: break;
+  }
+}
+
+let VIEW_COUNTER = 0;
+
+/**
+ * The shared state of a new view: its id, the engine, and the two ways to talk to the kernel.
+ * @param {Model} model
+ * @returns {ViewContext}
+ */
+function makeContext(model) {
+  const viewId = `v${Date.now().toString(36)}${(VIEW_COUNTER++).toString(36)}`;
+  // Kernel-busy detection: UI actions carry a seq; the kernel acks each as soon as it handles it.
+  let seq = 0;
+  /** @type {Map<number, number>} seq -> performance.now() when sent */
+  const unacked = new Map();
+  let req = 0;
+  return {
+    model,
+    viewId,
+    engine: engineFor(model),
+    action(content) {
+      const n = ++seq;
+      unacked.set(n, performance.now());
+      model.send({ ...content, seq: n, view: viewId });
+    },
+    request: (content) => model.send({ ...content, view: viewId, req: ++req }),
+    acked: (n) => { unacked.delete(n); },
+    waiting() {
+      const now = performance.now();
+      for (const t of unacked.values()) if (now - t >= BUSY_AFTER_MS) return true;
+      return false;
+    },
+    links: { jumpTo: () => {}, toggleErrors: () => {} },
+  };
+}
+
+/**
+ * Once per view: build the console into `el` and return its cleanup.
+ * @param {{model: Model, el: HTMLElement}} args
+ */
+function render({ model, el }) {
+  const ctx = makeContext(model);
+  const busy = busyNotice(ctx);
+  const head = header(ctx, busy.el);
+  const errors = errorList(ctx);
+  const form = sessionForm(ctx);
+  const talkBox = talk(ctx);
+  const log = logView(ctx);
+  ctx.links.jumpTo = log.jumpTo;
+  ctx.links.toggleErrors = errors.toggle;
+  const components = [busy, head, errors, form, talkBox, log];
+
+  const left = h("div", { class: "rt-left" }, form.el, talkBox.el);
+  const body = h("div", { class: "rt-body" }, left, log.el);
+  const root = h("div", { class: "rt-root" }, head.el, errors.el, body);
   el.replaceChildren(root);
 
-  const onMsg = (msg) => {
-    if (msg.view && msg.view !== viewId && msg.view !== "*") return;
-    switch (msg.type) {
-      case "ack": unacked.delete(msg.seq); checkBusy(); break;
-      case "log.append": queueAppend(msg); break;
-      case "log.window":
-        loading = false;
-        appendQueue = [];
-        autoscroll = msg.tail;
-        replaceWindow(msg.rows, msg.offset, msg.total, msg.tail);
-        if (pendingFocus != null && rowEls.has(pendingFocus)) {
-          const target = rowEls.get(pendingFocus);
-          autoscroll = false;
-          target.classList.add("rt-focus");
-          target.scrollIntoView({ block: "center" });
-          pendingFocus = null;
-        } else if (autoscroll) scrollToBottom();
-        updateCount();
-        break;
-      case "log.page": onPage(msg); break;
-      case "log.detail": onDetail(msg); break;
-      default: break;
-    }
-  };
-  on("msg:custom", onMsg);
-  on("change:status change:close_code change:close_reason change:backend change:model change:dialect change:error_count", renderHeader);
-  on("change:errors", renderErrors);
-  on("change:session_effective change:session_diff", onSession);
-  on("change:form_error", renderFormError);
-  on("change:reply", renderReply);
-  on("change:log_filter", () => { filter.value = model.get("log_filter"); });
-  on("change:log_search", () => { if (document.activeElement !== search) search.value = model.get("log_search"); });
-
-  renderHeader();
-  renderErrors();
-  onSession();
-  renderReply();
-  renderAudio();
-  updateCount();
+  const onMsg = (/** @type {KernelMessage} */ msg) => handleKernelMessage(ctx, { busy, log }, msg);
+  model.on("msg:custom", onMsg);
 
   // Handshake (TESTING.md pitfall 8): the kernel sends nothing to a view before this message; it answers with
   // the tail of the log, so a view displayed later rebuilds from traits plus one window.
-  action({ type: "ready", limit: PAGE_ROWS * 2 });
+  ctx.action({ type: "ready", limit: PAGE_ROWS * 2 });
 
-  return () => { for (const fn of cleanups) fn(); };
+  return () => {
+    model.off("msg:custom", onMsg);
+    for (const c of components) c.dispose();
+  };
 }
 
 export default { initialize, render };

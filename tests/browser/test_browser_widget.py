@@ -8,6 +8,7 @@ stays real: data-played-ms counts samples the worklet actually rendered.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -263,9 +264,9 @@ def _on_done(ev):  # the server answers in order: the last item done means every
 
 w.on("conversation.item.done", _on_done)
 for i in range({N_ITEMS}):
-    await w.send({{"type": "conversation.item.create",
-                  "item": {{"type": "message", "role": "user",
-                           "content": [{{"type": "input_text", "text": f"note {{i}}"}}]}}}})
+    await w.send_event({{"type": "conversation.item.create",
+                        "item": {{"type": "message", "role": "user",
+                                 "content": [{{"type": "input_text", "text": f"note {{i}}"}}]}}}})
 await asyncio.wait_for(_last, 120)
 print(len(w.events))
 """
@@ -357,3 +358,47 @@ def test_api_key_never_reaches_the_page_or_the_saved_notebook(
         for secret in (SECRET, WRONG):
             assert secret not in text, f"key found in the {where}"
             assert secret[-16:] not in text, f"part of a key found in the {where}"
+
+
+DEVIATING_CELL = """
+import json
+import websockets
+from rtwidget import RealtimeWidget
+
+async def _deviate(ws):  # a session without its `type`, an event type no dialect knows, then close 4000
+    session = {"id": "s1", "object": "realtime.session", "model": "gpt-realtime"}
+    await ws.send(json.dumps({"type": "session.created", "event_id": "e1", "session": session}))
+    await ws.send(json.dumps({"type": "ping", "event_id": "e2"}))
+    await ws.close(4000, "bad model")
+
+_server = await websockets.serve(_deviate, "127.0.0.1", 0)
+w = RealtimeWidget(url=f"ws://127.0.0.1:{_server.sockets[0].getsockname()[1]}")
+w
+"""
+
+
+def test_deviating_server_shows_tolerated_frames_and_failed_close(open_notebook: NotebookOpener) -> None:
+    """Tolerated frames are counted and flagged; a 4000 close reads "failed", in red, with a hint."""
+    nb = open_notebook([DEVIATING_CELL])
+    nb.run_all()
+    page = nb.page
+    expect(page.get_by_test_id("rt-tolerated")).to_be_hidden()
+    page.get_by_test_id("rt-connect").click()
+    status = page.get_by_test_id("rt-status")
+    expect(status).to_have_attribute("data-state", "failed")
+    expect(status).to_contain_text("failed 4000 bad model")
+    tolerated = page.get_by_test_id("rt-tolerated")
+    expect(tolerated).to_have_attribute("data-count", "2")
+    expect(tolerated).to_contain_text("2")
+    expect(tolerated).to_have_attribute("title", "frames that deviated from the schema; flagged ⚠ in the log")
+    expect(page.get_by_test_id("rt-close-hint")).to_contain_text("check the model name")
+    created = page.locator('[data-testid="rt-log-row"][data-type="session.created"]')
+    expect(created).to_have_class(re.compile(r"\brt-row-warn\b"))
+    # Red, distinct from the grey of a normal close: the failed badge takes the theme's error colour.
+    colours = status.evaluate(
+        """(el) => { const probe = document.createElement('span');
+             probe.style.color = 'var(--jp-error-color1)'; el.append(probe);
+             const out = [getComputedStyle(el).color, getComputedStyle(probe).color];
+             probe.remove(); return out; }"""
+    )
+    assert colours[0] == colours[1]
