@@ -186,7 +186,7 @@ registerProcessor("rt-player", RtPlayer);
 
 /** @param {DataView} dv  PCM16 little-endian samples */
 function pcm16ToFloat32(dv) {
-  // Buffers arrive as DataViews over a larger ArrayBuffer: copy the exact range (TESTING.md pitfall 9).
+  // Buffers arrive as DataViews over a larger ArrayBuffer: copy the exact range (docs/testing.md).
   const n = dv.byteLength >> 1;
   const out = new Float32Array(n);
   for (let i = 0; i < n; i++) out[i] = dv.getInt16(2 * i, true) / 32768;
@@ -198,7 +198,7 @@ function pcm16ToFloat32(dv) {
  * @param {number} ms
  */
 function withTimeout(promise, ms) {
-  // An autoplay-blocked resume() neither resolves nor rejects (TESTING.md pitfall 10): time-box it.
+  // An autoplay-blocked resume() neither resolves nor rejects (docs/testing.md): time-box it.
   return Promise.race([promise, new Promise((res) => setTimeout(res, ms))]);
 }
 
@@ -785,7 +785,7 @@ function header(ctx, busy) {
   const dialect = h("span", { class: "rt-badge", testid: "rt-dialect" });
   const errorsBtn = h("button", { class: "rt-errors", testid: "rt-errors", title: "errors (click to list)" });
   const tolerated = h("span", { class: "rt-badge rt-tolerated", testid: "rt-tolerated", hidden: true,
-    title: "frames that deviated from the schema; flagged ⚠ in the log" });
+    title: "frames that deviated from the schema (flagged ⚠ in the log) or had an unknown type" });
   const closeHint = h("span", { class: "rt-close-hint", testid: "rt-close-hint", hidden: true });
   const connectBtn = h("button", { class: "rt-btn rt-primary", testid: "rt-connect" });
   const el = h("div", { class: "rt-header" }, status, closeHint, backend, modelBadge, dialect, errorsBtn,
@@ -1478,7 +1478,7 @@ function render({ model, el }) {
   const onMsg = (/** @type {KernelMessage} */ msg) => handleKernelMessage(ctx, { busy, log }, msg);
   model.on("msg:custom", onMsg);
 
-  // Handshake (TESTING.md pitfall 8): the kernel sends nothing to a view before this message; it answers with
+  // Handshake (docs/testing.md): the kernel sends nothing to a view before this message; it answers with
   // the tail of the log, so a view displayed later rebuilds from traits plus one window.
   ctx.action({ type: "ready", limit: PAGE_ROWS * 2 });
 

@@ -30,7 +30,7 @@ def _documented_hooks() -> set[str]:
 
 
 def test_contract_hooks_are_rendered() -> None:
-    """Every data-testid that DESIGN.md promises is set somewhere in widget.js."""
+    """Every documented data-testid (docs/front-end.md, the design contract) is set somewhere in widget.js."""
     assert _used_hooks() >= CONTRACT_HOOKS
 
 
