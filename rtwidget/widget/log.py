@@ -7,18 +7,23 @@ console stays fast after 100k events. A row is one entry, or a run of deltas of 
 
 from __future__ import annotations
 
-import base64
 import contextlib
 import json
-import re
-import sys
 from bisect import bisect_left, bisect_right
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any, Literal
 
 from rtwidget.protocol import dialect_names
 from rtwidget.redaction import REDACTED, redact
+from rtwidget.widget.logformat import (
+    AUDIO_PAYLOAD_TYPES,
+    SUMMARY_CHARS,
+    AudioRef,
+    b64_decoded_len,
+    elide_audio,
+    summarize,
+)
 
 __all__ = [
     "AUDIO_PAYLOAD_TYPES",
@@ -28,6 +33,7 @@ __all__ = [
     "EventLog",
     "LogEntry",
     "Row",
+    "b64_decoded_len",
     "elide_audio",
     "redact",
     "summarize",
@@ -35,15 +41,8 @@ __all__ = [
 
 Direction = Literal["client", "server", "local"]
 
-PCM16_BYTES_PER_MS = 48  # 24 kHz mono, 2 bytes per sample
-SUMMARY_CHARS = 160
 FILTER_PRESETS = ("all", "no_audio", "no_deltas", "errors")
 
-# Event types whose base64 audio payload field is elided in row details (field name per type).
-AUDIO_PAYLOAD_TYPES: dict[str, str] = {
-    **dict.fromkeys(dialect_names("response.output_audio.delta"), "delta"),
-    "input_audio_buffer.append": "audio",
-}
 TEXT_DELTA_TYPES = dialect_names(
     "response.output_text.delta",
     "response.output_audio_transcript.delta",
@@ -57,15 +56,6 @@ _DIR_CODE = {"client": "c", "server": "s", "local": "l"}
 def is_delta(type_: str) -> bool:
     """Whether events of this type come in runs that the log aggregates into one row."""
     return type_.endswith(".delta") or type_ == "input_audio_buffer.append"
-
-
-def b64_decoded_len(text: str) -> int:
-    """Byte length of a base64 payload without decoding it."""
-    n = len(text)
-    if n == 0:
-        return 0
-    pad = 2 if text.endswith("==") else 1 if text.endswith("=") else 0
-    return n * 3 // 4 - pad
 
 
 class LogEntry:
@@ -153,93 +143,6 @@ class LogEntry:
 
     def __repr__(self) -> str:
         return f"LogEntry(#{self.index} {self.direction} {self.type!r} at {self.time:.3f}s)"
-
-
-_DELTA_KEY = re.compile(r'"delta"\s*:\s*"')
-
-
-class AudioRef:
-    """A logged audio frame held as the text around its base64 plus where its PCM lives.
-
-    ``data()`` and ``event()`` put the base64 back from the conversation's copy of the audio; when the
-    ``keep_audio_s`` cap dropped that audio, the frame comes back with ``delta`` saying so (its size stays).
-    """
-
-    __slots__ = ("b64_len", "content_index", "conversation", "head", "item_id", "nbytes", "offset", "tail")
-
-    def __init__(
-        self, head: tuple[str, ...], tail: str, b64_len: int, *, conversation: Any, item_id: str,
-        content_index: int, offset: int, nbytes: int,
-    ) -> None:  # fmt: skip
-        """Keep the pieces; use :meth:`cut` to make one from a frame."""
-        self.head, self.tail, self.b64_len = head, tail, b64_len
-        self.conversation, self.item_id, self.content_index = conversation, item_id, content_index
-        self.offset, self.nbytes = offset, nbytes
-
-    @classmethod
-    def cut(
-        cls,
-        raw: str | bytes,
-        *,
-        conversation: Any,
-        item_id: str,
-        content_index: int,
-        offset: int,
-        nbytes: int,
-    ) -> AudioRef | None:
-        """Split ``raw`` around its ``"delta":"..."`` string, or None if it is not plain base64 there."""
-        text = raw if isinstance(raw, str) else raw.decode("utf-8", "replace")
-        match = _DELTA_KEY.search(text)
-        if match is None:
-            return None
-        start = match.end()
-        end = text.find('"', start)
-        # An escaped character (e.g. "\/") would not come back from re-encoding: keep such frames whole.
-        if end < 0 or "\\" in text[start:end] or b64_decoded_len(text[start:end]) != nbytes:
-            return None
-        # Deltas of one item share everything around their event_id: keep one copy of those pieces.
-        head: tuple[str, ...] = (text[:start],)
-        cut = head[0].find('"event_id":"')
-        close = head[0].find('"', cut + 12) if cut >= 0 else -1
-        if close > 0:
-            whole = head[0]
-            head = (sys.intern(whole[: cut + 12]), whole[cut + 12 : close], sys.intern(whole[close:]))
-        return cls(
-            head, sys.intern(text[end:]), end - start, conversation=conversation, item_id=item_id,
-            content_index=content_index, offset=offset, nbytes=nbytes,
-        )  # fmt: skip
-
-    def _b64(self) -> str | None:
-        part = self.conversation.audio_part(self.item_id, self.content_index)
-        buffer = None if part is None else part.audio_buffer
-        if buffer is None or len(buffer) < self.offset + self.nbytes:
-            return None
-        encoded = base64.b64encode(bytes(buffer[self.offset : self.offset + self.nbytes])).decode("ascii")
-        return encoded if len(encoded) == self.b64_len else None
-
-    def text(self) -> str | None:
-        """The frame exactly as received, or None once its audio is no longer held."""
-        encoded = self._b64()
-        return None if encoded is None else "".join(self.head) + encoded + self.tail
-
-    def data(self) -> dict[str, Any]:
-        """The frame as a JSON object (``delta`` says so if its audio was dropped)."""
-        text = self.text()
-        if text is not None:
-            decoded: dict[str, Any] = json.loads(text)
-            return decoded
-        data: dict[str, Any] = json.loads("".join(self.head) + self.tail)
-        data["delta"] = f"<{self.nbytes} bytes of audio no longer held (keep_audio_s)>"
-        return data
-
-    def event(self) -> Any:
-        """The typed event, parsed again from the rebuilt frame (None once its audio was dropped)."""
-        text = self.text()
-        if text is None:
-            return None
-        from rtwidget.protocol import parse_server_event
-
-        return parse_server_event(text, self.conversation.dialect)
 
 
 class Row:
@@ -537,94 +440,3 @@ class EventLog:
                 fh.write(json.dumps(line, ensure_ascii=False, separators=(",", ":")))
                 fh.write("\n")
         return len(self.entries)
-
-
-def elide_audio(type_: str, data: Mapping[str, Any]) -> dict[str, Any]:
-    """Replace a base64 audio payload with its size and duration (duration assumes PCM16 at 24 kHz)."""
-    field = AUDIO_PAYLOAD_TYPES.get(type_)
-    out = dict(data)
-    if field and isinstance(out.get(field), str):
-        nbytes = b64_decoded_len(out[field])
-        out[field] = f"<{nbytes} bytes · {nbytes / PCM16_BYTES_PER_MS:.0f} ms of audio, elided>"
-    item = out.get("item")
-    if isinstance(item, dict) and isinstance(item.get("content"), list):
-        parts = []
-        for part in item["content"]:
-            if isinstance(part, dict) and isinstance(part.get("audio"), str) and len(part["audio"]) > 64:
-                nbytes = b64_decoded_len(part["audio"])
-                parts.append({**part, "audio": f"<{nbytes} bytes of audio, elided>"})
-            else:
-                parts.append(part)
-        out["item"] = {**item, "content": parts}
-    return out
-
-
-def _clip(text: str, n: int = SUMMARY_CHARS) -> str:
-    text = " ".join(text.split())
-    return text if len(text) <= n else text[: n - 1] + "…"
-
-
-def _content_text(item: Mapping[str, Any]) -> str:
-    parts = [
-        part[key]
-        for part in item.get("content") or []
-        if isinstance(part, dict)
-        for key in ("text", "transcript")
-        if isinstance(part.get(key), str)
-    ]
-    if isinstance(item.get("arguments"), str):
-        parts.append(item["arguments"])
-    if isinstance(item.get("output"), str):
-        parts.append(item["output"])
-    return " ".join(parts)
-
-
-def summarize(type_: str, data: Mapping[str, Any]) -> str:
-    """One short line that says what an event is about (shown after the type; matched by the search box)."""
-    if type_ == "error":
-        err = data.get("error") or {}
-        if isinstance(err, dict):
-            return _clip(f"{err.get('code') or err.get('type') or ''}: {err.get('message') or ''}")
-    session = data.get("session")
-    if isinstance(session, dict):
-        bits = [str(session[key]) for key in ("id", "model") if session.get(key)]
-        mods = session.get("output_modalities") or session.get("modalities")
-        if mods:
-            bits.append("out=" + "+".join(map(str, mods)))
-        audio = session.get("audio")
-        voice = audio.get("output", {}).get("voice") if isinstance(audio, dict) else session.get("voice")
-        if voice:
-            bits.append(f"voice={voice}")
-        return _clip(" ".join(bits) or ", ".join(session))
-    item = data.get("item")
-    if isinstance(item, dict):
-        head = " ".join(str(item[k]) for k in ("type", "role", "id", "status", "name") if item.get(k))
-        text = _content_text(item)
-        return _clip(f"{head} {text!r}" if text else head)
-    response = data.get("response")
-    if isinstance(response, dict):
-        bits = [str(response[k]) for k in ("id", "status") if response.get(k)]
-        details = response.get("status_details")
-        if isinstance(details, dict) and details.get("reason"):
-            bits.append(f"({details['reason']})")
-        usage = response.get("usage")
-        if isinstance(usage, dict) and usage.get("total_tokens") is not None:
-            bits.append(f"tokens={usage['total_tokens']}")
-        return _clip(" ".join(bits))
-    if type_ == "rate_limits.updated":
-        limits = data.get("rate_limits") or []
-        return _clip(
-            " ".join(
-                f"{lim.get('name')} {lim.get('remaining')}/{lim.get('limit')}"
-                for lim in limits
-                if isinstance(lim, dict)
-            )
-        )
-    bits = []
-    for key in ("item_id", "response_id", "call_id", "name", "audio_start_ms", "audio_end_ms", "transcript"):
-        value = data.get(key)
-        if value is not None and value != "":
-            bits.append(f"{key}={value}" if key.endswith("_ms") else str(value))
-    if not bits and data.get("event_id"):
-        bits.append(str(data["event_id"]))
-    return _clip(" ".join(bits))
