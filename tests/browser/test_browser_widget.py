@@ -390,7 +390,9 @@ def test_deviating_server_shows_tolerated_frames_and_failed_close(open_notebook:
     tolerated = page.get_by_test_id("rt-tolerated")
     expect(tolerated).to_have_attribute("data-count", "2")
     expect(tolerated).to_contain_text("2")
-    expect(tolerated).to_have_attribute("title", "frames that deviated from the schema (flagged ⚠ in the log) or had an unknown type")
+    expect(tolerated).to_have_attribute(
+        "title", "frames that deviated from the schema (flagged ⚠ in the log) or had an unknown type"
+    )
     expect(page.get_by_test_id("rt-close-hint")).to_contain_text("check the model name")
     created = page.locator('[data-testid="rt-log-row"][data-type="session.created"]')
     expect(created).to_have_class(re.compile(r"\brt-row-warn\b"))
