@@ -93,9 +93,10 @@ AudioFormat: TypeAlias = AudioPCM | AudioPCMU | AudioPCMA
 class ServerVad(_Tagged, tag="server_vad", frozen=True, kw_only=True):
     """Server-side voice activity detection by audio energy."""
 
-    threshold: float | UnsetType | None = UNSET
-    prefix_padding_ms: int | UnsetType | None = UNSET
-    silence_duration_ms: int | UnsetType | None = UNSET
+    # Realtime reference: threshold "defaults to 0.5 ... between 0.0 and 1.0"; durations are ms.
+    threshold: Annotated[float, Meta(ge=0.0, le=1.0)] | UnsetType | None = UNSET
+    prefix_padding_ms: Annotated[int, Meta(ge=0)] | UnsetType | None = UNSET
+    silence_duration_ms: Annotated[int, Meta(ge=0)] | UnsetType | None = UNSET
     create_response: bool | UnsetType | None = UNSET
     interrupt_response: bool | UnsetType | None = UNSET
     idle_timeout_ms: Annotated[int, Meta(ge=5000, le=30000)] | UnsetType | None = UNSET

@@ -20,8 +20,8 @@
  *   rt-form          session form; fields rt-instructions, rt-modality, rt-voice, rt-turn, rt-threshold,
  *                    rt-prefix-ms, rt-silence-ms, rt-idle-ms, rt-create-response, rt-interrupt-response,
  *                    rt-eagerness, rt-transcription, rt-transcription-model, rt-max-tokens, rt-tool-choice, rt-tools
- *   rt-apply         Apply button: validates, then sends session.update through the kernel
- *   rt-form-error    refusal reason (client-side or kernel-side validation); empty when the last Apply was valid
+ *   rt-apply         Apply button: sends the form's session to the kernel, which validates it (protocol core)
+ *   rt-form-error    refusal reason (the form's JSON, or the protocol core's rule); empty after a valid Apply
  *   rt-session       effective session (from session.updated) as JSON; fields that differ from what was asked
  *                    are rows rt-session-diff (data-path)
  *   rt-prompt        text prompt (Enter sends, Shift+Enter inserts a newline)
@@ -543,7 +543,9 @@ function runMeta(r) {
 }
 
 // ---------------------------------------------------------------------------------------------------------
-// Session form: GA session fields, validated here first (the kernel validates again with the protocol core).
+// Session form: GA session fields. The form only turns its inputs into JSON values (a number that is not a
+// number, JSON that does not parse); every protocol rule (ranges, required fields, tool shapes) is the
+// protocol core's, checked in the kernel on Apply, and its refusal comes back as form_error.
 
 /**
  * @param {FormFields} f
@@ -556,24 +558,23 @@ function buildSession(f) {
   session.instructions = f.instructions.value;
   session.output_modalities = [f.modality.value];
   const voice = f.voice.value.trim();
-  if (!voice) errors.push("voice: required");
   /** @type {Record<string, any> | null} */
   let turn = null;
   const kind = f.turn.value;
   if (kind === "server_vad") {
     const threshold = Number(f.threshold.value);
-    if (!(threshold >= 0 && threshold <= 1)) errors.push("threshold: must be a number from 0 to 1");
+    if (f.threshold.value.trim() === "" || !Number.isFinite(threshold)) errors.push("threshold: not a number");
     turn = { type: "server_vad", threshold };
     /** @type {Array<[string, HTMLInputElement]>} */
     const msFields = [["prefix_padding_ms", f.prefix], ["silence_duration_ms", f.silence]];
     for (const [key, input] of msFields) {
       const v = Number(input.value);
-      if (!Number.isInteger(v) || v < 0) errors.push(`${key}: must be a whole number of ms >= 0`);
+      if (input.value.trim() === "" || !Number.isFinite(v)) errors.push(`${key}: not a number`);
       turn[key] = v;
     }
     if (f.idle.value.trim() !== "") {
       const v = Number(f.idle.value);
-      if (!Number.isInteger(v) || v < 0) errors.push("idle_timeout_ms: must be a whole number of ms >= 0");
+      if (!Number.isFinite(v)) errors.push("idle_timeout_ms: not a number");
       turn.idle_timeout_ms = v;
     }
   } else if (kind === "semantic_vad") {
@@ -584,13 +585,12 @@ function buildSession(f) {
     turn.interrupt_response = f.interruptResponse.checked;
   }
   const transcription = f.transcription.checked ? { model: f.transcriptionModel.value.trim() } : null;
-  if (transcription && !transcription.model) errors.push("transcription model: required when transcription is on");
   session.audio = { input: { turn_detection: turn, transcription }, output: { voice } };
   const maxTokens = f.maxTokens.value.trim();
   if (maxTokens === "" || maxTokens === "inf") session.max_output_tokens = "inf";
   else {
     const v = Number(maxTokens);
-    if (!Number.isInteger(v) || v < 1 || v > 4096) errors.push("max_output_tokens: a whole number 1..4096 or inf");
+    if (!Number.isFinite(v)) errors.push("max_output_tokens: not a number (or inf)");
     session.max_output_tokens = v;
   }
   const choice = f.toolChoice.value.trim() || "auto";
@@ -599,22 +599,12 @@ function buildSession(f) {
   if (toolsText) {
     try {
       const tools = JSON.parse(toolsText);
-      if (!Array.isArray(tools)) throw new Error("must be a JSON array");
-      tools.forEach((t, i) => {
-        if (typeof t !== "object" || t === null || Array.isArray(t)) throw new Error(`[${i}] must be an object`);
-        if (t.type !== "function" && t.type !== "mcp") throw new Error(`[${i}].type must be "function" or "mcp"`);
-        if (t.type === "function" && !t.name) throw new Error(`[${i}].name is required`);
-      });
       session.tools = tools;
-      if (typeof session.tool_choice === "object" && !tools.some((t) => t.name === choice)) {
-        errors.push(`tool_choice: no tool named "${choice}"`);
-      }
     } catch (e) {
       errors.push(`tools: ${e.message}`);
     }
   } else {
     session.tools = [];
-    if (typeof session.tool_choice === "object") errors.push(`tool_choice: no tool named "${choice}"`);
   }
   return { session, errors };
 }
@@ -884,7 +874,7 @@ function errorList(ctx) {
  */
 
 /**
- * Session form: GA session fields, Apply (validated here, then by the kernel), the refusal reason, and the
+ * Session form: GA session fields, Apply (validated by the kernel), the refusal reason, and the
  * effective session with the fields that differ from what was asked.
  * @param {ViewContext} ctx
  * @returns {Component}
