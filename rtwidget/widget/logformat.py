@@ -34,12 +34,13 @@ AUDIO_PAYLOAD_TYPES: dict[str, str] = {
 }
 
 
-def b64_decoded_len(text: str) -> int:
-    """Byte length of a base64 payload without decoding it."""
-    n = len(text)
-    if n == 0:
+def b64_decoded_len(text: str, start: int = 0, end: int | None = None) -> int:
+    """Byte length of a base64 payload (``text[start:end]``) without decoding or copying it."""
+    end = len(text) if end is None else end
+    n = end - start
+    if n <= 0:
         return 0
-    pad = 2 if text.endswith("==") else 1 if text.endswith("=") else 0
+    pad = 2 if text.endswith("==", start, end) else 1 if text.endswith("=", start, end) else 0
     return n * 3 // 4 - pad
 
 
@@ -83,7 +84,9 @@ class AudioRef:
         start = match.end()
         end = text.find('"', start)
         # An escaped character (e.g. "\/") would not come back from re-encoding: keep such frames whole.
-        if end < 0 or "\\" in text[start:end] or b64_decoded_len(text[start:end]) != nbytes:
+        if end < 0 or text.find("\\", start, end) >= 0:
+            return None
+        if b64_decoded_len(text, start, end) != nbytes:
             return None
         # Deltas of one item share everything around their event_id: keep one copy of those pieces.
         head: tuple[str, ...] = (text[:start],)

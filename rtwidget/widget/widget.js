@@ -900,7 +900,7 @@ function sessionForm(ctx) {
     createResponse: input({ testid: "rt-create-response", type: "checkbox", checked: true }),
     interruptResponse: input({ testid: "rt-interrupt-response", type: "checkbox", checked: true }),
     transcription: input({ testid: "rt-transcription", type: "checkbox" }),
-    transcriptionModel: input({ testid: "rt-transcription-model", value: "whisper-1" }),
+    transcriptionModel: input({ testid: "rt-transcription-model", value: "gpt-transcribe" }),
     maxTokens: input({ testid: "rt-max-tokens", value: "inf", placeholder: "1..4096 or inf" }),
     toolChoice: input({ testid: "rt-tool-choice", value: "auto", placeholder: "auto | none | required | tool name" }),
     tools: area({ testid: "rt-tools", rows: 3, placeholder: '[{"type": "function", "name": "...", "parameters": {...}}]' }),
