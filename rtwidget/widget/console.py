@@ -17,14 +17,13 @@ from rtwidget.protocol import Conversation, dialect_names
 from rtwidget.protocol.formats import PCM_RATE_HZ, AudioFormatName, duration_ms, session_audio_format
 from rtwidget.widget.items import AudioTrack, Item
 from rtwidget.widget.log import (
-    AUDIO_PAYLOAD_TYPES,
     TEXT_DELTA_TYPES,
     EventLog,
     LogEntry,
-    b64_decoded_len,
     redact,
     summarize,
 )
+from rtwidget.widget.logformat import kv_summary, payload_len, raw_type
 from rtwidget.widget.session import session_diff
 
 if TYPE_CHECKING:
@@ -117,7 +116,7 @@ class ConsoleState:
         log = self.log
         if direction == "client":
             data = event.to_dict() if event is not None else None
-            nbytes = _payload_len(event, data)
+            nbytes = payload_len(event, data)
             entry, row = log.add(
                 "client",
                 event.type if event is not None else raw_type(raw),
@@ -207,7 +206,7 @@ class ConsoleState:
     def local(self, type_: str, data: dict[str, Any], now: float) -> None:
         """Log a local entry (state change, stop, ...)."""
         data = redact(data, self.secrets)
-        self.log.add("local", type_, now, data=data, summary=summarize(type_, data) or _kv(data))
+        self.log.add("local", type_, now, data=data, summary=summarize(type_, data) or kv_summary(data))
 
     def local_error(self, code: str, message: str, now: float, data: dict[str, Any] | None = None) -> None:
         """Log a local error and count it."""
@@ -286,7 +285,7 @@ class ConsoleState:
 
     def _session(self, session: dict[str, Any]) -> None:
         self.output_format = session_audio_format(session, "output") or "pcm16"
-        self.session_effective = redact(_jsonable(session), self.secrets)
+        self.session_effective = redact(jsonable(session), self.secrets)
         if self.session_requested:
             self.session_diff = session_diff(self.session_requested, self.session_effective)
         self.dirty.add("session")
@@ -464,17 +463,6 @@ def wall_clock() -> float:
     return time.time()
 
 
-def raw_type(raw: str | bytes) -> str:
-    """The ``type`` of a raw frame, or ``"(bad frame)"``."""
-    import json
-
-    try:
-        data = json.loads(raw)
-    except (ValueError, RecursionError):
-        return "(bad frame)"
-    return str(data.get("type")) if isinstance(data, dict) and data.get("type") else "(bad frame)"
-
-
 def _field(event: Any, name: str, kind: type[T], default: D) -> T | D:
     """Field ``name`` of an event when it holds a ``kind`` (tolerated frames hold UNSET), else ``default``."""
     value = getattr(event, name, None)
@@ -485,15 +473,6 @@ def _str(value: Any) -> str | None:
     return value if isinstance(value, str) else None
 
 
-def _payload_len(event: Any, data: dict[str, Any] | None) -> int:
-    if event is None or data is None:
-        return 0
-    field_name = AUDIO_PAYLOAD_TYPES.get(event.type)
-    if field_name and isinstance(data.get(field_name), str):
-        return b64_decoded_len(data[field_name])
-    return 0
-
-
 def _g711_to_pcm16(data: bytes, fmt: AudioFormatName) -> bytes:
     from rtwidget import audio
 
@@ -501,11 +480,7 @@ def _g711_to_pcm16(data: bytes, fmt: AudioFormatName) -> bytes:
     return bytes(audio.float32_to_pcm16(samples))
 
 
-def _kv(data: dict[str, Any]) -> str:
-    return " ".join(f"{k}={v}" for k, v in data.items() if v not in (None, ""))[:160]
-
-
-def _jsonable(value: Any) -> Any:
+def jsonable(value: Any) -> Any:
     """A plain-JSON copy (traits must hold only JSON types)."""
     import json
 

@@ -222,3 +222,29 @@ def summarize(type_: str, data: Mapping[str, Any]) -> str:
     if not bits and data.get("event_id"):
         bits.append(str(data["event_id"]))
     return _clip(" ".join(bits))
+
+
+def raw_type(raw: str | bytes) -> str:
+    """The ``type`` of a raw frame, or ``"(bad frame)"``."""
+    import json
+
+    try:
+        data = json.loads(raw)
+    except (ValueError, RecursionError):
+        return "(bad frame)"
+    return str(data.get("type")) if isinstance(data, dict) and data.get("type") else "(bad frame)"
+
+
+def payload_len(event: Any, data: dict[str, Any] | None) -> int:
+    """Bytes of base64 audio a client event carries (0 for others)."""
+    if event is None or data is None:
+        return 0
+    field_name = AUDIO_PAYLOAD_TYPES.get(event.type)
+    if field_name and isinstance(data.get(field_name), str):
+        return b64_decoded_len(data[field_name])
+    return 0
+
+
+def kv_summary(data: dict[str, Any]) -> str:
+    """A one-line ``key=value`` summary of a local entry's data."""
+    return " ".join(f"{k}={v}" for k, v in data.items() if v not in (None, ""))[:160]

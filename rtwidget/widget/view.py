@@ -46,10 +46,19 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from rtwidget.protocol.sessions import ga_session_to_beta
+
 if TYPE_CHECKING:
     from rtwidget.widget.widget import RealtimeWidget
 
-__all__ = ["WINDOW_LIMIT_MAX", "ViewMessageError", "close_hint", "route_view_message", "view_int"]
+__all__ = [
+    "WINDOW_LIMIT_MAX",
+    "ViewMessageError",
+    "apply_form",
+    "close_hint",
+    "route_view_message",
+    "view_int",
+]
 
 WINDOW_LIMIT_MAX = 1000
 """Most rows a view may ask for at once."""
@@ -149,8 +158,31 @@ def route_view_message(widget: RealtimeWidget, kind: Any, view: Any, content: di
     elif kind == "send_text":
         widget._spawn(widget.send_text(str(content.get("text", "")), bool(content.get("respond", True))))
     elif kind == "apply":
-        widget._apply_form(content.get("session"))
+        apply_form(widget, content.get("session"))
     elif kind == "stop":
         played = content.get("played")
         console.played(played if isinstance(played, dict) else {}, replace=True)
         widget._spawn(widget.stop())
+
+
+def apply_form(widget: RealtimeWidget, session: Any) -> None:
+    """Apply the session form: validate with the protocol core (refusal -> ``form_error``), then send."""
+    from rtwidget.protocol import ProtocolError, validate_client_event
+
+    if not isinstance(session, dict):
+        widget.form_error = "the form sent no session object"
+        return
+    body = ga_session_to_beta(session) if widget.dialect == "beta" else session
+    event = {"type": "session.update", "session": body}
+    try:
+        validate_client_event(event, dialect=widget._wire_dialect)
+    except ProtocolError as exc:
+        message = widget._scrub(str(exc))
+        widget.form_error = message
+        widget._local_error("refused", f"session.update: {message}", data={"refused": message})
+        return
+    if not widget.connected:
+        widget.form_error = "not connected"
+        return
+    widget.form_error = ""
+    widget._spawn(widget.update_session(body))

@@ -21,8 +21,7 @@ import anywidget
 import traitlets
 
 from rtwidget.protocol import catalog
-from rtwidget.protocol.sessions import ga_session_to_beta
-from rtwidget.widget.console import DEFAULT_KEEP_AUDIO_S, AudioTrack, ConsoleState, Item, wall_clock
+from rtwidget.widget.console import DEFAULT_KEEP_AUDIO_S, AudioTrack, ConsoleState, Item, jsonable, wall_clock
 from rtwidget.widget.hub import EventHub, Handler
 from rtwidget.widget.log import FILTER_PRESETS, LogEntry, redact
 from rtwidget.widget.loop import KernelLoop, awaited, closing, reported
@@ -328,7 +327,7 @@ class RealtimeWidget(anywidget.AnyWidget):
         body = {**(session or {}), **fields}
         if self.dialect == "ga":
             body.setdefault("type", "realtime")
-        self._console.session_requested = redact(_jsonable(body), self._secrets())
+        self._console.session_requested = redact(jsonable(body), self._secrets())
         self.session_requested = self._console.session_requested
         await self.send_event({"type": "session.update", "session": body})
 
@@ -553,35 +552,11 @@ class RealtimeWidget(anywidget.AnyWidget):
             self._post({"type": "ack", "seq": content["seq"], "view": view})
         self._kernel.adopt()
         try:
-            self._handle_view_msg(kind, view, content)
+            route_view_message(self, kind, view, content)
         except ViewMessageError as exc:
             self._local_error("view_message", self._scrub(f"{kind}: {exc}"))
         except Exception as exc:
             self._local_error("view_message", self._scrub(f"{kind}: {type(exc).__name__}: {exc}"))
-
-    def _handle_view_msg(self, kind: Any, view: Any, content: dict[str, Any]) -> None:
-        route_view_message(self, kind, view, content)
-
-    def _apply_form(self, session: Any) -> None:
-        from rtwidget.protocol import ProtocolError, validate_client_event
-
-        if not isinstance(session, dict):
-            self.form_error = "the form sent no session object"
-            return
-        body = ga_session_to_beta(session) if self.dialect == "beta" else session
-        event = {"type": "session.update", "session": body}
-        try:
-            validate_client_event(event, dialect=self._wire_dialect)
-        except ProtocolError as exc:
-            message = self._scrub(str(exc))
-            self.form_error = message
-            self._local_error("refused", f"session.update: {message}", data={"refused": message})
-            return
-        if not self.connected:
-            self.form_error = "not connected"
-            return
-        self.form_error = ""
-        self._spawn(self.update_session(body))
 
     def _spawn(self, coro: Coroutine[Any, Any, Any]) -> None:
         self._kernel.spawn(coro)
@@ -593,10 +568,3 @@ class RealtimeWidget(anywidget.AnyWidget):
     @_loop.setter
     def _loop(self, loop: asyncio.AbstractEventLoop | None) -> None:
         self._kernel.loop = loop
-
-
-def _jsonable(value: Any) -> Any:
-    """A plain-JSON copy (traits must hold only JSON types)."""
-    import json
-
-    return json.loads(json.dumps(value, default=str))
