@@ -44,22 +44,32 @@ summary and the ``tolerated_count`` trait counts them).
 
 from __future__ import annotations
 
+import asyncio
 from typing import TYPE_CHECKING, Any
 
 from rtwidget.protocol.sessions import ga_session_to_beta
+from rtwidget.redaction import redact
+from rtwidget.widget.log import FILTER_PRESETS
 
 if TYPE_CHECKING:
     from rtwidget.widget.widget import RealtimeWidget
 
 __all__ = [
+    "AUDIO_MERGE_S",
+    "FLUSH_S",
     "WINDOW_LIMIT_MAX",
     "ViewMessageError",
+    "ViewSync",
     "apply_form",
     "close_hint",
     "route_view_message",
     "view_int",
 ]
 
+FLUSH_S = 0.05
+"""Log rows and the reply go to the views at most this often (a batch per flush)."""
+AUDIO_MERGE_S = 0.005
+"""Audio after an item's first chunk waits at most this long, so a burst goes out as one message."""
 WINDOW_LIMIT_MAX = 1000
 """Most rows a view may ask for at once."""
 
@@ -126,22 +136,24 @@ def route_view_message(widget: RealtimeWidget, kind: Any, view: Any, content: di
     console = widget._console
     if kind == "ready":
         widget._ready = True
-        widget._post({"type": "log.window", "view": view, **log.tail(limit)})
-        widget._schedule_flush()
+        widget._views.post({"type": "log.window", "view": view, **log.tail(limit)})
+        widget._views.schedule_flush()
     elif kind == "log.window":
-        widget._post({"type": "log.window", "view": view, **log.tail(limit)})
+        widget._views.post({"type": "log.window", "view": view, **log.tail(limit)})
     elif kind == "log.page":
         if content.get("before") is not None:
             page = log.before(view_int(content, "before"), limit)
-            widget._post({"type": "log.page", "view": view, "dir": "older", **page, "tail": False})
+            widget._views.post({"type": "log.page", "view": view, "dir": "older", **page, "tail": False})
         else:
             after = view_int(content, "after", -1)
-            widget._post({"type": "log.page", "view": view, "dir": "newer", **log.after(after, limit)})
+            widget._views.post({"type": "log.page", "view": view, "dir": "newer", **log.after(after, limit)})
     elif kind == "log.around":
-        widget._post({"type": "log.window", "view": view, **log.around(view_int(content, "row"), limit)})
+        widget._views.post(
+            {"type": "log.window", "view": view, **log.around(view_int(content, "row"), limit)}
+        )
     elif kind == "log.detail":
         row, member = view_int(content, "row"), view_int(content, "member", 0)
-        widget._post({"type": "log.detail", "view": view, **log.detail(row, member, widget._secrets())})
+        widget._views.post({"type": "log.detail", "view": view, **log.detail(row, member, widget._secrets())})
     elif kind == "played":
         items = content.get("items")
         console.played(items if isinstance(items, dict) else {})
@@ -186,3 +198,88 @@ def apply_form(widget: RealtimeWidget, session: Any) -> None:
         return
     widget.form_error = ""
     widget._spawn(widget.update_session(body))
+
+
+class ViewSync:
+    """What goes from the kernel to the views: log rows and the reply on a short timer, audio as it comes,
+    trait copies of the console's state. Nothing is sent before a view said ``ready``."""
+
+    def __init__(self, widget: RealtimeWidget) -> None:
+        """Serve one widget's views."""
+        self._w = widget
+        self._flush_handle: asyncio.TimerHandle | None = None
+        self._audio_handle: asyncio.Handle | None = None
+
+    def post(self, content: dict[str, Any], buffers: list[bytes] | None = None) -> None:
+        """Send one custom message to the views."""
+        self._w.send(content, buffers)
+
+    def sync(self) -> None:
+        """Copy what changed in the console state to the traits the views rebuild from."""
+        w, console = self._w, self._w._console
+        dirty = console.dirty
+        if "errors" in dirty:
+            w.errors = console.errors
+            w.error_count = console.error_count
+            w.tolerated_count = console.tolerated_count
+            dirty.discard("errors")
+        if "session" in dirty:
+            w.session_effective = console.session_effective
+            w.session_diff = console.session_diff
+            dirty.discard("session")
+
+    def schedule_flush(self) -> None:
+        """Send new log rows and the reply within FLUSH_S (batched: one message for many rows)."""
+        if self._flush_handle is not None or not self._w._ready:
+            return
+        loop = self._w._kernel.adopt()
+        if loop is not None:
+            self._flush_handle = loop.call_later(FLUSH_S, self.flush)
+
+    def flush(self) -> None:
+        """Send what changed in the log and the reply now."""
+        self._flush_handle = None
+        w = self._w
+        if w._ready:
+            new, updated = w._log.take_changes()
+            if new or updated:
+                self.post({"type": "log.append", "rows": new, "updates": updated, "total": w._log.total})
+        if "reply" in w._console.dirty:
+            w._console.dirty.discard("reply")
+            w.reply = redact(dict(w._console.reply), w._secrets())
+        self.sync()
+
+    def schedule_audio(self) -> None:
+        """Forward received audio: an item's first at once, later audio merged for up to AUDIO_MERGE_S."""
+        # First-audio latency needs the next loop iteration; later deltas of a burst go out as one message
+        # per item. The view's pre-roll (preroll_ms, 100 by default) covers the wait many times over.
+        loop = self._w._kernel.loop
+        if self._audio_handle is not None or loop is None:
+            return
+        if self._w._console.first_audio_pending:
+            self._audio_handle = loop.call_soon(self.send_audio)
+        else:
+            self._audio_handle = loop.call_later(AUDIO_MERGE_S, self.send_audio)
+
+    def send_audio(self) -> None:
+        """Send the audio waiting in the console now (raw PCM16 in binary buffers)."""
+        if self._audio_handle is not None:
+            self._audio_handle.cancel()
+        self._audio_handle = None
+        # Raw bytes in a binary buffer: base64 in JSON would cost a third more and a decode, and a trait
+        # would grow without bound.
+        for item_id, pcm in self._w._console.take_audio():
+            if not self._w._ready:
+                continue
+            if pcm is None:
+                self.post({"type": "audio.end", "item": item_id})
+            else:
+                self.post({"type": "audio", "item": item_id}, [pcm])
+
+    def on_filter(self, change: Any) -> None:
+        """The filter or search changed: every view gets a fresh window."""
+        w = self._w
+        preset = w.log_filter if w.log_filter in FILTER_PRESETS else "all"
+        w._log.set_filter(preset, w.log_search)
+        if w._ready:
+            self.post({"type": "log.window", "view": "*", **w._log.tail(300)})

@@ -23,9 +23,9 @@ import traitlets
 from rtwidget.protocol import catalog
 from rtwidget.widget.console import DEFAULT_KEEP_AUDIO_S, AudioTrack, ConsoleState, Item, jsonable, wall_clock
 from rtwidget.widget.hub import EventHub, Handler
-from rtwidget.widget.log import FILTER_PRESETS, LogEntry, redact
+from rtwidget.widget.log import LogEntry, redact
 from rtwidget.widget.loop import KernelLoop, awaited, closing, reported
-from rtwidget.widget.view import ViewMessageError, close_hint, route_view_message
+from rtwidget.widget.view import ViewMessageError, ViewSync, close_hint, route_view_message
 
 if TYPE_CHECKING:
     from rtwidget.protocol.conversation import Conversation
@@ -33,8 +33,6 @@ if TYPE_CHECKING:
 __all__ = ["AudioTrack", "Item", "LogEntry", "RealtimeWidget"]
 
 HERE = Path(__file__).parent
-FLUSH_S = 0.05
-AUDIO_MERGE_S = 0.005
 
 
 class RealtimeWidget(anywidget.AnyWidget):
@@ -130,10 +128,9 @@ class RealtimeWidget(anywidget.AnyWidget):
         )
         self._event_ids = itertools.count(1)
         self._ready = False
-        self._flush_handle: asyncio.TimerHandle | None = None
-        self._audio_handle: asyncio.Handle | None = None
+        self._views = ViewSync(self)
         self.on_msg(self._on_view_msg)
-        self.observe(self._on_filter, names=["log_filter", "log_search"])
+        self.observe(self._views.on_filter, names=["log_filter", "log_search"])
 
     # --- configuration ---------------------------------------------------------------------------
 
@@ -228,7 +225,7 @@ class RealtimeWidget(anywidget.AnyWidget):
         self._closing_by_us = False
         # A new connection is a new server session: conversation and reply start afresh (the log goes on).
         self._console.reset()
-        self._sync()
+        self._views.sync()
         stack = AsyncExitStack()
         try:
             sim_url = None
@@ -366,7 +363,7 @@ class RealtimeWidget(anywidget.AnyWidget):
         )
         in_flight = console.response_id is not None
         if self._ready:
-            self._post({"type": "audio.flush", "item": item})
+            self._views.post({"type": "audio.flush", "item": item})
         _, events = console.stop_plan(audio_end_ms)
         self._local(
             "local.stop", {"item_id": item, "played_ms": round(played), "response_in_flight": in_flight}
@@ -383,9 +380,9 @@ class RealtimeWidget(anywidget.AnyWidget):
         """Clear the console's log view (``events`` keeps every entry)."""
         self._log.clear()
         self._console.clear_errors()
-        self._sync()
+        self._views.sync()
         if self._ready:
-            self._post({"type": "log.window", "view": "*", **self._log.tail(300)})
+            self._views.post({"type": "log.window", "view": "*", **self._log.tail(300)})
 
     # --- frames in and out -----------------------------------------------------------------------
 
@@ -395,8 +392,8 @@ class RealtimeWidget(anywidget.AnyWidget):
     def _on_frame(self, direction: str, raw: str | bytes, event: Any, error: Exception | None) -> None:
         """Log every frame both ways (called synchronously by the connection)."""
         self._console.frame(direction, raw, event, error, self._now())
-        self._sync()
-        self._schedule_flush()
+        self._views.sync()
+        self._views.schedule_flush()
 
     async def _read_loop(self, conn: Any) -> None:
         try:
@@ -422,63 +419,24 @@ class RealtimeWidget(anywidget.AnyWidget):
                 "local.closed", {"code": code, "reason": self.close_reason, "by_client": self._closing_by_us}
             )
             if self._ready:
-                self._send_audio()
-                self._post({"type": "audio.end", "item": self._console.last_audio_item})
+                self._views.send_audio()
+                self._views.post({"type": "audio.end", "item": self._console.last_audio_item})
             stack, self._stack = self._stack, None
             if stack is not None:
                 with contextlib.suppress(Exception):
                     await stack.aclose()
-            self._flush()
+            self._views.flush()
 
     def _handle_event(self, event: Any) -> None:
         self._console.event(event, wall_clock())
         if self._console.audio_end_pending:
-            self._send_audio()  # the end of an item's audio: forward what waits now, then the end
+            self._views.send_audio()  # the end of an item's audio: forward what waits now, then the end
         elif self._console.audio_pending:
-            self._schedule_audio()
-        self._sync()
+            self._views.schedule_audio()
+        self._views.sync()
         self._hub.publish(event)
         if "reply" in self._console.dirty:
-            self._schedule_flush()
-
-    def _schedule_audio(self) -> None:
-        # An item's first audio goes on the next loop iteration (first-audio latency); later audio waits up
-        # to AUDIO_MERGE_S so the deltas of a burst go out as one message per item. The view's pre-roll
-        # (preroll_ms, 100 by default) covers that wait many times over.
-        if self._audio_handle is not None or self._loop is None:
-            return
-        if self._console.first_audio_pending:
-            self._audio_handle = self._loop.call_soon(self._send_audio)
-        else:
-            self._audio_handle = self._loop.call_later(AUDIO_MERGE_S, self._send_audio)
-
-    def _send_audio(self) -> None:
-        if self._audio_handle is not None:
-            self._audio_handle.cancel()
-        self._audio_handle = None
-        # Raw bytes in a binary buffer: base64 in JSON would cost a third more and a decode, and a trait
-        # would grow without bound.
-        for item_id, pcm in self._console.take_audio():
-            if not self._ready:
-                continue
-            if pcm is None:
-                self._post({"type": "audio.end", "item": item_id})
-            else:
-                self._post({"type": "audio", "item": item_id}, [pcm])
-
-    def _sync(self) -> None:
-        """Copy what changed in the console state to the traits the views rebuild from."""
-        console = self._console
-        dirty = console.dirty
-        if "errors" in dirty:
-            self.errors = console.errors
-            self.error_count = console.error_count
-            self.tolerated_count = console.tolerated_count
-            dirty.discard("errors")
-        if "session" in dirty:
-            self.session_effective = console.session_effective
-            self.session_diff = console.session_diff
-            dirty.discard("session")
+            self._views.schedule_flush()
 
     def _fail_waiters(self) -> None:
         self._hub.fail(self._closed_message())
@@ -493,12 +451,12 @@ class RealtimeWidget(anywidget.AnyWidget):
 
     def _local(self, type_: str, data: dict[str, Any]) -> None:
         self._console.local(type_, data, self._now())
-        self._schedule_flush()
+        self._views.schedule_flush()
 
     def _local_error(self, code: str, message: str, data: dict[str, Any] | None = None) -> None:
         self._console.local_error(code, message, self._now(), data)
-        self._sync()
-        self._schedule_flush()
+        self._views.sync()
+        self._views.schedule_flush()
 
     # --- view messages ---------------------------------------------------------------------------
 
@@ -509,38 +467,6 @@ class RealtimeWidget(anywidget.AnyWidget):
             self._spawn(self.disconnect())
         super().close()
 
-    def _post(self, content: dict[str, Any], buffers: list[bytes] | None = None) -> None:
-        """Send one custom message to the views."""
-        self.send(content, buffers)
-
-    def _schedule_flush(self) -> None:
-        if self._flush_handle is not None or not self._ready:
-            return
-        loop = self._loop
-        if loop is None:
-            try:
-                loop = self._loop = asyncio.get_running_loop()
-            except RuntimeError:
-                return
-        self._flush_handle = loop.call_later(FLUSH_S, self._flush)
-
-    def _flush(self) -> None:
-        self._flush_handle = None
-        if self._ready:
-            new, updated = self._log.take_changes()
-            if new or updated:
-                self._post({"type": "log.append", "rows": new, "updates": updated, "total": self._log.total})
-        if "reply" in self._console.dirty:
-            self._console.dirty.discard("reply")
-            self.reply = redact(dict(self._console.reply), self._secrets())
-        self._sync()
-
-    def _on_filter(self, change: Any) -> None:
-        preset = self.log_filter if self.log_filter in FILTER_PRESETS else "all"
-        self._log.set_filter(preset, self.log_search)
-        if self._ready:
-            self._post({"type": "log.window", "view": "*", **self._log.tail(300)})
-
     def _on_view_msg(self, _widget: Any, content: Any, buffers: list[bytes]) -> None:
         if self._kernel.hand_off(self._on_view_msg, _widget, content, buffers):
             return  # arrived on a subshell's thread (see rtwidget.widget.loop): handled on the kernel loop
@@ -549,7 +475,7 @@ class RealtimeWidget(anywidget.AnyWidget):
         kind = content.get("type")
         view = content.get("view")
         if "seq" in content:
-            self._post({"type": "ack", "seq": content["seq"], "view": view})
+            self._views.post({"type": "ack", "seq": content["seq"], "view": view})
         self._kernel.adopt()
         try:
             route_view_message(self, kind, view, content)
