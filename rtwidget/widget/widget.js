@@ -806,8 +806,11 @@ function header(ctx, busy) {
     connectBtn.classList.toggle("rt-primary", !live);
     backend.textContent = model.get("backend");
     backend.classList.toggle("rt-local", model.get("backend") === "local simulator");
-    modelBadge.textContent = model.get("model");
+    const notice = model.get("model_notice") || "";
+    modelBadge.textContent = notice ? `${model.get("model")} ⚠` : model.get("model");
     modelBadge.hidden = !model.get("model");
+    modelBadge.title = notice;  // the model is on the shutdown list: when, and what replaces it
+    modelBadge.classList.toggle("rt-retiring", Boolean(notice));
     dialect.textContent = model.get("dialect");
     const n = model.get("error_count");
     errorsBtn.textContent = `⚠ ${n}`;
@@ -819,6 +822,7 @@ function header(ctx, busy) {
     tolerated.hidden = nTolerated === 0;
   };
   scope.on("change:status change:close_code change:close_reason change:close_hint change:backend change:model "
+    + "change:model_notice "
     + "change:dialect change:error_count change:tolerated_count", update);
   update();
   return { el, update, dispose: scope.dispose };

@@ -372,13 +372,14 @@ async def _deviate(ws):  # a session without its `type`, an event type no dialec
     await ws.close(4000, "bad model")
 
 _server = await websockets.serve(_deviate, "127.0.0.1", 0)
-w = RealtimeWidget(url=f"ws://127.0.0.1:{_server.sockets[0].getsockname()[1]}")
+w = RealtimeWidget(url=f"ws://127.0.0.1:{_server.sockets[0].getsockname()[1]}", model="gpt-realtime")
 w
 """
 
 
 def test_deviating_server_shows_tolerated_frames_and_failed_close(open_notebook: NotebookOpener) -> None:
-    """Tolerated frames are counted and flagged; a 4000 close reads "failed", in red, with a hint."""
+    """Tolerated frames are counted and flagged; a 4000 close reads "failed", in red, with a hint; a model
+    on the shutdown list is marked on its badge."""
     nb = open_notebook([DEVIATING_CELL])
     nb.run_all()
     page = nb.page
@@ -394,6 +395,9 @@ def test_deviating_server_shows_tolerated_frames_and_failed_close(open_notebook:
         "title", "frames that deviated from the schema (flagged ⚠ in the log) or had an unknown type"
     )
     expect(page.get_by_test_id("rt-close-hint")).to_contain_text("check the model name")
+    badge = page.get_by_test_id("rt-model")
+    expect(badge).to_have_class(re.compile(r"\brt-retiring\b"))
+    expect(badge).to_have_attribute("title", re.compile("2027-01-20"))
     created = page.locator('[data-testid="rt-log-row"][data-type="session.created"]')
     expect(created).to_have_class(re.compile(r"\brt-row-warn\b"))
     # Red, distinct from the grey of a normal close: the failed badge takes the theme's error colour.
