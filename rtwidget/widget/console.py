@@ -82,6 +82,7 @@ class ConsoleState:
         self.dirty: set[str] = set()
         self.last_sent_index = -1
         self._client_rows: dict[str, int] = {}
+        self._unresolved: Any = None
         self.reset()
 
     def reset(self) -> None:
@@ -167,7 +168,7 @@ class ConsoleState:
         fmt = (part.audio_format if part is not None else None) or self.output_format
         # The frame is logged without its audio: the conversation holds the one copy of the PCM, and the
         # entry rebuilds the frame from it on demand (see LogEntry.audio_ref).
-        self.log.add_audio(
+        entry, _ = self.log.add_audio(
             type_=event.type,
             time=now,
             raw=raw,
@@ -178,6 +179,7 @@ class ConsoleState:
             nbytes=len(audio),
             audio_ms=duration_ms(len(audio), fmt),
         )
+        self._unresolved = entry.audio_ref  # bound to its content part once the conversation applied it
 
     def _log_other(self, event: Any, raw: str | bytes, now: float, unknown: bool, flags: str) -> None:
         data = event.wire()
@@ -236,6 +238,9 @@ class ConsoleState:
     def event(self, event: Any, now: float) -> None:
         """Apply one received server event to the conversation, the reply, the session and the audio."""
         self._apply_conversation(event, now)
+        if self._unresolved is not None:
+            self._unresolved.resolve()
+            self._unresolved = None
         type_ = event.type
         if type_ in OUTPUT_AUDIO_DELTAS:
             self._route_audio(event)

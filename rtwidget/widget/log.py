@@ -130,6 +130,11 @@ class LogEntry:
         return self._data
 
     @property
+    def audio_ref(self) -> AudioRef | None:
+        """Where an audio frame's PCM lives (None for other entries and frames kept whole)."""
+        return self._audio
+
+    @property
     def event(self) -> Any:
         """The typed event (``rtwidget.protocol``), or None for local entries and unparsable frames."""
         if self._audio is not None:

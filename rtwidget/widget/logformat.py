@@ -54,7 +54,17 @@ class AudioRef:
     ``keep_audio_s`` cap dropped that audio, the frame comes back with ``delta`` saying so (its size stays).
     """
 
-    __slots__ = ("b64_len", "content_index", "conversation", "head", "item_id", "nbytes", "offset", "tail")
+    __slots__ = (
+        "b64_len",
+        "content_index",
+        "conversation",
+        "head",
+        "item_id",
+        "nbytes",
+        "offset",
+        "part",
+        "tail",
+    )
 
     def __init__(
         self, head: tuple[str, ...], tail: str, b64_len: int, *, conversation: Any, item_id: str,
@@ -64,6 +74,13 @@ class AudioRef:
         self.head, self.tail, self.b64_len = head, tail, b64_len
         self.conversation, self.item_id, self.content_index = conversation, item_id, content_index
         self.offset, self.nbytes = offset, nbytes
+        self.part: Any = None
+
+    def resolve(self) -> None:
+        """Keep the content part the audio went to (once the conversation has it), so the frame can still be
+        rebuilt after its item is deleted from the conversation."""
+        if self.part is None:
+            self.part = self.conversation.audio_part(self.item_id, self.content_index)
 
     @classmethod
     def cut(
@@ -101,7 +118,8 @@ class AudioRef:
         )  # fmt: skip
 
     def _b64(self) -> str | None:
-        part = self.conversation.audio_part(self.item_id, self.content_index)
+        self.resolve()
+        part = self.part
         buffer = None if part is None else part.audio_buffer
         if buffer is None or len(buffer) < self.offset + self.nbytes:
             return None

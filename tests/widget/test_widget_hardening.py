@@ -192,3 +192,18 @@ async def test_a_model_on_the_shutdown_list_is_noted() -> None:
     current = RealtimeWidget(url=url)
     assert current.model == "gpt-realtime-2"
     assert current.model_notice == ""
+
+
+async def test_logged_audio_survives_the_items_deletion() -> None:
+    """After conversation.item.deleted, the item's logged audio frames still rebuild byte for byte."""
+    deleted = {"type": "conversation.item.deleted", "event_id": "del", "item_id": "a1"}
+    frames = [json.dumps(SESSION), *_audio_turn(1), json.dumps(deleted)]
+    async with scripted(frames) as url:
+        w = RealtimeWidget(url=url)
+        await w.connect()
+        await w.wait_for("conversation.item.deleted", timeout=10, since=0)
+        await w.disconnect()
+    assert "a1" not in w.conversation
+    deltas = [e for e in w.events if e.type == "response.output_audio.delta"]
+    assert len(deltas) == 10
+    assert all(base64.b64decode(e.data["delta"]) == bytes([1]) * 4800 for e in deltas)
