@@ -203,7 +203,7 @@ def ga_session_to_beta(session: Mapping[str, Any]) -> JSON:
         if key == "type":
             continue
         if key == "output_modalities":
-            out["modalities"] = ["text", "audio"] if "audio" in value else list(value)
+            out["modalities"] = modalities_to_beta(list(value))
         elif key == "max_output_tokens":
             out["max_response_output_tokens"] = value
         elif key == "audio" and isinstance(value, Mapping):

@@ -30,6 +30,7 @@ from websockets.protocol import State
 from websockets.typing import Subprotocol
 
 from rtwidget.protocol import dialect_names, encode_event_bytes
+from rtwidget.protocol.closes import CLOSE_INVALID_REQUEST
 from rtwidget.redaction import redact_text
 from rtwidget.server.core import AUDIO_CHUNK_MS, SimSession
 from rtwidget.server.dialect import to_event
@@ -357,7 +358,7 @@ class _Handler:
             parts.path, query, headers, require_key=self.require_key, reject_beta=self.reject_beta
         )
         if hs is None:  # process_request answers 404 first; kept for safety
-            await ws.close(4000, "invalid_request_error.not_found")
+            await ws.close(CLOSE_INVALID_REQUEST, "invalid_request_error.not_found")
             return
         if hs.error is not None and hs.close is not None:
             await self.refuse(ws, hs.error["error"], hs.close.code, hs.close.reason)
@@ -371,7 +372,7 @@ class _Handler:
                 "message": str(exc),
                 "param": None,
             }
-            await self.refuse(ws, error, 4000, "invalid_request_error.invalid_value")
+            await self.refuse(ws, error, CLOSE_INVALID_REQUEST, "invalid_request_error.invalid_value")
             return
         session = SimSession(
             dialect=hs.dialect,

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from rtwidget.protocol import catalog
+from rtwidget.protocol.closes import CLOSE_INVALID_KEY, CLOSE_INVALID_REQUEST
 from rtwidget.server.core import Close
 
 __all__ = [
@@ -32,8 +33,6 @@ JSON = dict[str, Any]
 # `/realtime` for a `websocket_base_url` without the `/v1` suffix.
 REALTIME_PATHS = ("/v1/realtime", "/openai/v1/realtime", "/openai/realtime", "/realtime")
 KNOWN_MODEL_PREFIXES = ("gpt-realtime", "gpt-4o-realtime", "gpt-4o-mini-realtime", "gpt-audio")
-CLOSE_INVALID_KEY = 3000
-CLOSE_INVALID_REQUEST = 4000
 BETA_HEADER_VALUE = "realtime=v1"
 _KEY_SUBPROTOCOL = "openai-insecure-api-key."
 REALTIME_SUBPROTOCOL = "realtime"

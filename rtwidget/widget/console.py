@@ -251,7 +251,7 @@ class ConsoleState:
         elif type_ == "response.created":
             response = event.wire().get("response") or {}
             self.response_id = str(response.get("id") or "?")
-            self.reply = {"response_id": self.response_id, "item_id": None, "text": "", "status": "streaming"}
+            self.reply = {"response_id": self.response_id, "item_id": None, "status": "streaming"}
             self.dirty.add("reply")
         elif type_ == "response.done":
             self._response_done(event.wire().get("response") or {})
@@ -296,15 +296,24 @@ class ConsoleState:
         self.dirty.add("session")
 
     def _reply_text(self, event: Any) -> None:
+        # The text itself is the conversation's (the one reducer); the reply box only follows one item.
         item_id = _str(getattr(event, "item_id", None))
         if not self.reply:
-            self.reply = {"response_id": None, "item_id": item_id, "text": "", "status": "streaming"}
+            self.reply = {"response_id": None, "item_id": item_id, "status": "streaming"}
         if self.reply.get("item_id") is None:
             self.reply["item_id"] = item_id
-        delta = _field(event, "delta", str, "")
-        if self.reply.get("item_id") == item_id and delta:
-            self.reply["text"] = self.reply.get("text", "") + delta
+        if self.reply.get("item_id") == item_id:
             self.dirty.add("reply")
+
+    def reply_view(self) -> dict[str, Any]:
+        """The reply box: the followed item's text as the conversation holds it (after a truncation, the
+        transcript the user heard up to the cut), with the response's status."""
+        item_id = self.reply.get("item_id")
+        text = ""
+        if isinstance(item_id, str) and item_id in self.conversation:
+            parts = self.conversation.item(item_id).content
+            text = "".join(p.text or p.transcript or p.truncated_transcript or "" for p in parts)
+        return {**self.reply, "text": text} if self.reply else {}
 
     def _route_audio(self, event: Any) -> None:
         item_id = _str(getattr(event, "item_id", None)) or ""

@@ -47,6 +47,7 @@ from __future__ import annotations
 import asyncio
 from typing import TYPE_CHECKING, Any
 
+from rtwidget.protocol.closes import CLOSE_INVALID_KEY, CLOSE_INVALID_REQUEST
 from rtwidget.protocol.sessions import ga_session_to_beta
 from rtwidget.redaction import redact
 from rtwidget.widget.log import FILTER_PRESETS
@@ -77,8 +78,8 @@ WINDOW_LIMIT_MAX = 1000
 # What to do after a failed connection, by close code (the live server's: 3000 for a bad key, 4000 for a bad
 # model or the beta shape on a GA server) or by what the error says.
 _CLOSE_HINTS = {
-    3000: "check the API key (OPENAI_API_KEY, or api_key=...)",
-    4000: "check the model name and the dialect (GA servers refuse the beta shape)",
+    CLOSE_INVALID_KEY: "check the API key (OPENAI_API_KEY, or api_key=...)",
+    CLOSE_INVALID_REQUEST: "check the model name and the dialect (GA servers refuse the beta shape)",
     1006: "the connection dropped without a close: network or server failure; Connect again",
     1011: "the server or the client failed internally; see the log for the last frames",
 }
@@ -94,7 +95,7 @@ def close_hint(code: int | None, reason: str) -> str:
     if "timed out" in lowered or "timeout" in lowered:
         return "the server did not answer in time: check the URL, the network or a proxy"
     if "401" in lowered or "403" in lowered or "invalid_api_key" in lowered:
-        return _CLOSE_HINTS[3000]
+        return _CLOSE_HINTS[CLOSE_INVALID_KEY]
     return "see the log for the last frames and the error list"
 
 
@@ -246,7 +247,7 @@ class ViewSync:
                 self.post({"type": "log.append", "rows": new, "updates": updated, "total": w._log.total})
         if "reply" in w._console.dirty:
             w._console.dirty.discard("reply")
-            w.reply = redact(dict(w._console.reply), w._secrets())
+            w.reply = redact(w._console.reply_view(), w._secrets())
         self.sync()
 
     def schedule_audio(self) -> None:
