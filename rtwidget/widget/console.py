@@ -75,6 +75,7 @@ class ConsoleState:
         self.secrets = [s for s in (secrets or []) if s]
         self.keep_audio_s = keep_audio_s
         self.log = EventLog()
+        self.log.dialect = dialect
         self.log.secrets = self.secrets
         self.errors: list[dict[str, Any]] = []
         self.error_count = 0

@@ -14,7 +14,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any, Literal
 
-from rtwidget.protocol import dialect_names
+from rtwidget.protocol import Dialect, dialect_names
 from rtwidget.redaction import REDACTED, redact
 from rtwidget.widget.logformat import (
     AUDIO_PAYLOAD_TYPES,
@@ -72,6 +72,7 @@ class LogEntry:
     __slots__ = (
         "_audio",
         "_data",
+        "_dialect",
         "_event",
         "_frame",
         "direction",
@@ -93,6 +94,7 @@ class LogEntry:
         event: Any = None,
         raw: str | bytes | None = None,
         unknown: bool = False,
+        dialect: Dialect = "ga",
     ) -> None:
         """Create an entry; ``data`` is computed lazily from ``event`` or ``raw`` when not given."""
         self.index = index
@@ -105,6 +107,7 @@ class LogEntry:
         self._event = event
         self._frame = raw
         self._audio: AudioRef | None = None
+        self._dialect: Dialect = dialect  # to parse the frame again as the session's dialect
 
     @property
     def data(self) -> dict[str, Any]:
@@ -143,7 +146,8 @@ class LogEntry:
             from rtwidget.protocol import ProtocolError, parse_server_event
 
             with contextlib.suppress(ProtocolError):
-                return parse_server_event(self._frame)  # not kept: the frame is the entry's one copy
+                # Not kept: the frame is the entry's one copy.
+                return parse_server_event(self._frame, self._dialect)
         return self._event
 
     def __repr__(self) -> str:
@@ -221,6 +225,8 @@ class EventLog:
         self.search = ""
         self.cleared_at = 0
         self.secrets: list[str] = []
+        self.dialect: Dialect = "ga"
+        """The session's dialect, for parsing logged frames again."""
         self._matching: list[int] = []
         self._open_runs: dict[tuple[str, str, str | None], Row] = {}
         self._new: list[int] = []
@@ -246,8 +252,9 @@ class EventLog:
     ) -> tuple[LogEntry, Row]:
         """Append an entry; fold it into the open run of its type and item when it is a delta."""
         entry = LogEntry(
-            len(self.entries), entry_direction, type_, time, data=data, event=event, raw=raw, unknown=unknown
-        )
+            len(self.entries), entry_direction, type_, time, data=data, event=event, raw=raw, unknown=unknown,
+            dialect=self.dialect,
+        )  # fmt: skip
         self.entries.append(entry)
         if unknown and "u" not in flags:
             flags += "u"

@@ -207,3 +207,17 @@ async def test_logged_audio_survives_the_items_deletion() -> None:
     deltas = [e for e in w.events if e.type == "response.output_audio.delta"]
     assert len(deltas) == 10
     assert all(base64.b64decode(e.data["delta"]) == bytes([1]) * 4800 for e in deltas)
+
+
+async def test_beta_events_found_in_the_log_parse_as_beta() -> None:
+    """In a beta session, wait_for over already-logged frames gives beta events with no dialect problem."""
+    delta = {"type": "response.text.delta", "event_id": "d1", "response_id": "r", "item_id": "i",
+             "output_index": 0, "content_index": 0, "delta": "hi"}  # fmt: skip
+    async with scripted([json.dumps(SESSION), json.dumps(delta)]) as url:
+        w = RealtimeWidget(url=url, dialect="beta")
+        await w.connect()
+        await w.wait_for("response.text.delta", timeout=10, since=0)
+        again = await w.wait_for("response.text.delta", timeout=10, since=0)  # from the log
+        await w.disconnect()
+    assert again.delta == "hi"
+    assert again.problems == ()
