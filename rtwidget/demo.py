@@ -14,11 +14,10 @@ from typing import Any
 
 from rtwidget.client import connect
 from rtwidget.client.backend import resolve_backend
+from rtwidget.protocol.formats import duration_ms
 from rtwidget.server import serve
 
 __all__ = ["main", "run"]
-
-PCM16_BYTES_PER_MS = 48  # 24 kHz, 2 bytes per sample
 
 
 def _user_message(text: str) -> dict[str, Any]:
@@ -57,9 +56,7 @@ async def run(url: str | None, text: str) -> None:
                     print(f"\n! {ev.to_dict()['error']}")
                 elif ev.type == "response.done":
                     status = ev.to_dict()["response"]["status"]
-                    extra = (
-                        f", {audio_bytes / PCM16_BYTES_PER_MS / 1000:.1f} s of audio" if audio_bytes else ""
-                    )
+                    extra = f", {duration_ms(audio_bytes) / 1000:.1f} s of audio" if audio_bytes else ""
                     print(f"\n< response.done ({status}{extra})")
                     break
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 import time
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from rtwidget.protocol import Conversation, dialect_names
+from rtwidget.protocol import Conversation, UnknownEvent, dialect_names
 from rtwidget.protocol.formats import PCM_RATE_HZ, AudioFormatName, duration_ms, session_audio_format
 from rtwidget.widget.items import AudioTrack, Item
 from rtwidget.widget.log import (
@@ -127,7 +127,7 @@ class ConsoleState:
                 raw=raw if data is None else None,
                 summary=self.scrub(summarize(event.type, data)) if data is not None else "",
                 nbytes=nbytes,
-                audio_ms=duration_ms(nbytes),
+                audio_ms=duration_ms(nbytes, self.conversation.input_audio_format),
             )
             event_id = entry.data.get("event_id")
             if isinstance(event_id, str):
@@ -144,7 +144,7 @@ class ConsoleState:
             self.add_error(row.id, "bad_frame", message, None, now)
             return
         type_ = event.type
-        unknown = type(event).__name__ == "UnknownEvent"
+        unknown = isinstance(event, UnknownEvent)
         problems = event.problems
         flags = "w" if problems and not unknown else ""
         if problems:

@@ -13,10 +13,10 @@ from collections.abc import Mapping
 from typing import Any
 
 from rtwidget.protocol import dialect_names
+from rtwidget.protocol.formats import duration_ms
 
 __all__ = [
     "AUDIO_PAYLOAD_TYPES",
-    "PCM16_BYTES_PER_MS",
     "SUMMARY_CHARS",
     "AudioRef",
     "b64_decoded_len",
@@ -24,7 +24,6 @@ __all__ = [
     "summarize",
 ]
 
-PCM16_BYTES_PER_MS = 48  # 24 kHz mono, 2 bytes per sample
 SUMMARY_CHARS = 160
 
 # Event types whose base64 audio payload field is elided in row details (field name per type).
@@ -157,7 +156,7 @@ def elide_audio(type_: str, data: Mapping[str, Any]) -> dict[str, Any]:
     out = dict(data)
     if field and isinstance(out.get(field), str):
         nbytes = b64_decoded_len(out[field])
-        out[field] = f"<{nbytes} bytes · {nbytes / PCM16_BYTES_PER_MS:.0f} ms of audio, elided>"
+        out[field] = f"<{nbytes} bytes · {duration_ms(nbytes):.0f} ms of audio, elided>"
     item = out.get("item")
     if isinstance(item, dict) and isinstance(item.get("content"), list):
         parts = []
