@@ -85,12 +85,16 @@ _CLOSE_HINTS = {
 }
 
 
+# How "nothing listens there" reads in connect errors (asyncio, getaddrinfo, websockets).
+_UNREACHABLE = ("refused", "unreachable", "name or service", "connect call failed", "errno 111", "nodename")
+
+
 def close_hint(code: int | None, reason: str) -> str:
     """One line on what to do after a connection failed with ``code`` and ``reason``."""
     if code in _CLOSE_HINTS:
         return _CLOSE_HINTS[code]
     lowered = reason.lower()
-    if "refused" in lowered or "unreachable" in lowered or "name or service" in lowered:
+    if any(marker in lowered for marker in _UNREACHABLE):
         return "nothing answers at that address: check the URL and that the server runs"
     if "timed out" in lowered or "timeout" in lowered:
         return "the server did not answer in time: check the URL, the network or a proxy"
