@@ -114,7 +114,7 @@ async def _run(sessions: int, turns: int, speed: float, stagger_ms: float = 0.0)
             sys.executable,
             __file__,
             "--client",
-            f"{sim.url}?model=gpt-realtime",
+            f"{sim.url}?model=gpt-realtime-2",
             "--sessions",
             str(sessions),
             "--turns",

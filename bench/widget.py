@@ -101,7 +101,7 @@ async def baseline_turns(url: str, turns: int) -> tuple[float, float]:
 
     import websockets
 
-    async with websockets.connect(f"{url}?model=gpt-realtime", max_size=None) as ws:
+    async with websockets.connect(f"{url}?model=gpt-realtime-2", max_size=None) as ws:
         json.loads(await ws.recv())  # session.created
         await ws.send(
             json.dumps(

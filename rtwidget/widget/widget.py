@@ -93,7 +93,7 @@ class RealtimeWidget(anywidget.AnyWidget):
         Args:
             url: WebSocket URL of a compatible server (``ws://…/v1/realtime``).
             api_key: API key for the server; kept private (see the class docstring).
-            model: Model name (default ``gpt-realtime``).
+            model: Model name (default ``rtwidget.protocol.catalog.DEFAULT_MODEL``, ``gpt-realtime-2``).
             dialect: ``"ga"`` (default) or ``"beta"``.
             config: A ready ``rtwidget.client.ClientConfig`` (overrides url/api_key/model/dialect).
             simulator_speed: Pace of the embedded simulator (1.0 = real time).
