@@ -21,7 +21,12 @@
  *                    rt-prefix-ms, rt-silence-ms, rt-idle-ms, rt-create-response, rt-interrupt-response,
  *                    rt-eagerness, rt-transcription, rt-transcription-model, rt-max-tokens, rt-tool-choice, rt-tools
  *   rt-apply         Apply button: sends the form's session to the kernel, which validates it (protocol core)
- *   rt-form-error    refusal reason (the form's JSON, or the protocol core's rule); empty after a valid Apply
+ *   rt-form-error    refusal reason (the form's JSON, the protocol core's rule, or the server's error naming the
+ *                    form's session.update); empty after a valid Apply
+ *   rt-form-notice   an Apply's progress (form_notice trait): "sent, waiting for session.updated", "✓ applied";
+ *                    data-state = sent | applied
+ *   rt-gone          shown when the model's comm is dead (kernel restarted or shut down): every control is
+ *                    disabled and rt-status reads "no kernel" (data-state="gone")
  *   rt-session       effective session (from session.updated) as JSON; fields that differ from what was asked
  *                    are rows rt-session-diff (data-path)
  *   rt-prompt        text prompt (Enter sends, Shift+Enter inserts a newline)
@@ -39,7 +44,8 @@
  *   rt-log           the event log; rows rt-log-row with data-type, data-dir (client | server | local),
  *                    data-row (row id), data-count (members in an aggregated delta run), data-flags
  *                    (e = error, u = unknown type, x = bad frame, w = tolerated: a known type that deviates
- *                    from the schema, class rt-row-warn); a click toggles rt-log-detail (pretty JSON)
+ *                    from the schema, class rt-row-warn); a click toggles rt-log-detail (pretty JSON). A
+ *                    local.connecting row (each new connection) has class rt-row-sep: a rule above it
  *   rt-log-detail    expanded JSON of one row member; rt-detail-prev / rt-detail-next walk a run's members
  *   rt-filter        filter preset select: all | no_audio (hide audio deltas) | no_deltas | errors
  *   rt-search        text search (type and summary, evaluated kernel-side)
@@ -82,6 +88,8 @@ const BUSY_AFTER_MS = 1000;
 const PLAYED_REPORT_MS = 100;
 const RESUME_TIMEOUT_MS = 2000;
 const FLUSH_REPLY_TIMEOUT_MS = 150;
+// What a view says when its model's comm is dead (the widget manager marks it so on a kernel restart).
+const KERNEL_GONE = "kernel restarted or shut down — re-run the cell to get a live console";
 const VOICES = ["alloy", "ash", "ballad", "coral", "echo", "sage", "shimmer", "verse", "marin", "cedar"];
 
 // ---------------------------------------------------------------------------------------------------------
@@ -695,6 +703,8 @@ function fillForm(f, s) {
  * @property {(content: object) => void} request  a log request: carries a req, answered by a log.* message
  * @property {(seq: number) => void} acked        the kernel acknowledged this seq
  * @property {() => boolean} waiting              an action has waited for its ack for BUSY_AFTER_MS or more
+ * @property {() => string} gone                  why the model is gone ("" while it lives): see makeContext
+ * @property {(reason: string) => void} markGone   the model's comm is dead: say so once, disable the view
  * @property {ViewLinks} links
  */
 
@@ -704,6 +714,7 @@ function fillForm(f, s) {
  * @typedef {object} ViewLinks
  * @property {(rowId: number) => void} jumpTo   show a log row, centred and outlined
  * @property {() => void} toggleErrors          show or hide the pinned error list
+ * @property {(reason: string) => void} gone     the model is gone: show why, disable every control
  */
 
 /**
@@ -797,6 +808,10 @@ function header(ctx, busy) {
     // A failed connect may have no close code (nothing answered): the reason alone says why.
     else if (st === "failed") text = `failed${code != null ? ` ${code}` : ""}${reason ? ` ${reason}` : ""}`;
     status.textContent = text;
+    if (ctx.gone()) {  // the traits are the last the kernel sent: they no longer describe anything live
+      status.dataset.state = "gone";
+      status.textContent = "no kernel";
+    }
     const hint = st === "failed" ? model.get("close_hint") : "";
     closeHint.textContent = hint ? `→ ${hint}` : "";
     closeHint.hidden = !hint;
@@ -927,6 +942,7 @@ function sessionForm(ctx) {
   f.transcription.addEventListener("change", f.syncVisibility);
   f.syncVisibility();
   const formError = h("div", { class: "rt-form-error", testid: "rt-form-error", role: "alert" });
+  const formNotice = h("span", { class: "rt-form-notice", testid: "rt-form-notice", role: "status" });
   const applyBtn = /** @type {HTMLButtonElement} */ (h("button", { class: "rt-btn", testid: "rt-apply", text: "Apply" }));
   const sessionView = h("div", { class: "rt-session", testid: "rt-session" });
   const el = h("details", { class: "rt-form", testid: "rt-form" },
@@ -937,7 +953,7 @@ function sessionForm(ctx) {
       h("label", { class: "rt-field" }, h("span", { text: "input transcription" }),
         h("span", { class: "rt-inline" }, f.transcription, f.transcriptionModel)),
       field("max output tokens", f.maxTokens), field("tool choice", f.toolChoice), field("tools (JSON)", f.tools)),
-    h("div", { class: "rt-row" }, applyBtn, formError),
+    h("div", { class: "rt-row" }, applyBtn, formNotice, formError),
     h("div", { class: "rt-subtle", text: "effective session (from session.updated)" }), sessionView);
   applyBtn.addEventListener("click", () => {
     const { session, errors } = buildSession(f);
@@ -947,6 +963,7 @@ function sessionForm(ctx) {
       return;
     }
     formError.textContent = "";
+    formNotice.textContent = "";
     ctx.action({ type: "apply", session });
   });
 
@@ -979,9 +996,19 @@ function sessionForm(ctx) {
       formError.dataset.source = "kernel";
     }
   };
-  const renderStatus = () => { applyBtn.disabled = model.get("status") !== "open"; };
-  const update = () => { renderStatus(); onSession(); };
+  const renderNotice = () => {
+    const notice = model.get("form_notice") || "";
+    formNotice.textContent = notice === "applied" ? "✓ applied" : notice;
+    formNotice.dataset.state = notice === "applied" ? "applied" : notice ? "sent" : "";
+  };
+  const renderStatus = () => {
+    applyBtn.disabled = model.get("status") !== "open";
+    // A new connection is a new server session: the form follows its session.created, not the old one's.
+    if (model.get("status") === "connecting") formFilled = false;
+  };
+  const update = () => { renderStatus(); onSession(); renderNotice(); };
   scope.on("change:status", renderStatus);
+  scope.on("change:form_notice", renderNotice);
   scope.on("change:session_effective change:session_diff", onSession);
   scope.on("change:form_error", renderFormError);
   update();
@@ -1058,7 +1085,7 @@ function talk(ctx) {
     prompt.value = "";
   };
   prompt.addEventListener("keydown", (e) => {
-    if (e.key === "Enter" && !e.shiftKey && !e.isComposing) { e.preventDefault(); send(); }
+    if (e.key === "Enter" && !e.shiftKey && !e.isComposing) { e.preventDefault(); send(); }  // also Ctrl/Cmd+Enter
   });
   sendBtn.addEventListener("click", send);
   stopBtn.addEventListener("click", () => {
@@ -1105,6 +1132,7 @@ function logRowEl(r, on) {
   if (flags.includes("e")) classes.push("rt-error");
   if (flags.includes("u")) classes.push("rt-unknown");
   if (flags.includes("w")) classes.push("rt-row-warn");
+  if (r.y === "local.connecting") classes.push("rt-row-sep");  // each connection starts below a rule
   const el = h("div", { class: classes.join(" "),
     testid: "rt-log-row", "data-type": r.y, "data-dir": dir, "data-row": String(r.i), "data-count": String(r.n || 1) },
   h("span", { class: "rt-arrow", text: ARROWS[dir] || "?" }),
@@ -1428,24 +1456,45 @@ function makeContext(model) {
   /** @type {Map<number, number>} seq -> performance.now() when sent */
   const unacked = new Map();
   let req = 0;
-  return {
+  let gone = "";
+  /** @type {ViewContext} */
+  const ctx = {
     model,
     viewId,
     engine: engineFor(model),
     action(content) {
       const n = ++seq;
-      unacked.set(n, performance.now());
-      model.send({ ...content, seq: n, view: viewId });
+      if (send({ ...content, seq: n, view: viewId })) unacked.set(n, performance.now());
     },
-    request: (content) => model.send({ ...content, view: viewId, req: ++req }),
+    request: (content) => { send({ ...content, view: viewId, req: ++req }); },
     acked: (n) => { unacked.delete(n); },
     waiting() {
+      if (gone) return false;
       const now = performance.now();
       for (const t of unacked.values()) if (now - t >= BUSY_AFTER_MS) return true;
       return false;
     },
-    links: { jumpTo: () => {}, toggleErrors: () => {} },
+    gone: () => gone,
+    markGone(reason) {
+      if (gone) return;
+      gone = reason;
+      unacked.clear();
+      ctx.links.gone(reason);
+    },
+    links: { jumpTo: () => {}, toggleErrors: () => {}, gone: () => {} },
   };
+  // A dead comm (kernel restarted or shut down) throws on send ("Cannot send"): the view says why instead.
+  const send = (/** @type {object} */ content) => {
+    if (gone) return false;
+    try {
+      model.send(content);
+      return true;
+    } catch (err) {
+      ctx.markGone(KERNEL_GONE);
+      return false;
+    }
+  };
+  return ctx;
 }
 
 /**
@@ -1460,17 +1509,31 @@ function render({ model, el }) {
   const form = sessionForm(ctx);
   const talkBox = talk(ctx);
   const log = logView(ctx);
-  ctx.links.jumpTo = log.jumpTo;
-  ctx.links.toggleErrors = errors.toggle;
-  const components = [busy, head, errors, form, talkBox, log];
-
+  const goneNotice = h("div", { class: "rt-gone", testid: "rt-gone", role: "alert", hidden: true });
   const left = h("div", { class: "rt-left" }, form.el, talkBox.el);
   const body = h("div", { class: "rt-body" }, left, log.el);
-  const root = h("div", { class: "rt-root" }, head.el, errors.el, body);
+  const root = h("div", { class: "rt-root" }, head.el, goneNotice, errors.el, body);
+  ctx.links.jumpTo = log.jumpTo;
+  ctx.links.toggleErrors = errors.toggle;
+  ctx.links.gone = (reason) => {
+    goneNotice.textContent = reason;
+    goneNotice.hidden = false;
+    root.dataset.gone = "1";
+    head.update?.();
+    for (const c of root.querySelectorAll("button, input, select, textarea")) {
+      /** @type {HTMLButtonElement} */ (c).disabled = true;
+    }
+  };
+  const components = [busy, head, errors, form, talkBox, log];
   el.replaceChildren(root);
+  root.addEventListener("keydown", keepKeys);
 
   const onMsg = (/** @type {KernelMessage} */ msg) => handleKernelMessage(ctx, { busy, log }, msg);
   model.on("msg:custom", onMsg);
+  // The widget manager sets comm_live false when the kernel restarts or dies (nothing else turns it off
+  // while a view lives: a comm closed by the kernel removes the views).
+  const onCommLive = () => ctx.markGone(KERNEL_GONE);
+  model.on("comm_live_update", onCommLive);
 
   // Handshake (docs/testing.md): the kernel sends nothing to a view before this message; it answers with
   // the tail of the log, so a view displayed later rebuilds from traits plus one window.
@@ -1478,8 +1541,27 @@ function render({ model, el }) {
 
   return () => {
     model.off("msg:custom", onMsg);
+    model.off("comm_live_update", onCommLive);
+    // The kernel closes the connection when its last view is gone for good (a re-run cell, a cleared output).
+    ctx.request({ type: "bye" });
     for (const c of components) c.dispose();
   };
+}
+
+/**
+ * Keys typed in the console belong to the console. JupyterLab and Notebook 7 run their shortcuts from a
+ * keydown listener on the document, so without this Shift+Enter in the prompt re-runs the cell (and replaces
+ * the console), Enter in command mode swallows a textarea's newline, and A, B or D D add or delete cells.
+ * In a field every key stays here (Escape leaves the field); elsewhere in the console plain keys stay here and
+ * chords go on. Ctrl/Cmd+S still saves the notebook.
+ * @param {KeyboardEvent} e
+ */
+function keepKeys(e) {
+  if ((e.ctrlKey || e.metaKey) && e.key.toLowerCase() === "s") return;
+  const t = /** @type {HTMLElement} */ (e.target);
+  const editable = t.isContentEditable || t.tagName === "INPUT" || t.tagName === "TEXTAREA" || t.tagName === "SELECT";
+  if (editable && e.key === "Escape") t.blur();
+  if (editable || !(e.ctrlKey || e.metaKey || e.altKey)) e.stopPropagation();
 }
 
 export default { initialize, render };

@@ -21,11 +21,12 @@ import anywidget
 import traitlets
 
 from rtwidget.protocol import catalog
+from rtwidget.widget import lifecycle
 from rtwidget.widget.console import DEFAULT_KEEP_AUDIO_S, AudioTrack, ConsoleState, Item, jsonable, wall_clock
 from rtwidget.widget.hub import EventHub, Handler
 from rtwidget.widget.log import LogEntry, redact
 from rtwidget.widget.loop import KernelLoop, awaited, closing, reported
-from rtwidget.widget.view import ViewMessageError, ViewSync, close_hint, route_view_message
+from rtwidget.widget.view import ViewMessageError, ViewSync, apply_outcome, close_hint, route_view_message
 
 if TYPE_CHECKING:
     from rtwidget.protocol.conversation import Conversation
@@ -64,6 +65,7 @@ class RealtimeWidget(anywidget.AnyWidget):
     session_requested = traitlets.Dict().tag(sync=True)
     session_diff = traitlets.List(traitlets.Dict()).tag(sync=True)
     form_error = traitlets.Unicode("").tag(sync=True)
+    form_notice = traitlets.Unicode("").tag(sync=True)
     log_filter = traitlets.Unicode("all").tag(sync=True)
     log_search = traitlets.Unicode("").tag(sync=True)
     preroll_ms = traitlets.Int(100).tag(sync=True)
@@ -86,6 +88,7 @@ class RealtimeWidget(anywidget.AnyWidget):
         *,
         factory: Any = None,
         keep_audio_s: float = DEFAULT_KEEP_AUDIO_S,
+        close_without_view: bool = True,
         **kwargs: Any,
     ) -> None:
         """Create the console; nothing connects until ``connect()`` (or the Connect button).
@@ -100,6 +103,8 @@ class RealtimeWidget(anywidget.AnyWidget):
             factory: Transport factory handed to ``rtwidget.client.connect`` (tests, custom transports).
             keep_audio_s: Most received audio kept in the kernel, in seconds (default one hour); past it
                 the oldest items' audio is dropped, and the log keeps their sizes and durations.
+            close_without_view: Close the connection when the console's last view has been gone for a
+                moment (its cell re-run or its output cleared; see rtwidget.widget.lifecycle).
             **kwargs: Trait values (e.g. ``preroll_ms``).
         """
         if dialect not in ("ga", "beta"):
@@ -121,14 +126,19 @@ class RealtimeWidget(anywidget.AnyWidget):
         self._reader: asyncio.Task[None] | None = None
         self._connecting: asyncio.Task[None] | None = None
         self._closing_by_us = False
+        self._fail_hint = ""  # set when the widget itself ends a connection as failed (no session.created)
         self._t0: float | None = None
         self._hub = EventHub(
             lambda result: self._spawn(awaited(result)),
             lambda code, message: self._local_error(code, self._scrub(message)),
         )
         self._event_ids = itertools.count(1)
+        self._apply_id: str | None = None  # event_id of the form's last session.update, until answered
         self._ready = False
         self._views = ViewSync(self)
+        self.close_without_view = close_without_view
+        self._presence = lifecycle.ViewPresence(self._kernel, self._close_viewless)
+        self._session_timer = lifecycle.Timer(self._kernel)
         self.on_msg(self._on_view_msg)
         self.observe(self._views.on_filter, names=["log_filter", "log_search"])
 
@@ -211,8 +221,16 @@ class RealtimeWidget(anywidget.AnyWidget):
             await asyncio.shield(self._connecting)
             return
         self._loop = asyncio.get_running_loop()
-        self._connecting = asyncio.ensure_future(self._do_connect())
-        await asyncio.shield(self._connecting)
+        self._connecting = task = asyncio.ensure_future(self._do_connect())
+        try:
+            await asyncio.shield(task)
+        except asyncio.CancelledError:
+            current = asyncio.current_task()
+            if task.cancelled() and (current is None or not current.cancelling()):
+                raise reported(
+                    ConnectionError("the connect was cancelled by disconnect() or close()")
+                ) from None
+            raise
 
     async def _do_connect(self) -> None:
         from rtwidget.client import connect
@@ -221,8 +239,10 @@ class RealtimeWidget(anywidget.AnyWidget):
         self.close_code = None
         self.close_reason = ""
         self.close_hint = ""
-        self._t0 = time.monotonic()
+        if self._t0 is None:  # one clock for the widget's whole log, across reconnects
+            self._t0 = time.monotonic()
         self._closing_by_us = False
+        self._fail_hint = ""
         # A new connection is a new server session: conversation and reply start afresh (the log goes on).
         self._console.reset()
         self._views.sync()
@@ -244,6 +264,13 @@ class RealtimeWidget(anywidget.AnyWidget):
                 self._local("local.notice", {"model": self.model, "message": self.model_notice})
             conn = await connect(config=config, factory=self._factory)
             await stack.enter_async_context(closing(conn))
+        except asyncio.CancelledError:
+            await stack.aclose()
+            self.close_reason = "connect cancelled"
+            self.status = "closed"
+            self._fail_waiters()
+            self._local("local.closed", {"code": None, "reason": self.close_reason, "by_client": True})
+            raise
         except BaseException as exc:
             await stack.aclose()
             message = self._scrub(f"{type(exc).__name__}: {exc}")
@@ -260,12 +287,19 @@ class RealtimeWidget(anywidget.AnyWidget):
         self._conn = conn
         conn.on_frame(self._on_frame)
         self.status = "open"
+        self._session_timer.start(lifecycle.SESSION_CREATED_TIMEOUT_S, self._no_session)
         self._reader = asyncio.ensure_future(self._read_loop(conn))
 
     async def disconnect(self) -> None:
         """Close the connection (and stop the embedded simulator)."""
         conn = self._conn
         if conn is None:
+            pending = self._connecting
+            if pending is not None and not pending.done():  # a connect under way: call it off
+                self._closing_by_us = True
+                pending.cancel()
+                with contextlib.suppress(Exception, asyncio.CancelledError):
+                    await pending
             return
         self._closing_by_us = True
         self.status = "closing"
@@ -316,8 +350,12 @@ class RealtimeWidget(anywidget.AnyWidget):
         if respond:
             await self.send_event({"type": "response.create"})
 
-    async def update_session(self, session: Mapping[str, Any] | None = None, **fields: Any) -> None:
+    async def update_session(
+        self, session: Mapping[str, Any] | None = None, *, event_id: str | None = None, **fields: Any
+    ) -> None:
         """Send ``session.update`` with the given session fields (GA shape; ``fields`` merged in).
+
+        ``event_id`` is sent with the event (default: a fresh one), so a server error names it.
 
         Raises ``rtwidget.protocol.ValidationError`` naming the field (nothing sent) if a value is invalid.
         """
@@ -326,7 +364,10 @@ class RealtimeWidget(anywidget.AnyWidget):
             body.setdefault("type", "realtime")
         self._console.session_requested = redact(jsonable(body), self._secrets())
         self.session_requested = self._console.session_requested
-        await self.send_event({"type": "session.update", "session": body})
+        event: dict[str, Any] = {"type": "session.update", "session": body}
+        if event_id is not None:
+            event["event_id"] = event_id
+        await self.send_event(event)
 
     async def wait_for(
         self,
@@ -406,13 +447,14 @@ class RealtimeWidget(anywidget.AnyWidget):
             self._local_error("connection_failed", self._scrub(f"{type(exc).__name__}: {exc}"))
         finally:
             self._conn = None
+            self._session_timer.cancel()
             self._console.connection_lost()
             code = getattr(conn, "close_code", None)
             reason = getattr(conn, "close_reason", "") or ""
             self.close_code = code
             self.close_reason = self._scrub(str(reason))
-            clean = self._closing_by_us or code in (1000, 1001)
-            self.close_hint = "" if clean else close_hint(code, self.close_reason)
+            clean = not self._fail_hint and (self._closing_by_us or code in (1000, 1001))
+            self.close_hint = self._fail_hint or ("" if clean else close_hint(code, self.close_reason))
             self.status = "closed" if clean else "failed"
             self._fail_waiters()
             self._local(
@@ -428,6 +470,9 @@ class RealtimeWidget(anywidget.AnyWidget):
             self._views.flush()
 
     def _handle_event(self, event: Any) -> None:
+        if event.type == "session.created":
+            self._session_timer.cancel()
+        apply_outcome(self, event)
         self._console.event(event, wall_clock())
         if self._console.audio_end_pending:
             self._views.send_audio()  # the end of an item's audio: forward what waits now, then the end
@@ -460,9 +505,31 @@ class RealtimeWidget(anywidget.AnyWidget):
 
     # --- view messages ---------------------------------------------------------------------------
 
+    def _close_viewless(self) -> None:
+        """The console's last view is gone for good (see rtwidget.widget.lifecycle): close what it showed."""
+        live = self._conn is not None or (self._connecting is not None and not self._connecting.done())
+        if self.close_without_view and live:
+            self._local(
+                "local.no_view", {"message": "no view shows this console any more: closing its connection"}
+            )
+            self._spawn(self.disconnect())
+
+    def _no_session(self) -> None:
+        """No ``session.created`` in time after the open: say so, and close as failed."""
+        if self._conn is None:
+            return
+        self._fail_hint = lifecycle.NO_SESSION_HINT
+        self._local_error(
+            "no_session", f"no session.created within {lifecycle.SESSION_CREATED_TIMEOUT_S:g} s of the open"
+        )
+        self._spawn(self.disconnect())
+
     def close(self) -> None:
-        """Close the widget's comm; an open connection is closed too (as a task on the running loop)."""
-        if getattr(self, "_conn", None) is not None and self._loop is not None and self._loop.is_running():
+        """Close the widget's comm; an open (or opening) connection is closed too, on the running loop."""
+        live = getattr(self, "_conn", None) is not None or (
+            getattr(self, "_connecting", None) is not None and not self._connecting.done()  # type: ignore[union-attr]
+        )
+        if live and self._loop is not None and self._loop.is_running():
             # A comm close may arrive over a subshell thread: the disconnect runs where the connection lives.
             self._spawn(self.disconnect())
         super().close()
