@@ -12,7 +12,6 @@ import contextlib
 import heapq
 import itertools
 import json
-import logging
 import secrets
 import time
 from collections import deque
@@ -31,12 +30,12 @@ from websockets.typing import Subprotocol
 
 from rtwidget.protocol import dialect_names, encode_event_bytes
 from rtwidget.protocol.closes import CLOSE_INVALID_REQUEST
-from rtwidget.redaction import redact_text
 from rtwidget.server.core import AUDIO_CHUNK_MS, SimSession
 from rtwidget.server.dialect import to_event
 from rtwidget.server.faults import MALFORMED_FRAME, UNKNOWN_EVENT_TYPE, Faults
 from rtwidget.server.handshake import check_handshake, select_subprotocol
 from rtwidget.server.ids import IdFactory
+from rtwidget.server.wslog import ws_logger
 
 __all__ = ["MAX_FRAME_BYTES", "PING_INTERVAL_S", "Simulator", "serve"]
 
@@ -396,23 +395,6 @@ class _Handler:
 def _warm_up() -> None:
     """Import the model parts and run them once, so the first response is not late by their start-up cost."""
     SimSession(speed=1000.0).receive('{"type": "response.create"}', 0.0)
-
-
-class _RedactKeys(logging.Filter):
-    """Mask API keys in log records: websockets logs the request line and every header at DEBUG
-    (Authorization, `api-key` header or query, the key subprotocol). The policy is rtwidget.redaction's."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        message = record.getMessage()
-        redacted = redact_text(message)
-        if redacted != message:
-            record.msg, record.args = redacted, ()
-        return True
-
-
-ws_logger = logging.getLogger("rtwidget.server.websockets")
-"""The logger of the simulator's WebSocket layer (websockets' own records, keys redacted)."""
-ws_logger.addFilter(_RedactKeys())
 
 
 def _select_subprotocol(connection: ServerConnection, offered: Sequence[Subprotocol]) -> Subprotocol | None:
