@@ -3,20 +3,13 @@
 from __future__ import annotations
 
 import asyncio
-import os
 import signal
-import subprocess
-import sys
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 
 import pytest
+from sim_testing import UNIT_S, cli_server
 from websockets.asyncio.client import connect
 
 from rtwidget.server import serve
-
-# Seconds; every wait below is a multiple of it.
-UNIT_S = 5.0
 
 JUNK = {
     "plain HTTP GET": b"GET /v1/realtime?model=gpt-realtime HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n",
@@ -36,37 +29,9 @@ async def _junk(port: int, data: bytes) -> None:
     await writer.wait_closed()
 
 
-@asynccontextmanager
-async def _cli(*args: str) -> AsyncIterator[tuple[asyncio.subprocess.Process, int]]:
-    """`python -m rtwidget.server --port 0 ARGS`: the process and its port, stopped with SIGINT on exit."""
-    proc = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "rtwidget.server",
-        "--port",
-        "0",
-        *args,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        env={**os.environ, "PYTHONUNBUFFERED": "1"},
-    )
-    try:
-        assert proc.stdout is not None
-        url = (await asyncio.wait_for(proc.stdout.readline(), 6 * UNIT_S)).decode().strip()
-        yield proc, int(url.split(":")[2].split("/")[0])
-    finally:
-        if proc.returncode is None:
-            proc.send_signal(signal.SIGINT)
-            try:
-                await asyncio.wait_for(proc.wait(), 2 * UNIT_S)
-            except TimeoutError:
-                proc.kill()
-                await proc.wait()
-
-
 async def test_junk_connections_log_one_line_each():
     """Each junk connection prints one line naming the peer and the reason; a real session still works."""
-    async with _cli() as (proc, port):
+    async with cli_server() as (proc, port):
         assert proc.stderr is not None
         lines = []
         for data in JUNK.values():

@@ -8,7 +8,7 @@ import subprocess
 import sys
 
 import pytest
-from test_sim_junk import _cli
+from sim_testing import UNIT_S, cli_server
 from websockets.asyncio.client import connect
 from websockets.exceptions import InvalidStatus
 from websockets.typing import Origin
@@ -74,13 +74,13 @@ async def test_an_entry_that_is_no_origin_is_refused():
 
 async def test_cli_allow_origin_is_repeatable():
     """`--allow-origin` twice lets both pages in and no other; the refusal is one line on stderr."""
-    async with _cli("--allow-origin", PAGE, "--allow-origin", "https://app.test") as (proc, port):
+    async with cli_server("--allow-origin", PAGE, "--allow-origin", "https://app.test") as (proc, port):
         url = f"ws://127.0.0.1:{port}/v1/realtime"
         assert await _session_created(url, PAGE)
         assert await _session_created(url, "https://app.test")
         assert not await _session_created(url, OTHER_PAGE)
         assert proc.stderr is not None
-        line = (await proc.stderr.readline()).decode()
+        line = (await asyncio.wait_for(proc.stderr.readline(), UNIT_S)).decode()
     assert line.startswith("refused a connection from 127.0.0.1:")
     assert OTHER_PAGE in line
 
@@ -124,7 +124,7 @@ async def test_hostile_origin_headers_get_403(name: str, request_bytes: bytes, i
     async with serve(port=0, allow_origins=["http://a.test"]) as sim:
         reader, writer = await asyncio.open_connection("127.0.0.1", sim.port)
         writer.write(request_bytes)
-        response = await asyncio.wait_for(reader.read(), 5.0)
+        response = await asyncio.wait_for(reader.read(), UNIT_S)
         writer.close()
         await writer.wait_closed()
     assert response.startswith(b"HTTP/1.1 403 "), response
