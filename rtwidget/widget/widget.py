@@ -20,13 +20,12 @@ from typing import TYPE_CHECKING, Any, Literal
 import anywidget
 import traitlets
 
-from rtwidget.protocol import catalog
 from rtwidget.widget import lifecycle
 from rtwidget.widget.console import DEFAULT_KEEP_AUDIO_S, AudioTrack, ConsoleState, Item, jsonable, wall_clock
 from rtwidget.widget.hub import EventHub, Handler
 from rtwidget.widget.log import LogEntry, redact
-from rtwidget.widget.loop import KernelLoop, awaited, closing, reported
-from rtwidget.widget.view import ViewMessageError, ViewSync, apply_outcome, close_hint, route_view_message
+from rtwidget.widget.loop import KernelLoop, awaited, reported
+from rtwidget.widget.view import ViewMessageError, ViewSync, apply_outcome, route_view_message
 
 if TYPE_CHECKING:
     from rtwidget.protocol.conversation import Conversation
@@ -233,62 +232,7 @@ class RealtimeWidget(anywidget.AnyWidget):
             raise
 
     async def _do_connect(self) -> None:
-        from rtwidget.client import connect
-
-        self.status = "connecting"
-        self.close_code = None
-        self.close_reason = ""
-        self.close_hint = ""
-        if self._t0 is None:  # one clock for the widget's whole log, across reconnects
-            self._t0 = time.monotonic()
-        self._closing_by_us = False
-        self._fail_hint = ""
-        # A new connection is a new server session: conversation and reply start afresh (the log goes on).
-        self._console.reset()
-        self._views.sync()
-        stack = AsyncExitStack()
-        try:
-            sim_url = None
-            if self._backend.embedded:
-                from rtwidget.server import serve
-
-                sim = await stack.enter_async_context(serve(port=0, speed=self._simulator_speed))
-                sim_url = sim.url
-                self._local("local.simulator", {"url": sim_url, "speed": self._simulator_speed})
-            config = self._make_config(sim_url)
-            self._local(
-                "local.connecting", {"backend": self.backend, "model": self.model, "dialect": self.dialect}
-            )
-            self.model_notice = catalog.shutdown_notice(self.model) or ""
-            if self.model_notice:
-                self._local("local.notice", {"model": self.model, "message": self.model_notice})
-            conn = await connect(config=config, factory=self._factory)
-            await stack.enter_async_context(closing(conn))
-        except asyncio.CancelledError:
-            await stack.aclose()
-            self.close_reason = "connect cancelled"
-            self.status = "closed"
-            self._fail_waiters()
-            self._local("local.closed", {"code": None, "reason": self.close_reason, "by_client": True})
-            raise
-        except BaseException as exc:
-            await stack.aclose()
-            message = self._scrub(f"{type(exc).__name__}: {exc}")
-            self.close_code = getattr(exc, "close_code", None)
-            self.close_reason = message
-            self.close_hint = close_hint(self.close_code, message)
-            self.status = "failed"
-            self._fail_waiters()
-            self._local_error("connect_failed", message)
-            if isinstance(exc, Exception):
-                raise reported(ConnectionError(f"could not connect to {self.backend}: {message}")) from None
-            raise
-        self._stack = stack
-        self._conn = conn
-        conn.on_frame(self._on_frame)
-        self.status = "open"
-        self._session_timer.start(lifecycle.SESSION_CREATED_TIMEOUT_S, self._no_session)
-        self._reader = asyncio.ensure_future(self._read_loop(conn))
+        await lifecycle.open_connection(self)
 
     async def disconnect(self) -> None:
         """Close the connection (and stop the embedded simulator)."""
@@ -446,28 +390,7 @@ class RealtimeWidget(anywidget.AnyWidget):
         except Exception as exc:
             self._local_error("connection_failed", self._scrub(f"{type(exc).__name__}: {exc}"))
         finally:
-            self._conn = None
-            self._session_timer.cancel()
-            self._console.connection_lost()
-            code = getattr(conn, "close_code", None)
-            reason = getattr(conn, "close_reason", "") or ""
-            self.close_code = code
-            self.close_reason = self._scrub(str(reason))
-            clean = not self._fail_hint and (self._closing_by_us or code in (1000, 1001))
-            self.close_hint = self._fail_hint or ("" if clean else close_hint(code, self.close_reason))
-            self.status = "closed" if clean else "failed"
-            self._fail_waiters()
-            self._local(
-                "local.closed", {"code": code, "reason": self.close_reason, "by_client": self._closing_by_us}
-            )
-            if self._ready:
-                self._views.send_audio()
-                self._views.post({"type": "audio.end", "item": self._console.last_audio_item})
-            stack, self._stack = self._stack, None
-            if stack is not None:
-                with contextlib.suppress(Exception):
-                    await stack.aclose()
-            self._views.flush()
+            await lifecycle.connection_ended(self, conn)
 
     def _handle_event(self, event: Any) -> None:
         if event.type == "session.created":
