@@ -163,6 +163,8 @@ async def connection_ended(w: RealtimeWidget, conn: Any) -> None:
     """The read loop of ``conn`` ended: say how (closed, or failed and what to do), release what it held."""
     w._conn = None
     w._session_timer.cancel()
+    w._responses.reset()
+    w.talk_notice = ""
     w._console.connection_lost()
     code = getattr(conn, "close_code", None)
     reason = getattr(conn, "close_reason", "") or ""

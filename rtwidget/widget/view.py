@@ -11,7 +11,8 @@ closed by the server with a code other than 1000/1001, or a connect that did not
 shutdown list: when, and what replaces it), ``backend``,
 ``model``, ``dialect``, ``error_count``, ``errors`` (last 50), ``reply``, ``session_effective``,
 ``session_requested``, ``session_diff``, ``form_error`` (a refused Apply: the form's rule or the server's
-error), ``form_notice`` (an Apply's progress: sent, applied), ``log_filter``, ``log_search``, ``preroll_ms``,
+error), ``form_notice`` (an Apply's progress: sent, applied), ``talk_notice`` (a reply waiting for the one
+in flight), ``log_filter``, ``log_search``, ``preroll_ms``,
 ``tolerated_count``.
 
 Browser -> kernel (UI actions carry ``seq`` and are acknowledged at once with ``ack``; an action left

@@ -31,6 +31,8 @@
  *                    are rows rt-session-diff (data-path)
  *   rt-prompt        text prompt (Enter sends, Shift+Enter inserts a newline)
  *   rt-respond       checkbox: also send response.create after conversation.item.create
+ *   rt-talk-notice   what happens to a message sent while a reply is in flight (talk_notice trait: its reply
+ *                    waits for the current one to end); hidden when empty
  *   rt-send          Send button
  *   rt-stop          Stop button: flush playback, response.cancel if a response is in flight, truncate
  *   rt-reply         streamed reply text / transcript; data-status = streaming | done | cancelled | truncated |
@@ -531,7 +533,33 @@ const DIRS = { c: "client", s: "server", l: "local" };
 
 /** @param {number} t  seconds */
 function fmtTime(t) {
-  return t < 100 ? t.toFixed(3) : t.toFixed(1);
+  // One format for the whole log (m:ss.mmm since the first connect; h:mm:ss.mmm past an hour), so rows of a
+  // long session line up and compare as text.
+  const ms = Math.max(0, Math.round(t * 1000));
+  const h = Math.floor(ms / 3600000);
+  const m = Math.floor(ms / 60000) % 60;
+  const sec = ((ms % 60000) / 1000).toFixed(3).padStart(6, "0");
+  return h ? `${h}:${String(m).padStart(2, "0")}:${sec}` : `${m}:${sec}`;
+}
+
+/**
+ * `text` with each case-insensitive occurrence of `term` in a <mark> (the log's search).
+ * @param {string} text
+ * @param {string} term
+ * @param {Record<string, any>} attrs   attributes of the wrapping span
+ */
+function marked(text, term, attrs) {
+  const el = h("span", attrs);
+  const needle = term.trim().toLowerCase();
+  if (!needle) { el.textContent = text; return el; }
+  const hay = text.toLowerCase();
+  let at = 0;
+  for (let i = hay.indexOf(needle); i >= 0; i = hay.indexOf(needle, at)) {
+    el.append(text.slice(at, i), h("mark", { class: "rt-mark", text: text.slice(i, i + needle.length) }));
+    at = i + needle.length;
+  }
+  el.append(text.slice(at));
+  return el;
 }
 
 /** @param {number} n */
@@ -854,6 +882,7 @@ function errorList(ctx) {
   const el = h("div", { class: "rt-error-list", testid: "rt-error-list", hidden: true });
   const update = () => {
     el.replaceChildren();
+    if (!model.get("errors").length) el.hidden = true;  // Clear leaves no empty box behind
     for (const e of model.get("errors")) {
       const cause = e.cause_row != null ? h("span", { class: "rt-cause", text: `← ${e.cause_type} #${e.cause_row}` }) : null;
       const item = h("div", { class: "rt-error-item", testid: "rt-error-item", "data-row": String(e.row) },
@@ -867,7 +896,7 @@ function errorList(ctx) {
   };
   scope.on("change:errors", update);
   update();
-  return { el, update, toggle: () => { el.hidden = !el.hidden; }, dispose: scope.dispose };
+  return { el, update, toggle: () => { el.hidden = !el.hidden || !model.get("errors").length; }, dispose: scope.dispose };
 }
 
 /**
@@ -1075,6 +1104,7 @@ function talk(ctx) {
   const sendBtn = /** @type {HTMLButtonElement} */ (h("button", { class: "rt-btn rt-primary", testid: "rt-send", text: "Send" }));
   const stopBtn = /** @type {HTMLButtonElement} */ (h("button", { class: "rt-btn rt-danger", testid: "rt-stop", text: "Stop" }));
   const reply = h("div", { class: "rt-reply", testid: "rt-reply" });
+  const notice = h("div", { class: "rt-talk-notice", testid: "rt-talk-notice", role: "status", hidden: true });
   const audio = audioBar(ctx);
   scope.add(audio.dispose);
   const send = () => {
@@ -1109,13 +1139,18 @@ function talk(ctx) {
     sendBtn.disabled = !open;
     stopBtn.disabled = !open;
   };
-  const update = () => { renderStatus(); renderReply(); };
+  const renderNotice = () => {
+    notice.textContent = model.get("talk_notice") || "";
+    notice.hidden = !notice.textContent;
+  };
+  const update = () => { renderStatus(); renderReply(); renderNotice(); };
   scope.on("change:status", renderStatus);
   scope.on("change:reply", renderReply);
+  scope.on("change:talk_notice", renderNotice);
   update();
   const el = h("div", { class: "rt-talk" },
     h("div", { class: "rt-subtle", text: "reply" }), reply,
-    prompt,
+    prompt, notice,
     h("div", { class: "rt-row" }, h("label", { class: "rt-check" }, respond, " respond"), sendBtn, stopBtn, audio.el));
   return { el, update, dispose: scope.dispose };
 }
@@ -1123,7 +1158,7 @@ function talk(ctx) {
 /**
  * One log row's element. A click on the row toggles its detail; a click on its cause link jumps to that row.
  * @param {LogRow} r
- * @param {{toggle: (rowId: number) => void, jumpTo: (rowId: number) => void}} on
+ * @param {{toggle: (rowId: number) => void, jumpTo: (rowId: number) => void, search: () => string}} on
  */
 function logRowEl(r, on) {
   const dir = DIRS[r.d] || r.d;
@@ -1137,13 +1172,13 @@ function logRowEl(r, on) {
     testid: "rt-log-row", "data-type": r.y, "data-dir": dir, "data-row": String(r.i), "data-count": String(r.n || 1) },
   h("span", { class: "rt-arrow", text: ARROWS[dir] || "?" }),
   h("span", { class: "rt-time", text: fmtTime(r.t) }),
-  h("span", { class: "rt-type", text: r.y }),
+  marked(r.y, on.search(), { class: "rt-type", title: r.y }),
   flags.includes("u") ? h("span", { class: "rt-tag", text: "unknown type", title: "not in the dialect's event set" }) : null,
   flags.includes("x") ? h("span", { class: "rt-tag", text: "bad frame" }) : null,
   flags.includes("w") ? h("span", { class: "rt-tag", text: "⚠ tolerated",
     title: "a known type that deviates from the schema: the problems are in the summary" }) : null,
   h("span", { class: "rt-meta", text: runMeta(r) }),
-  h("span", { class: "rt-summary", text: r.s || "" }),
+  marked(r.s || "", on.search(), { class: "rt-summary", title: r.s || "" }),  // title: the whole summary
   r.c != null ? h("a", { class: "rt-cause", text: `← #${r.c}`, title: "the client event this answers",
     onclick: (/** @type {Event} */ e) => { e.stopPropagation(); on.jumpTo(/** @type {number} */ (r.c)); } }) : null);
   if (flags) el.dataset.flags = flags;
@@ -1209,7 +1244,8 @@ function logView(ctx) {
   /** @type {number | null} */
   let pendingFocus = null;
 
-  const rowHandlers = { toggle: (/** @type {number} */ rowId) => toggleDetail(rowId, 0), jumpTo: (/** @type {number} */ rowId) => jumpTo(rowId) };
+  const rowHandlers = { toggle: (/** @type {number} */ rowId) => toggleDetail(rowId, 0),
+    jumpTo: (/** @type {number} */ rowId) => jumpTo(rowId), search: () => String(model.get("log_search") || "") };
   const rowEl = (/** @type {LogRow} */ r) => logRowEl(r, rowHandlers);
 
   const updateCount = () => {

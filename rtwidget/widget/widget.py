@@ -25,6 +25,7 @@ from rtwidget.widget.console import DEFAULT_KEEP_AUDIO_S, AudioTrack, ConsoleSta
 from rtwidget.widget.hub import EventHub, Handler
 from rtwidget.widget.log import LogEntry, redact
 from rtwidget.widget.loop import KernelLoop, awaited, reported
+from rtwidget.widget.turns import QUEUED_NOTICE, ResponseQueue
 from rtwidget.widget.view import ViewMessageError, ViewSync, apply_outcome, route_view_message
 
 if TYPE_CHECKING:
@@ -65,6 +66,7 @@ class RealtimeWidget(anywidget.AnyWidget):
     session_diff = traitlets.List(traitlets.Dict()).tag(sync=True)
     form_error = traitlets.Unicode("").tag(sync=True)
     form_notice = traitlets.Unicode("").tag(sync=True)
+    talk_notice = traitlets.Unicode("").tag(sync=True)
     log_filter = traitlets.Unicode("all").tag(sync=True)
     log_search = traitlets.Unicode("").tag(sync=True)
     preroll_ms = traitlets.Int(100).tag(sync=True)
@@ -133,6 +135,7 @@ class RealtimeWidget(anywidget.AnyWidget):
         )
         self._event_ids = itertools.count(1)
         self._apply_id: str | None = None  # event_id of the form's last session.update, until answered
+        self._responses = ResponseQueue()
         self._ready = False
         self._views = ViewSync(self)
         self.close_without_view = close_without_view
@@ -277,10 +280,15 @@ class RealtimeWidget(anywidget.AnyWidget):
             raise reported(type(exc)(message)) from None
         if self._conn is None or self.status != "open":
             raise RuntimeError("not connected: call `await w.connect()` first")
+        self._responses.sent(data)
         return await self._conn.send(typed)
 
     async def send_text(self, text: str, respond: bool = True) -> None:
-        """Send a user message (``conversation.item.create``), then ``response.create`` if ``respond``."""
+        """Send a user message (``conversation.item.create``), then ``response.create`` if ``respond``.
+
+        While a response is in flight the server would refuse a second one, so the ``response.create`` waits
+        for it to end (``talk_notice`` and a ``local.queued`` row say so; ``stop()`` cancels both).
+        """
         await self.send_event(
             {
                 "type": "conversation.item.create",
@@ -291,7 +299,11 @@ class RealtimeWidget(anywidget.AnyWidget):
                 },
             }
         )
-        if respond:
+        if respond and self._responses.busy():
+            self._responses.waiting = True
+            self.talk_notice = QUEUED_NOTICE
+            self._local("local.queued", {"message": QUEUED_NOTICE})
+        elif respond:
             await self.send_event({"type": "response.create"})
 
     async def update_session(
@@ -347,6 +359,7 @@ class RealtimeWidget(anywidget.AnyWidget):
             float(audio_end_ms) if audio_end_ms is not None else (console.played_ms(item) if item else 0.0)
         )
         in_flight = console.response_id is not None
+        self._responses.waiting, self.talk_notice = False, ""  # Stop cancels a waiting reply too
         if self._ready:
             self._views.post({"type": "audio.flush", "item": item})
         _, events = console.stop_plan(audio_end_ms)
@@ -396,6 +409,9 @@ class RealtimeWidget(anywidget.AnyWidget):
         if event.type == "session.created":
             self._session_timer.cancel()
         apply_outcome(self, event)
+        if self._responses.received(event):
+            self.talk_notice = ""
+            self._spawn(self.send_event({"type": "response.create"}))
         self._console.event(event, wall_clock())
         if self._console.audio_end_pending:
             self._views.send_audio()  # the end of an item's audio: forward what waits now, then the end

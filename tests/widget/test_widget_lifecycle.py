@@ -14,6 +14,7 @@ from websockets.asyncio.server import ServerConnection, serve
 
 from rtwidget.server import serve as serve_simulator
 from rtwidget.widget import RealtimeWidget, lifecycle
+from rtwidget.widget.turns import QUEUED_NOTICE
 
 SESSION = {"type": "session.created", "event_id": "e0", "session": {"type": "realtime", "id": "s"}}
 
@@ -177,3 +178,43 @@ async def test_log_time_runs_on_across_a_reconnect() -> None:
     times = [w._log.rows[e.row].time for e in w.events]
     assert times == sorted(times)
     assert [e.type for e in w.events].count("local.connecting") == 2
+
+
+async def test_a_message_sent_during_a_reply_gets_its_own_reply_after_it() -> None:
+    """send_text while a response streams: its response.create waits for response.done (the server would
+    refuse it), the console says so, and then the second reply comes; no error."""
+    w = RealtimeWidget(simulator_speed=3)
+    await w.connect()
+    try:
+        await w.send_text("Tell me a long story about the sea, with many details.")
+        await w.wait_for("response.created", timeout=10)
+        await w.send_text("And then?")
+        assert w.talk_notice == QUEUED_NOTICE
+        assert [e.type for e in w.events if e.direction == "client"].count("response.create") == 1
+        await w.wait_for("response.done", timeout=30)
+        second = await w.wait_for("response.done", timeout=30)
+        assert second.response.status == "completed"
+        assert w.talk_notice == ""
+        assert w.error_count == 0, w.errors
+        types = [e.type for e in w.events]
+        assert types.count("response.create") == 2
+        assert "local.queued" in types
+    finally:
+        await w.disconnect()
+
+
+async def test_stop_cancels_a_waiting_reply_too() -> None:
+    """Stop while a reply waits: the current response is cancelled and the waiting one is not asked for."""
+    w = RealtimeWidget(simulator_speed=3)
+    await w.connect()
+    try:
+        await w.send_text("Tell me a long story about the sea, with many details.")
+        await w.wait_for("response.created", timeout=10)
+        await w.send_text("And then?")
+        await w.stop()
+        await w.wait_for("response.done", timeout=10, since=0)
+        await asyncio.sleep(0.2)
+        assert [e.type for e in w.events if e.direction == "client"].count("response.create") == 1
+        assert w.talk_notice == ""
+    finally:
+        await w.disconnect()
