@@ -13,6 +13,7 @@ from urllib.parse import urlsplit
 
 from websockets.asyncio.client import ClientConnection
 from websockets.asyncio.client import connect as ws_connect
+from websockets.datastructures import Headers
 from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidStatus, InvalidURI
 from websockets.http11 import USER_AGENT
 from websockets.protocol import State as WsState
@@ -25,6 +26,7 @@ from rtwidget.client.config import (
     RECEIVE_BUFFER_FRAMES,
 )
 from rtwidget.client.errors import PermanentError, redact
+from rtwidget.redaction import forwardable_headers, same_origin, url_without_credentials
 
 __all__ = ["ABNORMAL_CLOSURE", "Transport", "TransportFactory", "WebSocketTransport", "websocket_factory"]
 
@@ -281,6 +283,32 @@ def _is_loopback(url: str) -> bool:
         return False
 
 
+class _OriginBoundConnect(ws_connect):
+    """websockets' ``connect``, keeping every credential to its origin when it follows a redirect.
+
+    websockets itself drops ``Authorization`` and ``Cookie`` on a cross-origin redirect; a key in Azure's
+    ``api-key`` header, in the query, or in any other header (a subprotocol) would still go along.
+    """
+
+    def __init__(self, uri: str, *, secrets: tuple[str, ...], **kwargs: Any) -> None:
+        super().__init__(uri, **kwargs)
+        self._secrets = secrets
+
+    def process_redirect(self, exc: Exception) -> Exception | str:
+        origin = self.uri
+        target = super().process_redirect(exc)
+        if isinstance(target, str) and not same_origin(origin, target):
+            if self.additional_headers is not None:
+                given = Headers(self.additional_headers).raw_items()
+                self.additional_headers = Headers(forwardable_headers(given, self._secrets))
+            target = url_without_credentials(target, self._secrets)
+            logger.info(
+                "= redirected to another origin, %s: credentials not forwarded",
+                redact(target, *self._secrets),
+            )
+        return target
+
+
 def websocket_factory(
     *,
     max_frame_bytes: int,
@@ -302,24 +330,26 @@ def websocket_factory(
         receive_buffer_frames: Cap, in frames, of the receive buffer (see :class:`WebSocketTransport`).
         receive_buffer_bytes: Cap, in bytes, of the receive buffer.
     """
-    logger = _RedactingLogger(logging.getLogger("rtwidget.client.websockets"), secrets)
+    ws_logger = _RedactingLogger(logging.getLogger("rtwidget.client.websockets"), secrets)
 
     async def open_websocket(url: str, headers: Mapping[str, str]) -> Transport:
         shown_url = redact(url, *secrets)
+        opening = _OriginBoundConnect(
+            url,
+            secrets=secrets,
+            additional_headers=dict(headers),
+            user_agent_header=f"rtwidget/{__version__} {USER_AGENT}",
+            max_size=max_frame_bytes,
+            open_timeout=open_timeout_s,
+            ping_interval=ping_interval_s,
+            ping_timeout=ping_timeout_s,
+            logger=ws_logger,
+            # websockets >= 15 routes through HTTP(S)_PROXY by default; a loopback server (the
+            # embedded simulator) must never be sent to a proxy, whatever the environment says.
+            proxy=None if _is_loopback(url) else True,
+        )
         try:
-            ws = await ws_connect(
-                url,
-                additional_headers=dict(headers),
-                user_agent_header=f"rtwidget/{__version__} {USER_AGENT}",
-                max_size=max_frame_bytes,
-                open_timeout=open_timeout_s,
-                ping_interval=ping_interval_s,
-                ping_timeout=ping_timeout_s,
-                logger=logger,
-                # websockets >= 15 routes through HTTP(S)_PROXY by default; a loopback server (the
-                # embedded simulator) must never be sent to a proxy, whatever the environment says.
-                proxy=None if _is_loopback(url) else True,
-            )
+            ws = await opening
         except InvalidStatus as exc:
             status = exc.response.status_code
             body = (
@@ -328,6 +358,8 @@ def websocket_factory(
                 else ""
             )
             detail = f": {redact(body, *secrets)}" if body else ""
+            if opening.uri != url:
+                shown_url += f" (redirected to {redact(opening.uri, *secrets)})"
             raise PermanentError(
                 f"server refused the WebSocket upgrade at {shown_url}: HTTP {status}{detail}",
                 status_code=status,
