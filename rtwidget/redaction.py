@@ -29,6 +29,7 @@ __all__ = [
     "SECRET_QUERY_KEYS",
     "forwardable_headers",
     "is_secret_header",
+    "mask_known",
     "redact",
     "redact_text",
     "redact_url",
@@ -74,11 +75,20 @@ def is_secret_header(name: str) -> bool:
     return name.lower() in SECRET_HEADERS
 
 
-def redact_text(text: str, *secrets: str | None) -> str:
-    """``text`` with each secret, each secret-looking literal and each credential in a URL query masked."""
+def mask_known(text: str, secrets: Iterable[str | None]) -> str:
+    """``text`` with each occurrence of each known secret masked, and nothing else changed.
+
+    For text kept as data (a logged frame): the key's value goes, the rest stays byte for byte.
+    """
     for secret in secrets:
         if secret and len(secret) >= _MIN_SECRET_CHARS and secret in text:
             text = text.replace(secret, REDACTED)
+    return text
+
+
+def redact_text(text: str, *secrets: str | None) -> str:
+    """``text`` with each secret, each secret-looking literal and each credential in a URL query masked."""
+    text = mask_known(text, secrets)
     if "sk" in text or "ek" in text or "rk" in text:
         text = _SECRET_RE.sub(REDACTED, text)
     if "=" in text:

@@ -7,7 +7,7 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal, get_args
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+from urllib.parse import parse_qsl, quote, quote_plus, urlencode, urlsplit, urlunsplit
 
 from rtwidget.protocol import catalog
 from rtwidget.redaction import REDACTED, SECRET_QUERY_KEYS, is_secret_header, redact_url
@@ -332,11 +332,14 @@ class ClientConfig:
     def secrets(self) -> tuple[str, ...]:
         """Every credential this config may send, for redacting messages and logs.
 
-        Includes credential-like query parameters (``api-key=``, Azure's alternative to the header).
+        Includes credential-like query parameters (``api-key=``, Azure's alternative to the header), also
+        in their %-encoded forms.
         """
         given = parse_qsl(urlsplit(self.url).query) if self.url else []
         in_query = [v for k, v in [*given, *self.query.items()] if k.lower() in SECRET_QUERY_KEYS]
-        found = (self.api_key, self.azure_ad_token, self.effective_api_key, *in_query)
+        # Also as the URL carries them (ws_url() encodes with quote_plus), for a server that echoes its URL.
+        encoded = [form for v in in_query for form in (quote_plus(v), quote(v, safe=""))]
+        found = (self.api_key, self.azure_ad_token, self.effective_api_key, *in_query, *encoded)
         return tuple(dict.fromkeys(s for s in found if s))
 
     def __repr__(self) -> str:

@@ -95,7 +95,7 @@ class _RedactingLogger(logging.LoggerAdapter):  # type: ignore[type-arg]
         self.logger.log(level, "%s", text, **kwargs)
 
 
-def _closed_error(exc: ConnectionClosed, action: str) -> PermanentError:
+def _closed_error(exc: ConnectionClosed, action: str, secrets: tuple[str, ...]) -> PermanentError:
     # The peer's code (the echo of ours when we closed first); else the code we failed the connection
     # with (1009 for a frame over max_size, 1002 for a protocol error); else the link just dropped.
     if exc.rcvd is not None:
@@ -104,6 +104,8 @@ def _closed_error(exc: ConnectionClosed, action: str) -> PermanentError:
         code, reason = exc.sent.code, exc.sent.reason
     else:
         code, reason = ABNORMAL_CLOSURE, ""
+    # A careless server may repeat the request URL, ?api-key= included, in its close reason.
+    reason = redact(reason, *secrets)
     shown = f" {reason!r}" if reason else ""
     if exc.rcvd is None and reason == _KEEPALIVE_TIMEOUT:
         shown += ": no pong from the server within ping_timeout_s (server or network unresponsive)"
@@ -138,8 +140,10 @@ class WebSocketTransport:
         *,
         max_frames: int = RECEIVE_BUFFER_FRAMES,
         max_bytes: int = RECEIVE_BUFFER_BYTES,
+        secrets: tuple[str, ...] = (),
     ) -> None:
         self.ws = ws
+        self._secrets = secrets
         self._closed: PermanentError | None = None
         self._frames: deque[str | bytes] = deque()
         self._held_bytes = 0
@@ -200,14 +204,14 @@ class WebSocketTransport:
             self._end = PermanentError(
                 f"receiving failed ({type(exc).__name__}: {exc}); cannot receive",
                 close_code=ws.close_code or ABNORMAL_CLOSURE,
-                close_reason=ws.close_reason,
+                close_reason=self.close_reason,
             )
         finally:
             self._arrived.set()
 
     def _failed(self, exc: ConnectionClosed, action: str) -> PermanentError:
         """Remember how the connection ended (websockets reports 1006 for codes we sent) and say so."""
-        error = _closed_error(exc, action)
+        error = _closed_error(exc, action, self._secrets)
         behind = self._fell_behind or (not self._room.is_set() and not self._closing)
         clean = exc.rcvd is not None and exc.rcvd.code in _CLEAN_CLOSE_CODES
         if behind and not clean:
@@ -270,7 +274,8 @@ class WebSocketTransport:
         """Close reason once closed, else None."""
         if self._closed is not None:
             return self._closed.close_reason
-        return self.ws.close_reason
+        reason = self.ws.close_reason
+        return None if reason is None else redact(reason, *self._secrets)
 
 
 def _is_loopback(url: str) -> bool:
@@ -371,6 +376,8 @@ def websocket_factory(
             ) from None
         except (OSError, TimeoutError) as exc:
             raise PermanentError(f"cannot connect to {shown_url}: {redact(str(exc), *secrets)}") from exc
-        return WebSocketTransport(ws, max_frames=receive_buffer_frames, max_bytes=receive_buffer_bytes)
+        return WebSocketTransport(
+            ws, max_frames=receive_buffer_frames, max_bytes=receive_buffer_bytes, secrets=secrets
+        )
 
     return open_websocket
