@@ -23,6 +23,7 @@ unacknowledged for a second means a cell is running, and the view says "kernel b
                                                           cleared); the last one leaving closes the connection
                                                           (rtwidget.widget.lifecycle)
     {type: "connect" | "disconnect" | "clear", seq}
+    {type: "ping", seq}                                acknowledged only: playback starved, is the kernel busy
     {type: "send_text", seq, text, respond}
     {type: "apply", seq, session}                      GA session object from the form
     {type: "stop", seq, played: {item_id: ms}, item}

@@ -17,6 +17,8 @@
  *   rt-tolerated     tolerated-frame counter beside it (data-count, tolerated_count trait); hidden at 0
  *   rt-error-list    pinned errors, each rt-error-item (data-row = log row id, data-cause-row = row of the
  *                    client event that caused it, when the error's event_id names one); click jumps to the row
+ *   rt-form-summary  the effective session in one line (output · voice · turn detection · tools), shown beside
+ *                    the form's collapsed "Session" heading
  *   rt-form          session form; fields rt-instructions, rt-modality, rt-voice, rt-turn, rt-threshold,
  *                    rt-prefix-ms, rt-silence-ms, rt-idle-ms, rt-create-response, rt-interrupt-response,
  *                    rt-eagerness, rt-transcription, rt-transcription-model, rt-max-tokens, rt-tool-choice, rt-tools
@@ -41,6 +43,8 @@
  *                    data-total-received-ms / data-total-played-ms over the session, data-item-id,
  *                    data-state = none | suspended | running | closed, data-mode = worklet | fallback,
  *                    data-underruns
+ *   rt-audio-busy    "kernel busy — audio waits" in the audio bar: playback starved and the kernel did not answer a
+ *                    ping within a second (a running cell holds it)
  *   rt-enable-audio  "enable audio" button, shown while the AudioContext is suspended by autoplay policy
  *   rt-volume        volume slider (0..1); rt-mute mute toggle (aria-pressed)
  *   rt-log           the event log; rows rt-log-row with data-type, data-dir (client | server | local),
@@ -922,6 +926,21 @@ function errorList(ctx) {
  */
 
 /**
+ * The session in one line, for the form's collapsed summary: output, voice, turn detection, tools.
+ * @param {Record<string, any>} s   the effective session (GA or beta shape)
+ */
+function sessionSummary(s) {
+  if (!Object.keys(s).length) return "";
+  const modalities = s.output_modalities || s.modalities || [];
+  const voice = s.audio?.output?.voice ?? s.voice;
+  const turn = s.audio?.input?.turn_detection ?? s.turn_detection;
+  const tools = (s.tools || []).length;
+  return [modalities.includes("audio") ? "audio" : "text", typeof voice === "string" ? voice : voice?.id,
+    turn ? turn.type : "push to talk", tools ? `${tools} tool${tools === 1 ? "" : "s"}` : null]
+    .filter(Boolean).map((p) => ` · ${p}`).join("");
+}
+
+/**
  * Session form: GA session fields, Apply (validated by the kernel), the refusal reason, and the
  * effective session with the fields that differ from what was asked.
  * @param {ViewContext} ctx
@@ -974,8 +993,9 @@ function sessionForm(ctx) {
   const formNotice = h("span", { class: "rt-form-notice", testid: "rt-form-notice", role: "status" });
   const applyBtn = /** @type {HTMLButtonElement} */ (h("button", { class: "rt-btn", testid: "rt-apply", text: "Apply" }));
   const sessionView = h("div", { class: "rt-session", testid: "rt-session" });
+  const summaryLine = h("span", { class: "rt-subtle rt-form-summary", testid: "rt-form-summary" });
   const el = h("details", { class: "rt-form", testid: "rt-form" },
-    h("summary", { text: "Session" }),
+    h("summary", {}, h("span", { text: "Session" }), summaryLine),
     h("div", { class: "rt-form-grid" },
       field("instructions", f.instructions), field("output", f.modality), field("voice", f.voice, voices),
       field("turn detection", f.turn), ...vadRows, ...semRows, turnFlags,
@@ -998,6 +1018,7 @@ function sessionForm(ctx) {
 
   const renderSession = () => {
     const eff = model.get("session_effective");
+    summaryLine.textContent = sessionSummary(eff || {});
     const diff = model.get("session_diff") || [];
     sessionView.replaceChildren();
     if (diff.length) {
@@ -1060,7 +1081,8 @@ function audioBar(ctx) {
   const mute = h("button", { class: "rt-btn rt-icon", testid: "rt-mute", title: "mute" });
   mute.addEventListener("click", () => { engine.muted = !engine.muted; engine.applyVolume(); });
   const meter = h("span", { class: "rt-meter" });
-  const el = h("div", { class: "rt-audio", testid: "rt-audio" }, enableAudio, mute, volume, meter);
+  const busy = h("span", { class: "rt-busy", testid: "rt-audio-busy", hidden: true, text: "kernel busy — audio waits" });
+  const el = h("div", { class: "rt-audio", testid: "rt-audio" }, enableAudio, mute, volume, meter, busy);
   const update = () => {
     const st = engine.state();
     const item = engine.currentItem;
@@ -1086,8 +1108,21 @@ function audioBar(ctx) {
     frame = requestAnimationFrame(() => { frame = 0; update(); });
   };
   engine.listeners.add(listener);
+  // Playback that starves may mean a running cell holds the kernel (audio stops reaching the page): a ping
+  // the kernel must acknowledge tells, through the same busy detection as the header's.
+  let underruns = engine.underruns;
+  let probed = 0;
+  const watch = setInterval(() => {
+    const now = performance.now();
+    if (engine.underruns !== underruns && now - probed > BUSY_AFTER_MS) {
+      underruns = engine.underruns;
+      probed = now;
+      ctx.action({ type: "ping" });
+    }
+    busy.hidden = !ctx.waiting();
+  }, 250);
   update();
-  return { el, update, dispose: () => { engine.listeners.delete(listener); cancelAnimationFrame(frame); } };
+  return { el, update, dispose: () => { engine.listeners.delete(listener); cancelAnimationFrame(frame); clearInterval(watch); } };
 }
 
 /**

@@ -253,3 +253,18 @@ def test_a_narrow_console_gets_one_column_and_a_readable_log(open_notebook: Note
     assert form_wide is not None
     assert wide["x"] >= form_wide["x"] + form_wide["width"], (wide, form_wide)
     assert wide["width"] >= 420, wide
+
+
+def test_the_collapsed_form_summarises_the_session(open_notebook: NotebookOpener) -> None:
+    """Closed, the session form is one line saying what the session is; it follows an Apply."""
+    nb = open_notebook([WIDGET_CELL])
+    nb.run_all()
+    page = nb.page
+    connect_by_click(nb)
+    summary = page.get_by_test_id("rt-form-summary")
+    expect(summary).to_have_text(" · audio · alloy · server_vad")
+    page.get_by_test_id("rt-form").locator("summary").click()
+    page.get_by_test_id("rt-voice").fill("ash")
+    page.get_by_test_id("rt-turn").select_option("none")
+    page.get_by_test_id("rt-apply").click()
+    expect(summary).to_have_text(" · audio · ash · push to talk")

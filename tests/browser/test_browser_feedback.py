@@ -74,3 +74,29 @@ def test_log_cells_have_tooltips_and_search_marks_matches(open_notebook: Noteboo
     marks = page.locator('[data-testid="rt-log-row"] mark.rt-mark')
     assert marks.count() >= n_rows
     assert {m.lower() for m in marks.all_inner_texts()} == {"transcript"}
+
+
+# Start code on the kernel without waiting for it (a cell that holds the kernel while audio plays).
+RUN_DETACHED_JS = """([path, code]) => {
+  const panel = [...window.jupyterapp.shell.widgets('main')].find((w) => w.context?.path === path);
+  panel.sessionContext.session.kernel.requestExecute({ code, store_history: false });
+}"""
+
+
+def test_a_cell_that_holds_the_kernel_shows_busy_on_the_audio_bar(open_notebook: NotebookOpener) -> None:
+    """Audio streams in real time; a cell sleeps on the kernel: playback starves and the audio bar says why,
+    then the notice goes once the kernel is free."""
+    nb = open_notebook(["from rtwidget import RealtimeWidget\nw = RealtimeWidget()\nw"])
+    nb.run_all()
+    page = nb.page
+    connect_by_click(nb)
+    send_by_enter(nb, "Please tell me a long story about the sea, with many details.")
+    page.wait_for_function(
+        """() => +document.querySelector('[data-testid="rt-audio"]').dataset.playedMs > 200""",
+        timeout=TIMEOUT_MS,
+    )
+    busy = page.get_by_test_id("rt-audio-busy")
+    expect(busy).to_be_hidden()
+    page.evaluate(RUN_DETACHED_JS, [nb.path, "import time; time.sleep(4)"])
+    expect(busy).to_be_visible(timeout=4000)
+    expect(busy).to_be_hidden(timeout=TIMEOUT_MS)
