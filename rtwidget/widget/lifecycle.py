@@ -164,6 +164,7 @@ async def connection_ended(w: RealtimeWidget, conn: Any) -> None:
     w._conn = None
     w._session_timer.cancel()
     w._responses.reset()
+    w._outbox.clear()
     w.talk_notice = ""
     w._console.connection_lost()
     code = getattr(conn, "close_code", None)

@@ -12,8 +12,8 @@ shutdown list: when, and what replaces it), ``backend``,
 ``model``, ``dialect``, ``error_count``, ``errors`` (last 50), ``reply``, ``session_effective``,
 ``session_requested``, ``session_diff``, ``form_error`` (a refused Apply: the form's rule or the server's
 error), ``form_notice`` (an Apply's progress: sent, applied), ``talk_notice`` (a reply waiting for the one
-in flight), ``log_filter``, ``log_search``, ``preroll_ms``,
-``tolerated_count``.
+in flight), ``mic_rate`` (the rate the views capture at: the session's input format), ``log_filter``,
+``log_search``, ``preroll_ms``, ``tolerated_count``.
 
 Browser -> kernel (UI actions carry ``seq`` and are acknowledged at once with ``ack``; an action left
 unacknowledged for a second means a cell is running, and the view says "kernel busy — waiting"):
@@ -27,6 +27,9 @@ unacknowledged for a second means a cell is running, and the view says "kernel b
     {type: "send_text", seq, text, respond}
     {type: "apply", seq, session}                      GA session object from the form
     {type: "stop", seq, played: {item_id: ms}, item}
+    {type: "mic", rate} + buffers [PCM16 LE at rate]   microphone audio, CHUNK_MS a message (widget/voice.py)
+    {type: "ptt.start" | "ptt.end", seq}               push-to-talk pressed / released
+    {type: "mode", seq, mode}                          text | ptt | server_vad | semantic_vad
     {type: "log.window", view, req, limit}             tail
     {type: "log.page", view, req, before | after: row_id, limit}
     {type: "log.around", view, req, row, limit}
@@ -141,8 +144,15 @@ def view_int(
     return number
 
 
-def route_view_message(widget: RealtimeWidget, kind: Any, view: Any, content: dict[str, Any]) -> None:
+def route_view_message(
+    widget: RealtimeWidget, kind: Any, view: Any, content: dict[str, Any], buffers: list[Any] | None = None
+) -> None:
     """Do what one view message asks (the shell has acknowledged it and handed it to the kernel loop)."""
+    from rtwidget.widget import voice
+
+    if kind == "mic":  # the hot path of capture: ~20 a second while the microphone streams
+        voice.mic_chunk(widget, content, buffers or [])
+        return
     limit = view_int(content, "limit", 300, 1, WINDOW_LIMIT_MAX)
     log = widget._log
     console = widget._console
@@ -186,6 +196,10 @@ def route_view_message(widget: RealtimeWidget, kind: Any, view: Any, content: di
         widget._spawn(widget.send_text(str(content.get("text", "")), bool(content.get("respond", True))))
     elif kind == "apply":
         apply_form(widget, content.get("session"))
+    elif kind in ("ptt.start", "ptt.end"):
+        voice.push_to_talk(widget, pressed=kind == "ptt.start")
+    elif kind == "mode":
+        voice.set_mode(widget, str(content.get("mode")))
     elif kind == "stop":
         played = content.get("played")
         console.played(played if isinstance(played, dict) else {}, replace=True)

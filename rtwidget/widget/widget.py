@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any, Literal
 import anywidget
 import traitlets
 
-from rtwidget.widget import lifecycle
+from rtwidget.widget import lifecycle, voice
 from rtwidget.widget.console import DEFAULT_KEEP_AUDIO_S, AudioTrack, ConsoleState, Item, jsonable, wall_clock
 from rtwidget.widget.hub import EventHub, Handler
 from rtwidget.widget.log import LogEntry, redact
@@ -67,6 +67,7 @@ class RealtimeWidget(anywidget.AnyWidget):
     form_error = traitlets.Unicode("").tag(sync=True)
     form_notice = traitlets.Unicode("").tag(sync=True)
     talk_notice = traitlets.Unicode("").tag(sync=True)
+    mic_rate = traitlets.Int(24000).tag(sync=True)
     log_filter = traitlets.Unicode("all").tag(sync=True)
     log_search = traitlets.Unicode("").tag(sync=True)
     preroll_ms = traitlets.Int(100).tag(sync=True)
@@ -136,6 +137,7 @@ class RealtimeWidget(anywidget.AnyWidget):
         self._event_ids = itertools.count(1)
         self._apply_id: str | None = None  # event_id of the form's last session.update, until answered
         self._responses = ResponseQueue()
+        self._outbox = voice.Outbox(self)
         self._ready = False
         self._views = ViewSync(self)
         self.close_without_view = close_without_view
@@ -306,6 +308,16 @@ class RealtimeWidget(anywidget.AnyWidget):
         elif respond:
             await self.send_event({"type": "response.create"})
 
+    async def send_audio(self, source: Any, rate: int | None = None, realtime: bool = True) -> float:
+        """Stream audio as a user turn: a WAV path or bytes, PCM16 bytes or a numpy array (``rate`` needed).
+
+        Resampled to the session's input format and sent as ``input_audio_buffer.append`` chunks of
+        ``voice.CHUNK_MS``, at real-time pace or (``realtime=False``) as fast as allowed. Without turn
+        detection the turn is committed and a response asked for; with it, ``voice.VAD_TAIL_MS`` of silence
+        follows so the server hears the turn end. Returns the seconds of audio sent.
+        """
+        return await voice.send_audio(self, source, rate, realtime)
+
     async def update_session(
         self, session: Mapping[str, Any] | None = None, *, event_id: str | None = None, **fields: Any
     ) -> None:
@@ -413,6 +425,7 @@ class RealtimeWidget(anywidget.AnyWidget):
             self.talk_notice = ""
             self._spawn(self.send_event({"type": "response.create"}))
         self._console.event(event, wall_clock())
+        voice.on_event(self, event)  # after the console: it reads the session and the audio state
         if self._console.audio_end_pending:
             self._views.send_audio()  # the end of an item's audio: forward what waits now, then the end
         elif self._console.audio_pending:
@@ -484,7 +497,7 @@ class RealtimeWidget(anywidget.AnyWidget):
             self._views.post({"type": "ack", "seq": content["seq"], "view": view})
         self._kernel.adopt()
         try:
-            route_view_message(self, kind, view, content)
+            route_view_message(self, kind, view, content, buffers)
         except ViewMessageError as exc:
             self._local_error("view_message", self._scrub(f"{kind}: {exc}"))
         except Exception as exc:
