@@ -28,7 +28,8 @@ unacknowledged for a second means a cell is running, and the view says "kernel b
     {type: "apply", seq, session}                      GA session object from the form
     {type: "stop", seq, played: {item_id: ms}, item}
     {type: "mic", rate} + buffers [PCM16 LE at rate]   microphone audio, CHUNK_MS a message (widget/voice.py)
-    {type: "ptt.start" | "ptt.end", seq}               push-to-talk pressed / released
+    {type: "ptt.start", seq, played, item}             push-to-talk pressed (playback flushed at played)
+    {type: "ptt.end", seq}                             released, after the last microphone chunk
     {type: "mode", seq, mode}                          text | ptt | server_vad | semantic_vad
     {type: "log.window", view, req, limit}             tail
     {type: "log.page", view, req, before | after: row_id, limit}
@@ -197,6 +198,9 @@ def route_view_message(
     elif kind == "apply":
         apply_form(widget, content.get("session"))
     elif kind in ("ptt.start", "ptt.end"):
+        played = content.get("played")
+        if isinstance(played, dict):  # what the view had rendered when it flushed for the press
+            console.played(played, replace=True)
         voice.push_to_talk(widget, pressed=kind == "ptt.start")
     elif kind == "mode":
         voice.set_mode(widget, str(content.get("mode")))

@@ -33,6 +33,17 @@
  *                    are rows rt-session-diff (data-path)
  *   rt-prompt        text prompt (Enter sends, Shift+Enter inserts a newline)
  *   rt-respond       checkbox: also send response.create after conversation.item.create
+ *   rt-mode          turn mode select: text | ptt | server_vad | semantic_vad (ptt and the VADs are the session's
+ *                    turn detection, read back from session_effective; text = microphone off)
+ *   rt-mic           microphone on / off (aria-pressed; data-captured-ms / data-sent-ms / data-context-rate: the
+ *                    last stretch of capture, microphone time in and audio time sent); rt-mic-device the device
+ *                    picker; rt-mic-ec, rt-mic-ns,
+ *                    rt-mic-agc echo cancellation, noise suppression, auto gain (on by default)
+ *   rt-ptt           hold to talk (pointer down = start, up = release; the space bar too), shown in ptt mode;
+ *                    aria-pressed while held
+ *   rt-mic-level     input level meter, data-rms; rt-out-level the output's
+ *   rt-mic-error     why the microphone cannot work (insecure page, permission, no device, frame policy, no
+ *                    AudioWorklet) and what to do; hidden when empty
  *   rt-talk-notice   what happens to a message sent while a reply is in flight (talk_notice trait: its reply
  *                    waits for the current one to end); hidden when empty
  *   rt-send          Send button
@@ -124,6 +135,7 @@ class RtPlayer extends AudioWorkletProcessor {
     this.starved = false;
     this.overflow = 0;
     this.lastReport = 0;
+    this.sum2 = 0; this.count = 0; this.lastRms = 0;
     this.port.onmessage = (e) => this.onmsg(e.data);
   }
   onmsg(m) {
@@ -182,17 +194,22 @@ class RtPlayer extends AudioWorkletProcessor {
       if (this.ended) { this.gated = true; this.starved = false; }
       else if (!this.starved) { this.starved = true; this.underruns++; this.changed = true; }
     } else this.starved = false;
+    for (let j = 0; j < n; j++) this.sum2 += out[j] * out[j];
+    this.count += n;
     this.maybeReport();
     return true;
   }
   maybeReport() {
-    if (this.changed && currentTime - this.lastReport >= 0.05) this.report(false);
+    // Also while the output level moves (and once more when it falls to zero), for the output meter.
+    if ((this.changed || this.sum2 > 0 || this.lastRms > 0) && currentTime - this.lastReport >= 0.05) this.report(false);
   }
   report(flushed) {
     this.lastReport = currentTime;
     this.changed = false;
+    const rms = Math.sqrt(this.sum2 / Math.max(1, this.count));
+    this.sum2 = 0; this.count = 0; this.lastRms = rms;
     this.port.postMessage({ type: "played", played: this.played, buffered: this.size,
-                            underruns: this.underruns, overflow: this.overflow, flushed });
+                            underruns: this.underruns, overflow: this.overflow, flushed, rms });
   }
 }
 registerProcessor("rt-player", RtPlayer);
@@ -242,6 +259,8 @@ class AudioEngine {
     /** @type {string | null} */
     this.currentItem = null;
     this.underruns = 0;
+    /** RMS of what was rendered since the worklet's last report (the output meter) */
+    this.outRms = 0;
     /** @type {number | undefined} samples in the worklet's ring buffer at its last report */
     this.buffered = undefined;
     /** @type {Set<() => void>} views' redraw callbacks */
@@ -430,6 +449,7 @@ class AudioEngine {
       Object.assign(this.played, m.played);
       this.underruns = m.underruns;
       this.buffered = m.buffered;
+      this.outRms = m.rms || 0;
       if (m.flushed) {
         for (const resolve of this.flushWaiters) resolve(this.playedMs());
         this.flushWaiters = [];
@@ -504,6 +524,8 @@ function initialize({ model }) {
     model.off("change:preroll_ms", onPreroll);
     engine.close();
     ENGINES.delete(model.get("_rt_id"));
+    CAPTURES.get(model.get("_rt_id"))?.close();
+    CAPTURES.delete(model.get("_rt_id"));
   };
 }
 
@@ -1126,6 +1148,154 @@ function audioBar(ctx) {
 }
 
 /**
+ * The turn mode as the effective session says it: no turn detection is push-to-talk.
+ * @param {Record<string, any>} s   the effective session (GA or beta shape)
+ * @returns {string}
+ */
+function sessionTurnMode(s) {
+  if (!s || !Object.keys(s).length) return "server_vad";  // a fresh session's default
+  const td = s.audio?.input ? s.audio.input.turn_detection : s.turn_detection;
+  return td ? td.type : "ptt";
+}
+
+/**
+ * Voice: the turn mode (text, push-to-talk, hands-free by server or semantic VAD), the microphone with its
+ * device and processing toggles, the hold-to-talk button (the space bar too), input and output meters, and
+ * the reason when the microphone cannot work.
+ * @param {ViewContext} ctx
+ * @returns {Component & {key: (e: KeyboardEvent, down: boolean) => boolean}}
+ */
+function voiceBar(ctx) {
+  const { model, engine } = ctx;
+  const capture = captureFor(model);
+  const scope = makeScope(model);
+  const mode = sel("rt-mode", [["text", "text only"], ["ptt", "push to talk"], ["server_vad", "hands-free (server VAD)"],
+    ["semantic_vad", "hands-free (semantic VAD)"]], "text");
+  const micBtn = /** @type {HTMLButtonElement} */ (h("button", { class: "rt-btn", testid: "rt-mic", text: "mic",
+    "aria-pressed": "false", title: "microphone on / off" }));
+  const ptt = /** @type {HTMLButtonElement} */ (h("button", { class: "rt-btn rt-ptt", testid: "rt-ptt", text: "hold to talk",
+    hidden: true, title: "hold to talk (or hold the space bar while the console has focus); release to send" }));
+  const device = sel("rt-mic-device", [["", "default microphone"]], "");
+  const level = (/** @type {string} */ testid, /** @type {string} */ title) =>
+    h("span", { class: "rt-level", testid, title, "data-rms": "0" }, h("span", { class: "rt-level-bar" }));
+  const micLevel = level("rt-mic-level", "microphone level");
+  const outLevel = level("rt-out-level", "output level");
+  const check = (/** @type {string} */ testid, /** @type {string} */ label, /** @type {"echoCancellation" | "noiseSuppression" | "autoGainControl"} */ key) => {
+    const box = /** @type {HTMLInputElement} */ (h("input", { type: "checkbox", testid, checked: capture.constraints[key] }));
+    box.addEventListener("change", () => { capture.constraints[key] = box.checked; capture.restart(); });
+    return h("label", { class: "rt-check", title: key }, box, ` ${label}`);
+  };
+  const error = h("div", { class: "rt-mic-error", testid: "rt-mic-error", role: "alert", hidden: true });
+  const el = h("div", { class: "rt-voice" },
+    h("div", { class: "rt-row" }, mode, micBtn, ptt, micLevel, outLevel),
+    h("div", { class: "rt-row rt-mic-options" }, device, check("rt-mic-ec", "echo cancel", "echoCancellation"),
+      check("rt-mic-ns", "noise suppr.", "noiseSuppression"), check("rt-mic-agc", "auto gain", "autoGainControl")),
+    error);
+
+  let held = false;
+  const press = () => {
+    if (held || !capture.on || model.get("status") !== "open") return;
+    held = true;
+    const item = engine.currentItem;
+    capture.setActive(true);
+    engine.flush(item).then((played) => ctx.action({ type: "ptt.start", played, item }));
+    draw();
+  };
+  const release = () => {
+    if (!held) return;
+    held = false;
+    capture.setActive(false).then(() => ctx.action({ type: "ptt.end" }));
+    draw();
+  };
+  ptt.addEventListener("pointerdown", (e) => { ptt.setPointerCapture(e.pointerId); e.preventDefault(); press(); });
+  ptt.addEventListener("pointerup", release);
+  ptt.addEventListener("pointercancel", release);
+  ptt.addEventListener("lostpointercapture", release);
+
+  /** Start (or stop) the microphone for `want`, and ask the session for that turn mode. */
+  const choose = async (/** @type {string} */ want) => {
+    if (want === "text") { capture.stop(); draw(); return; }
+    engine.ensure();
+    if (!(await capture.start())) { draw(); return; }
+    if (want !== sessionTurnMode(model.get("session_effective"))) ctx.action({ type: "mode", mode: want });
+    capture.setActive(want !== "ptt");
+    draw();
+  };
+  mode.addEventListener("change", () => { choose(mode.value); });
+  micBtn.addEventListener("click", () => {
+    choose(capture.on ? "text" : sessionTurnMode(model.get("session_effective")));
+  });
+  device.addEventListener("change", () => { capture.deviceId = device.value; capture.restart(); });
+
+  const draw = () => {
+    const st = sessionTurnMode(model.get("session_effective"));
+    const open = model.get("status") === "open";
+    mode.value = capture.on ? st : "text";
+    micBtn.setAttribute("aria-pressed", String(capture.on));
+    if (capture.turn) {  // the last stretch of capture: microphone ms in, audio ms sent, the context's rate
+      micBtn.dataset.capturedMs = capture.turn.inMs.toFixed(1);
+      micBtn.dataset.sentMs = capture.turn.outMs.toFixed(1);
+      micBtn.dataset.contextRate = String(capture.turn.ctxRate);
+    }
+    micBtn.classList.toggle("rt-primary", capture.on);
+    ptt.hidden = !(capture.on && st === "ptt");
+    ptt.disabled = !open;
+    ptt.classList.toggle("rt-held", held);
+    ptt.setAttribute("aria-pressed", String(held));
+    error.textContent = capture.error;
+    error.hidden = !capture.error;
+    const ids = capture.devices.map((d) => d.id).join("|");
+    if (device.dataset.ids !== ids) {
+      device.dataset.ids = ids;
+      device.replaceChildren(h("option", { value: "", text: "default microphone" }),
+        ...capture.devices.filter((d) => d.id && d.id !== "default").map((d) => h("option", { value: d.id, text: d.label })));
+      device.value = capture.deviceId;
+    }
+    for (const [meter, rms] of [[micLevel, capture.on ? capture.rms : 0], [outLevel, engine.outRms]]) {
+      const m = /** @type {HTMLElement} */ (meter);
+      m.dataset.rms = Number(rms).toFixed(4);
+      const bar = /** @type {HTMLElement} */ (m.firstChild);
+      bar.style.width = `${Math.min(100, Math.round(Math.sqrt(Number(rms)) * 140))}%`;
+    }
+  };
+  // The session decides between push-to-talk and hands-free; the rate follows its input format.
+  const onSession = () => {
+    capture.setRate(model.get("mic_rate"));
+    if (capture.on && !held) capture.setActive(sessionTurnMode(model.get("session_effective")) !== "ptt");
+    draw();
+  };
+  scope.on("change:session_effective change:mic_rate", onSession);
+  scope.on("change:status", () => {
+    if (model.get("status") !== "open") release();
+    draw();
+  });
+  let frame = 0;
+  const redraw = () => { if (!frame) frame = requestAnimationFrame(() => { frame = 0; draw(); }); };
+  capture.listeners.add(redraw);
+  engine.listeners.add(redraw);
+  draw();
+  return {
+    el,
+    update: draw,
+    /** Space held while the console (not a field) has focus = the hold-to-talk button. */
+    key(e, down) {
+      if (e.key !== " " || ptt.hidden) return false;
+      e.preventDefault();
+      if (down && !e.repeat) press();
+      else if (!down) release();
+      return true;
+    },
+    dispose: () => {
+      release();
+      capture.listeners.delete(redraw);
+      engine.listeners.delete(redraw);
+      cancelAnimationFrame(frame);
+      scope.dispose();
+    },
+  };
+}
+
+/**
  * Talk: the streamed reply (the `reply` trait), the prompt (Enter sends), respond, Send, Stop and the audio bar.
  * @param {ViewContext} ctx
  * @returns {Component}
@@ -1579,9 +1749,10 @@ function render({ model, el }) {
   const errors = errorList(ctx);
   const form = sessionForm(ctx);
   const talkBox = talk(ctx);
+  const voiceBox = voiceBar(ctx);
   const log = logView(ctx);
   const goneNotice = h("div", { class: "rt-gone", testid: "rt-gone", role: "alert", hidden: true });
-  const left = h("div", { class: "rt-left" }, form.el, talkBox.el);
+  const left = h("div", { class: "rt-left" }, form.el, voiceBox.el, talkBox.el);
   const body = h("div", { class: "rt-body" }, left, log.el);
   const root = h("div", { class: "rt-root" }, head.el, goneNotice, errors.el, body);
   ctx.links.jumpTo = log.jumpTo;
@@ -1595,9 +1766,17 @@ function render({ model, el }) {
       /** @type {HTMLButtonElement} */ (c).disabled = true;
     }
   };
-  const components = [busy, head, errors, form, talkBox, log];
+  const components = [busy, head, errors, form, voiceBox, talkBox, log];
   el.replaceChildren(root);
   root.addEventListener("keydown", keepKeys);
+  // The space bar is push-to-talk while the console, not one of its fields, has focus.
+  const onSpace = (/** @type {KeyboardEvent} */ e, /** @type {boolean} */ down) => {
+    const t = /** @type {HTMLElement} */ (e.target);
+    if (t.isContentEditable || ["INPUT", "TEXTAREA", "SELECT"].includes(t.tagName)) return;
+    voiceBox.key(e, down);
+  };
+  root.addEventListener("keydown", (e) => onSpace(e, true));
+  root.addEventListener("keyup", (e) => onSpace(e, false));
 
   const onMsg = (/** @type {KernelMessage} */ msg) => handleKernelMessage(ctx, { busy, log }, msg);
   model.on("msg:custom", onMsg);

@@ -47,7 +47,9 @@ class RealtimeWidget(anywidget.AnyWidget):
     the log, an export, a repr or an exception message.
     """
 
-    _esm = HERE / "widget.js"
+    # One ES module from two files (no build step): capture.js defines the microphone capture, widget.js
+    # the console and the module's export.
+    _esm = "\n".join((HERE / name).read_text(encoding="utf-8") for name in ("capture.js", "widget.js"))
     _css = HERE / "widget.css"
 
     status = traitlets.Unicode("idle").tag(sync=True)

@@ -7,7 +7,10 @@ from pathlib import Path
 
 import rtwidget.widget.widget as widget_module
 
-JS = (Path(widget_module.__file__).parent / "widget.js").read_text(encoding="utf-8")
+HERE = Path(widget_module.__file__).parent
+WIDGET_JS = (HERE / "widget.js").read_text(encoding="utf-8")
+# The ES module anywidget loads: capture.js then widget.js, joined by the widget (no build step).
+JS = "\n".join((HERE / name).read_text(encoding="utf-8") for name in ("capture.js", "widget.js"))
 CONTRACT_HOOKS = {
     "rt-status",
     "rt-connect",
@@ -25,7 +28,7 @@ def _used_hooks() -> set[str]:
 
 
 def _documented_hooks() -> set[str]:
-    header = JS.split("*/", 1)[0]
+    header = WIDGET_JS.split("*/", 1)[0]
     return set(re.findall(r"\brt-[a-z]+(?:-[a-z]+)*\b", header))
 
 
@@ -40,15 +43,21 @@ def test_every_hook_is_documented() -> None:
 
 
 def test_no_network_imports() -> None:
-    """The ES module imports nothing (no CDN, no build step): it is one self-contained file."""
+    """The ES module imports nothing (no CDN, no build step): its two files make one self-contained module."""
     assert re.search(r"^\s*import\s", JS, flags=re.MULTILINE) is None
     assert "https://" not in JS
 
 
 def test_widget_ships_its_files_in_state() -> None:
-    """The widget state carries widget.js and widget.css as on disk (anywidget loads them by path)."""
+    """The widget state carries the module (capture.js + widget.js) and widget.css as on disk."""
     from rtwidget.widget import RealtimeWidget
 
     state = RealtimeWidget().get_state()
     assert state["_esm"] == JS
     assert state["_css"] == (Path(widget_module.__file__).parent / "widget.css").read_text(encoding="utf-8")
+
+
+def test_the_module_has_one_export() -> None:
+    """Joined, the two files are one module with one default export (capture.js only defines)."""
+    assert "export " not in (HERE / "capture.js").read_text(encoding="utf-8")
+    assert JS.count("export default") == 1

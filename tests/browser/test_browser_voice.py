@@ -1,0 +1,128 @@
+"""Talking to the model in a real browser: push-to-talk with Chromium's fake microphone, capture contexts at
+44.1 and 48 kHz delivering 24 kHz PCM of the right duration, and a clear refusal where the microphone cannot
+work (JupyterLab + headless Chromium)."""
+
+from __future__ import annotations
+
+import base64
+from typing import Any
+
+import pytest
+from conftest import TIMEOUT_MS, NotebookOpener, NotebookPage
+from playwright.sync_api import expect
+from test_browser_widget import EVENTS_EXPR, WIDGET_CELL, connect_by_click
+
+pytestmark = pytest.mark.browser
+
+# Every AudioContext of the page at one rate (a capture context at 44.1 or 48 kHz, as devices run).
+FORCE_RATE_JS = """(() => {{
+  const A = window.AudioContext;
+  window.AudioContext = class extends A {{
+    constructor(o) {{ super({{ ...(o || {{}}), sampleRate: {rate} }}); }}
+  }};
+}})();"""
+# A page where the microphone cannot work: no getUserMedia, no AudioWorklet, not a secure context.
+INSECURE_JS = """(() => {
+  Object.defineProperty(window, "isSecureContext", { value: false });
+  Object.defineProperty(Navigator.prototype, "mediaDevices", { get: () => undefined });
+  window.AudioWorkletNode = undefined;
+})();"""
+
+
+def appended_ms(events: list[list[Any]]) -> float:
+    """Milliseconds of 24 kHz PCM16 the kernel sent in input_audio_buffer.append frames."""
+    n = sum(
+        len(base64.b64decode(d["audio"]))
+        for direction, t, d in events
+        if direction == "client" and t == "input_audio_buffer.append"
+    )
+    return n / 48
+
+
+def hold_to_talk(nb: NotebookPage, hold_ms: int) -> None:
+    """Choose push-to-talk, then hold the button down for hold_ms with the mouse, as a person would."""
+    page = nb.page
+    page.get_by_test_id("rt-mode").select_option("ptt")
+    ptt = page.get_by_test_id("rt-ptt")
+    expect(ptt).to_be_visible()
+    expect(page.get_by_test_id("rt-mic")).to_have_attribute("aria-pressed", "true")
+    # Turn detection off in the effective session before the press (the mode is the session's).
+    nb.page.wait_for_function(
+        """() => document.querySelector('[data-testid="rt-mode"]').value === 'ptt'""", timeout=TIMEOUT_MS
+    )
+    box = ptt.bounding_box()
+    assert box is not None
+    page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+    page.mouse.down()
+    expect(ptt).to_have_attribute("aria-pressed", "true")
+    page.wait_for_timeout(hold_ms)
+    page.mouse.up()
+    expect(ptt).to_have_attribute("aria-pressed", "false")
+
+
+@pytest.mark.parametrize("rate", [None, 44100, 48000])
+def test_push_to_talk_sends_what_was_held(open_notebook: NotebookOpener, rate: int | None) -> None:
+    """Hold 2 s, release: appends carrying ~2 s of 24 kHz audio (the capture's own count within 2 %), one
+    commit after them, and a reply; at 44.1 and 48 kHz capture contexts alike."""
+    nb = open_notebook([WIDGET_CELL])
+    if rate is not None:
+        nb.page.add_init_script(FORCE_RATE_JS.format(rate=rate))
+        nb.page.reload()
+        nb.wait_kernel_idle()
+    nb.run_all()
+    connect_by_click(nb)
+    hold_to_talk(nb, 2000)
+    page = nb.page
+    expect(page.locator('[data-testid="rt-log-row"][data-type="response.done"]')).to_have_count(
+        1, timeout=TIMEOUT_MS
+    )
+    events = nb.kernel_json(EVENTS_EXPR)
+    sent = appended_ms(events)
+    mic = page.get_by_test_id("rt-mic")
+    captured = float(mic.get_attribute("data-captured-ms") or 0)
+    if rate is not None:
+        assert mic.get_attribute("data-context-rate") == str(rate)
+    assert 1800 <= sent <= 2200, sent
+    assert sent == pytest.approx(captured, rel=0.02), (sent, captured)
+    types = [t for direction, t, _ in events if direction == "client"]
+    assert types.count("input_audio_buffer.commit") == 1
+    last_append = max(i for i, t in enumerate(types) if t == "input_audio_buffer.append")
+    assert types[last_append + 1 : last_append + 3] == ["input_audio_buffer.commit", "response.create"]
+    assert float(page.get_by_test_id("rt-mic-level").get_attribute("data-rms") or 0) >= 0
+
+
+def test_the_space_bar_talks_too(open_notebook: NotebookOpener) -> None:
+    """With the console (not a field) focused, holding the space bar is holding the button."""
+    nb = open_notebook([WIDGET_CELL])
+    nb.run_all()
+    page = nb.page
+    connect_by_click(nb)
+    page.get_by_test_id("rt-mode").select_option("ptt")
+    expect(page.get_by_test_id("rt-ptt")).to_be_visible()
+    page.get_by_test_id("rt-log").focus()
+    page.keyboard.down(" ")
+    expect(page.get_by_test_id("rt-ptt")).to_have_attribute("aria-pressed", "true")
+    page.wait_for_timeout(1000)
+    page.keyboard.up(" ")
+    expect(page.locator('[data-testid="rt-log-row"][data-type="input_audio_buffer.commit"]')).to_have_count(1)
+    assert 800 <= appended_ms(nb.kernel_json(EVENTS_EXPR)) <= 1300
+
+
+def test_an_insecure_page_gets_a_clear_microphone_refusal(open_notebook: NotebookOpener) -> None:
+    """No getUserMedia, no AudioWorklet, not a secure context: choosing a voice mode says why and how to fix
+    it; nothing is sent and the console stays in text mode."""
+    nb = open_notebook([WIDGET_CELL])
+    nb.page.add_init_script(INSECURE_JS)
+    nb.page.reload()
+    nb.wait_kernel_idle()
+    nb.run_all()
+    page = nb.page
+    connect_by_click(nb)
+    page.get_by_test_id("rt-mode").select_option("server_vad")
+    error = page.get_by_test_id("rt-mic-error")
+    expect(error).to_be_visible()
+    expect(error).to_contain_text("secure page")
+    expect(error).to_contain_text("localhost")
+    expect(page.get_by_test_id("rt-mode")).to_have_value("text")
+    expect(page.get_by_test_id("rt-mic")).to_have_attribute("aria-pressed", "false")
+    assert appended_ms(nb.kernel_json(EVENTS_EXPR)) == 0
