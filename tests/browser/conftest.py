@@ -325,6 +325,17 @@ class NotebookOpener:
         nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(c) for c in cells])
         nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
         nbformat.write(nb, path)
+        return self.open(path)
+
+    def open_copy(self, source: Path) -> NotebookPage:
+        """Open a copy of an existing notebook (never the repository's own file: the server may save it)."""
+        self.folder.mkdir(exist_ok=True)
+        path = self.folder / source.name
+        shutil.copy(source, path)
+        return self.open(path)
+
+    def open(self, path: Path) -> NotebookPage:
+        """Open a notebook file under the server root in its own browser context; wait for its kernel."""
         context = self.browser.new_context(viewport=VIEWPORT)
         context.set_default_timeout(TIMEOUT_MS)
         page = context.new_page()
