@@ -55,27 +55,101 @@ def test_notebooks_exist() -> None:
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.stem for p in NOTEBOOKS])
 def test_notebook_committed_without_outputs(path: Path) -> None:
-    """A repository notebook carries no outputs or execution counts (they would go stale)."""
+    """A repository notebook carries no outputs, execution counts or saved widget state (they would go stale
+    and churn on every run), and no per-cell metadata a front end adds (collapsed, scrolled, execution...)."""
     nb = nbformat.read(path, as_version=4)
     dirty = [i for i, c in enumerate(nb.cells) if c.cell_type == "code" and (c.outputs or c.execution_count)]
     assert dirty == [], f"{path.name}: cells with outputs {dirty}"
+    assert "widgets" not in nb.metadata, f"{path.name}: saved widget state"
+    assert set(nb.metadata) <= {"kernelspec", "language_info"}, sorted(nb.metadata)
+    assert nb.metadata.get("language_info", {}) == {"name": "python"}  # no Python version of someone's kernel
+    with_metadata = [i for i, c in enumerate(nb.cells) if c.metadata]
+    assert with_metadata == [], f"{path.name}: cells with metadata {with_metadata}"
+
+
+class _Runs(dict[str, Any]):
+    """Repository notebooks by name, each executed (in a temporary copy) the first time it is asked for."""
+
+    def __init__(self, tmp_path_factory: pytest.TempPathFactory) -> None:
+        super().__init__()
+        self._tmp = tmp_path_factory
+
+    def __missing__(self, name: str) -> Any:
+        workdir = self._tmp.mktemp(Path(name).stem)
+        shutil.copy(REPO / "notebooks" / name, workdir / name)  # never run in the repository: outputs
+        self[name] = _execute(nbformat.read(workdir / name, as_version=4), workdir)
+        return self[name]
+
+
+@pytest.fixture(scope="module")
+def executed(tmp_path_factory: pytest.TempPathFactory) -> _Runs:
+    """The notebooks run once for this module, shared by the tests that read their outputs."""
+    return _Runs(tmp_path_factory)
+
+
+def _cell_texts(nb: Any) -> list[list[str]]:
+    """Per code cell, the text of each of its outputs (stream text or the text/plain of a result)."""
+    return [
+        [o.get("text") or o.get("data", {}).get("text/plain", "") for o in c.outputs]
+        for c in nb.cells
+        if c.cell_type == "code"
+    ]
+
+
+MAX_OUTPUT_LINES = 12
+MAX_LINE_CHARS = 200  # a raw repr of an event or a session runs to 900+ characters on one line
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.stem for p in NOTEBOOKS])
-def test_notebook_runs_top_to_bottom(path: Path, tmp_path: Path) -> None:
+def test_notebook_runs_top_to_bottom(path: Path, executed: _Runs) -> None:
     """The notebook executes without an error, offline, against the embedded simulator."""
-    shutil.copy(path, tmp_path / path.name)  # never execute in the repository: outputs would be written
-    nb = _execute(nbformat.read(tmp_path / path.name, as_version=4), tmp_path)
+    nb = executed[path.name]
     ran = [c for c in nb.cells if c.cell_type == "code"]
     assert all(c.execution_count for c in ran)
 
 
-def test_openai_notebook_skips_live_part_without_key(tmp_path: Path) -> None:
-    """02-openai says its live part is skipped when there is no key, and never opens a connection."""
-    nb = _execute(nbformat.read(REPO / "notebooks" / "02-openai.ipynb", as_version=4), tmp_path)
-    text = "".join(o.get("text", "") for c in nb.cells if c.cell_type == "code" for o in c.outputs)
-    assert "live part: skipped (no key)" in text
-    assert "skipped: no API key" in text
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.stem for p in NOTEBOOKS])
+def test_notebook_prints_summaries_not_long_reprs(path: Path, executed: _Runs) -> None:
+    """Every output of every cell is a few short lines: summaries, never a raw event or session repr."""
+    for index, texts in enumerate(_cell_texts(executed[path.name])):
+        for text in texts:
+            lines = text.rstrip("\n").splitlines()
+            assert len(lines) <= MAX_OUTPUT_LINES, f"code cell {index}: {len(lines)} lines\n{text[:500]}"
+            longest = max((len(line) for line in lines), default=0)
+            assert longest <= MAX_LINE_CHARS, f"code cell {index}: a {longest}-char line\n{text[:500]}"
+
+
+def test_quickstart_stop_truncates_the_reply_mid_way(executed: _Runs) -> None:
+    """01's Stop example cuts the spoken reply after some of its audio came: not at 0 ms, not at its end."""
+    text = "".join("".join(t) for t in _cell_texts(executed["01-quickstart.ipynb"]))
+    arrived = re.search(r"stopped mid-reply: (\d+) ms of audio had arrived", text)
+    ends = re.search(r"the reply now ends at (\d+) ms: status incomplete, truncated_ms=(\d+)", text)
+    kept = re.search(r"([\d.]+) s of its audio kept", text)
+    assert arrived, text
+    assert ends, text
+    assert kept, text
+    arrived_ms, end_ms = int(arrived[1]), int(ends[1])
+    assert 0 < end_ms < arrived_ms, (end_ms, arrived_ms)  # mid-reply: some heard, some cut
+    assert int(ends[2]) == end_ms
+    assert abs(float(kept[1]) * 1000 - end_ms) <= 10  # the item's audio was cut there too
+
+
+def test_openai_notebook_without_key_says_what_it_would_do(executed: _Runs) -> None:
+    """Without a key, 02-openai says how to set one and what it would connect to, skips each live cell with
+    what it would do, and shows no console (so opens no connection)."""
+    nb = executed["02-openai.ipynb"]
+    texts = _cell_texts(nb)
+    text = "".join("".join(t) for t in texts)
+    assert "No OPENAI_API_KEY" in text
+    assert "export OPENAI_API_KEY=sk-..." in text
+    assert "would connect to wss://api.openai.com/v1/realtime?model=gpt-realtime-2" in text
+    skipped = [c for c in nb.cells if c.cell_type == "code" and "await w." in c.source]  # the live cells
+    assert len(skipped) == 4
+    for cell in skipped:
+        out = "".join(o.get("text", "") for o in cell.outputs)
+        assert out.startswith("skipped (no key): would "), (cell.source, out)
+    view = "application/vnd.jupyter.widget-view+json"
+    assert [o for c in nb.cells for o in c.get("outputs", []) if view in o.get("data", {})] == []
 
 
 SECRET_CELLS = [

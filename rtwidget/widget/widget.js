@@ -1777,6 +1777,13 @@ function render({ model, el }) {
   };
   root.addEventListener("keydown", (e) => onSpace(e, true));
   root.addEventListener("keyup", (e) => onSpace(e, false));
+  // Notebook 7 runs its shortcuts from a capture-phase keydown listener on the document (JupyterLab from a
+  // bubbling one), so it sees a key before keepKeys can stop it. Lumino skips shortcuts for targets inside an
+  // element marked data-lm-suppress-shortcuts: mark the root, per key, just before the document sees it.
+  const markKeys = (/** @type {KeyboardEvent} */ e) => {
+    if (root.contains(/** @type {Node} */ (e.target))) root.toggleAttribute(SUPPRESS_SHORTCUTS, keepsKey(e));
+  };
+  window.addEventListener("keydown", markKeys, true);
 
   const onMsg = (/** @type {KernelMessage} */ msg) => handleKernelMessage(ctx, { busy, log }, msg);
   model.on("msg:custom", onMsg);
@@ -1792,6 +1799,7 @@ function render({ model, el }) {
   return () => {
     model.off("msg:custom", onMsg);
     model.off("comm_live_update", onCommLive);
+    window.removeEventListener("keydown", markKeys, true);
     // The kernel closes the connection when its last view is gone for good (a re-run cell, a cleared output).
     ctx.request({ type: "bye" });
     for (const c of components) c.dispose();
@@ -1800,18 +1808,33 @@ function render({ model, el }) {
 
 /**
  * Keys typed in the console belong to the console. JupyterLab and Notebook 7 run their shortcuts from a
- * keydown listener on the document, so without this Shift+Enter in the prompt re-runs the cell (and replaces
- * the console), Enter in command mode swallows a textarea's newline, and A, B or D D add or delete cells.
+ * keydown listener on the document (Notebook 7's in the capture phase: see markKeys in render), so without
+ * this Shift+Enter in the prompt re-runs the cell (and replaces the console), Enter in command mode swallows
+ * a textarea's newline, and A, B or D D add or delete cells.
  * In a field every key stays here (Escape leaves the field); elsewhere in the console plain keys stay here and
  * chords go on. Ctrl/Cmd+S still saves the notebook.
  * @param {KeyboardEvent} e
  */
 function keepKeys(e) {
-  if ((e.ctrlKey || e.metaKey) && e.key.toLowerCase() === "s") return;
   const t = /** @type {HTMLElement} */ (e.target);
-  const editable = t.isContentEditable || t.tagName === "INPUT" || t.tagName === "TEXTAREA" || t.tagName === "SELECT";
-  if (editable && e.key === "Escape") t.blur();
-  if (editable || !(e.ctrlKey || e.metaKey || e.altKey)) e.stopPropagation();
+  if (isEditable(t) && e.key === "Escape") t.blur();
+  if (keepsKey(e)) e.stopPropagation();
+}
+
+const SUPPRESS_SHORTCUTS = "data-lm-suppress-shortcuts";
+
+/** @param {HTMLElement} t */
+function isEditable(t) {
+  return t.isContentEditable || t.tagName === "INPUT" || t.tagName === "TEXTAREA" || t.tagName === "SELECT";
+}
+
+/**
+ * Whether a key typed in the console stays in it (see keepKeys).
+ * @param {KeyboardEvent} e
+ */
+function keepsKey(e) {
+  if ((e.ctrlKey || e.metaKey) && e.key.toLowerCase() === "s") return false;
+  return isEditable(/** @type {HTMLElement} */ (e.target)) || !(e.ctrlKey || e.metaKey || e.altKey);
 }
 
 export default { initialize, render };

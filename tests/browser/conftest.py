@@ -148,17 +148,21 @@ def _isolated_home(home: Path) -> dict[str, str]:
 
 @dataclass
 class Lab:
-    """A running JupyterLab server."""
+    """A running Jupyter server: JupyterLab (``app="lab"``) or Notebook 7 (``app="notebook"``)."""
 
     base_url: str
     root: Path
     home: Path
     log_path: Path
+    app: str = "lab"
 
     def url(self, notebook: Path) -> str:
         """Address of a notebook under the server's root, with the token."""
+        path = notebook.relative_to(self.root).as_posix()
+        if self.app == "notebook":  # Notebook 7: one document per page, no workspace to reset
+            return f"{self.base_url}/notebooks/{path}?token={TOKEN}"
         # ?reset: start from an empty workspace, not the tabs an earlier test left open.
-        return f"{self.base_url}/lab/tree/{notebook.relative_to(self.root).as_posix()}?reset&token={TOKEN}"
+        return f"{self.base_url}/lab/tree/{path}?reset&token={TOKEN}"
 
     def log_tail(self, n_chars: int = 4000) -> str:
         """The end of the server's log, for failure messages."""
@@ -179,25 +183,23 @@ def chromium_path() -> str:
     return path
 
 
-@pytest.fixture(scope="session")
-def lab(tmp_path_factory: pytest.TempPathFactory, chromium_path: str) -> Iterator[Lab]:
-    """JupyterLab on 127.0.0.1 (free port, token, isolated HOME), shut down after the session."""
-    base = tmp_path_factory.mktemp("lab")
+@contextlib.contextmanager
+def _jupyter_server(base: Path, app: str, app_flags: list[str]) -> Iterator[Lab]:
+    """Start `python -m <app>` on 127.0.0.1 (free port, token, isolated HOME); stop it afterwards."""
     root, home = base / "root", base / "home"
     root.mkdir()
     home.mkdir()
     env = _isolated_home(home)
     port = _free_port()
     cmd = [
-        sys.executable, "-m", "jupyterlab", "--no-browser", "--allow-root",
+        sys.executable, "-m", "jupyterlab" if app == "lab" else "notebook", "--no-browser", "--allow-root",
         f"--IdentityProvider.token={TOKEN}", "--ServerApp.ip=127.0.0.1", f"--ServerApp.port={port}",
-        "--ServerApp.port_retries=0", f"--ServerApp.root_dir={root}",
-        "--LabApp.expose_app_in_browser=True", "--LabApp.news_url=None",
+        "--ServerApp.port_retries=0", f"--ServerApp.root_dir={root}", *app_flags,
     ]  # fmt: skip
     log_path = home / "jupyter.log"
     with log_path.open("w") as log:
         proc = subprocess.Popen(cmd, cwd=root, env=env, stdout=log, stderr=subprocess.STDOUT)
-    server = Lab(f"http://127.0.0.1:{port}", root, home, log_path)
+    server = Lab(f"http://127.0.0.1:{port}", root, home, log_path, app)
     try:
         deadline = time.monotonic() + TIMEOUT_MS / 1000
         while True:
@@ -206,9 +208,9 @@ def lab(tmp_path_factory: pytest.TempPathFactory, chromium_path: str) -> Iterato
                     break
             except OSError:
                 if proc.poll() is not None:
-                    pytest.fail(f"jupyter lab exited with {proc.returncode}:\n{server.log_tail()}")
+                    pytest.fail(f"jupyter {app} exited with {proc.returncode}:\n{server.log_tail()}")
                 if time.monotonic() > deadline:
-                    pytest.fail(f"jupyter lab did not answer in time:\n{server.log_tail()}")
+                    pytest.fail(f"jupyter {app} did not answer in time:\n{server.log_tail()}")
                 time.sleep(0.1)  # polling a port: there is no event to await
         yield server
     finally:
@@ -221,16 +223,39 @@ def lab(tmp_path_factory: pytest.TempPathFactory, chromium_path: str) -> Iterato
 
 
 @pytest.fixture(scope="session")
-def browser(lab: Lab, chromium_path: str) -> Iterator[Browser]:
-    """Headless system Chromium with the audio/microphone flags of docs/testing.md."""
+def lab(tmp_path_factory: pytest.TempPathFactory, chromium_path: str) -> Iterator[Lab]:
+    """JupyterLab on 127.0.0.1 (free port, token, isolated HOME), shut down after the session."""
+    flags = ["--LabApp.expose_app_in_browser=True", "--LabApp.news_url=None"]
+    with _jupyter_server(tmp_path_factory.mktemp("lab"), "lab", flags) as server:
+        yield server
+
+
+@pytest.fixture(scope="session")
+def notebook7(tmp_path_factory: pytest.TempPathFactory, chromium_path: str) -> Iterator[Lab]:
+    """Notebook 7 (`python -m notebook`) with the same isolation, shut down after the session.
+
+    Notebook 7 is a JupyterLab-based app: with ``expose_app_in_browser`` its page has the same
+    ``window.jupyterapp`` (commands, ``shell.widgets('main')``, ``activateById``), so the helpers that read
+    the notebook panel work in both; each notebook opens in its own page at ``/notebooks/<path>``.
+    """
+    # No news_url trait here (it is LabApp's); the news toast is off through the HOME's settings file.
+    flags = ["--JupyterNotebookApp.expose_app_in_browser=True"]
+    with _jupyter_server(tmp_path_factory.mktemp("notebook7"), "notebook", flags) as server:
+        yield server
+
+
+@pytest.fixture(scope="session")
+def browser(tmp_path_factory: pytest.TempPathFactory, chromium_path: str) -> Iterator[Browser]:
+    """Headless system Chromium with the audio/microphone flags of docs/testing.md, its own HOME."""
     from playwright.sync_api import sync_playwright
 
+    home = tmp_path_factory.mktemp("browser-home")
     with sync_playwright() as p:
         b = p.chromium.launch(
             executable_path=chromium_path,
             headless=True,
             args=CHROME_ARGS,
-            env=_isolated_home(lab.home),
+            env=_isolated_home(home),
         )
         try:
             yield b
@@ -300,6 +325,17 @@ class NotebookOpener:
         nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(c) for c in cells])
         nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
         nbformat.write(nb, path)
+        return self.open(path)
+
+    def open_copy(self, source: Path) -> NotebookPage:
+        """Open a copy of an existing notebook (never the repository's own file: the server may save it)."""
+        self.folder.mkdir(exist_ok=True)
+        path = self.folder / source.name
+        shutil.copy(source, path)
+        return self.open(path)
+
+    def open(self, path: Path) -> NotebookPage:
+        """Open a notebook file under the server root in its own browser context; wait for its kernel."""
         context = self.browser.new_context(viewport=VIEWPORT)
         context.set_default_timeout(TIMEOUT_MS)
         page = context.new_page()
@@ -322,6 +358,16 @@ class NotebookOpener:
 def open_notebook(lab: Lab, browser: Browser, request: pytest.FixtureRequest) -> Iterator[NotebookOpener]:
     """Factory for one test: open_notebook(cells) -> NotebookPage; kernels shut down afterwards."""
     opener = NotebookOpener(lab, browser, request.node.name)
+    yield opener
+    opener.close()
+
+
+@pytest.fixture
+def open_notebook7(
+    notebook7: Lab, browser: Browser, request: pytest.FixtureRequest
+) -> Iterator[NotebookOpener]:
+    """Like open_notebook, in Notebook 7 instead of JupyterLab."""
+    opener = NotebookOpener(notebook7, browser, request.node.name)
     yield opener
     opener.close()
 

@@ -53,8 +53,18 @@ def cells(nb: NotebookPage) -> list[Any]:
 
 def test_keys_typed_in_the_console_stay_in_it(open_notebook: NotebookOpener) -> None:
     """Shift+Enter, Ctrl+Enter, Enter, Escape and the command-mode letters typed in any field of the console
-    reach the field, never the notebook: no cell re-runs, none is added or deleted, and multi-line fields take
-    their newlines."""
+    reach the field, never JupyterLab's notebook: no cell re-runs, none is added or deleted, and multi-line
+    fields take their newlines."""
+    check_keys_stay_in_the_console(open_notebook)
+
+
+def test_keys_typed_in_the_console_stay_in_it_in_notebook7(open_notebook7: NotebookOpener) -> None:
+    """The same keys in Notebook 7 (`python -m notebook`, its own shortcuts) stay in the console too."""
+    check_keys_stay_in_the_console(open_notebook7)
+
+
+def check_keys_stay_in_the_console(open_notebook: NotebookOpener) -> None:
+    """Type the notebook's shortcut keys into every field of a console; assert none reached the notebook."""
     nb = open_notebook([WIDGET_CELL, "x = 1"])
     nb.run_all()
     page = nb.page
