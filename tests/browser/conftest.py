@@ -391,3 +391,17 @@ def screenshot_path(tmp_path: Path) -> Path:
     path = REPO / "docs" / "screenshot.png" if shot == "1" else Path(shot)
     path.parent.mkdir(parents=True, exist_ok=True)
     return path
+
+
+# An element's text colour as opaque sRGB, painted on a canvas (any CSS colour syntax, color-mix() included).
+TEXT_RGB_JS = """(el) => {
+  const g = document.createElement('canvas').getContext('2d', { willReadFrequently: true });
+  g.fillStyle = '#000'; g.fillStyle = getComputedStyle(el).color; g.fillRect(0, 0, 1, 1);
+  return [...g.getImageData(0, 0, 1, 1).data.slice(0, 3)];
+}"""
+
+
+def is_red(rgb: list[int]) -> bool:
+    """Whether a colour reads as red: red clearly above green and blue."""
+    r, g, b = rgb
+    return r - max(g, b) >= 60

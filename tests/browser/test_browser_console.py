@@ -7,7 +7,7 @@ import re
 from typing import Any
 
 import pytest
-from conftest import NotebookOpener, NotebookPage
+from conftest import TEXT_RGB_JS, NotebookOpener, NotebookPage, is_red
 from playwright.sync_api import expect
 from test_browser_widget import SPEED, WIDGET_CELL, connect_by_click, send_by_enter
 
@@ -216,9 +216,8 @@ def test_a_failed_connect_is_red_with_the_reason_and_what_to_do(open_notebook: N
     expect(status).to_have_attribute("data-state", "failed")
     expect(status).to_contain_text("failed")
     expect(page.get_by_test_id("rt-close-hint")).to_contain_text("nothing answers")
-    color = status.evaluate("(el) => getComputedStyle(el).color")
-    r, g, b = (int(c) for c in color[color.index("(") + 1 : color.index(")")].split(",")[:3])
-    assert (r > 150, g < 120, b < 120) == (True, True, True), color
+    rgb = status.evaluate(TEXT_RGB_JS)
+    assert is_red(rgb), rgb
 
 
 def test_a_refused_apply_is_shown_under_the_form(open_notebook: NotebookOpener) -> None:
