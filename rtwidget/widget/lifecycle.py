@@ -105,6 +105,10 @@ async def open_connection(w: RealtimeWidget) -> None:
     """Connect ``w``: start the embedded simulator if that is the backend, open, and start reading."""
     from rtwidget.client import connect
 
+    if w._replay is not None:  # its state is the recording's: a connect would reset it
+        message = f"this console is a replay of {w._replay.name}: it has no server to connect to"
+        w._local_error("replay", message)
+        raise reported(RuntimeError(message))
     w.status = "connecting"
     w.close_code = None
     w.close_reason = ""

@@ -11,7 +11,6 @@ import contextlib
 import json
 from bisect import bisect_left, bisect_right
 from collections.abc import Iterable
-from pathlib import Path
 from typing import Any, Literal
 
 from rtwidget.protocol import Dialect, dialect_names
@@ -414,7 +413,7 @@ class EventLog:
             "tail": end >= len(m),
         }
 
-    # --- detail and export -----------------------------------------------------------------------
+    # --- detail -----------------------------------------------------------------------
 
     def detail(self, row_id: int, member: int, secrets: Iterable[str] = ()) -> dict[str, Any]:
         """Pretty JSON of one member of a row, audio payloads elided and secrets redacted."""
@@ -436,19 +435,3 @@ class EventLog:
         if row.cause is not None:
             out["cause"] = {"row": row.cause, "type": self.rows[row.cause].type}
         return out
-
-    def export(self, path: str | Path, secrets: Iterable[str] = ()) -> int:
-        """Write every entry as a JSON line ``{"i", "dir", "time", "type", "event"}``; returns the count."""
-        secrets = list(secrets)
-        with Path(path).open("w", encoding="utf-8") as fh:
-            for e in self.entries:
-                line: dict[str, Any] = {
-                    "i": e.index,
-                    "dir": e.direction,
-                    "time": round(e.time, 6),
-                    "type": e.type,
-                }
-                line["event"] = redact(e.data, secrets)
-                fh.write(json.dumps(line, ensure_ascii=False, separators=(",", ":")))
-                fh.write("\n")
-        return len(self.entries)

@@ -6,7 +6,8 @@ This module is the one description of the contract between ``widget.py`` (kernel
 View protocol (anywidget custom messages; every name below is part of the contract with widget.js):
 
 Traits (small state a new view rebuilds from): ``status`` (idle, connecting, open, closing, closed, failed:
-closed by the server with a code other than 1000/1001, or a connect that did not succeed), ``close_code``,
+closed by the server with a code other than 1000/1001, or a connect that did not succeed; replay: a
+recording, no server), ``close_code``,
 ``close_reason``, ``close_hint`` (what to do after a failure), ``model_notice`` (the model is on the
 shutdown list: when, and what replaces it), ``backend``,
 ``model``, ``dialect``, ``error_count``, ``errors`` (last 50), ``reply``, ``session_effective``,
@@ -37,6 +38,9 @@ unacknowledged for a second means a cell is running, and the view says "kernel b
     {type: "log.detail", view, req, row, member}
     {type: "played", items: {item_id: ms}, underruns, buffered_ms}   throttled by the view (~100 ms)
     {type: "audio.started", item, at_ms}               wall-clock ms of the first rendered sample of an item
+    {type: "export", seq, audio}                       -> export.data (rtwidget.widget.recording)
+    {type: "import", view, name, size} + buffers [the file's bytes]   -> import.result; refused over 200 MB
+                                                          or while connected, else the session is replaced
 Kernel -> browser:
     {type: "ack", seq, view}
     {type: "log.append", rows, updates, total}         batched every FLUSH_S while the log changes
@@ -46,6 +50,8 @@ Kernel -> browser:
     {type: "audio", item} + buffers [PCM16 LE 24 kHz bytes]   the deltas of one loop pass, merged per item
     {type: "audio.end", item}                          no more audio for now: release the pre-roll gate
     {type: "audio.flush", item}                        Stop: drop what is buffered, ignore that item from now
+    {type: "export.data", view, name} + buffers [JSONL bytes]   the recording, saved by the view as a download
+    {type: "import.result", view, ok, message}         how an import went (the reason when refused)
 Row JSON: {i: row id, d: "c"|"s"|"l", t: seconds, y: type, n: members, b: bytes, ms: audio ms,
            s: summary, f: flags (e error, u unknown type, x bad frame), c: row of the causing client event}.
 Row flags: ``w`` a tolerated frame (a known type that deviates from the schema: its problems are in the

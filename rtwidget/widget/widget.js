@@ -69,6 +69,9 @@
  *   rt-log-count     "N rows" (rows matching the filter)
  *   rt-follow        "jump to latest" button, visible while autoscroll is paused
  *   rt-clear         clears the console log (the kernel keeps w.events)
+ *   rt-export        Export button: downloads the session as JSONL (docs/recording-format.md); rt-import, a file
+ *                    input (.jsonl, .har, .yaml), replaces the session with a recording (rt-status "replay": no
+ *                    server); rt-record-notice says how either went
  *
  * Messages (custom messages; JSON content + binary buffers): see rtwidget/widget/view.py, "View protocol", and
  * docs/view-protocol.md; docs/front-end.md walks through this module.
@@ -1665,6 +1668,64 @@ function logView(ctx) {
 }
 
 /**
+ * Record and replay: rt-export downloads the session as JSONL (the kernel builds it, keys redacted, and sends
+ * the bytes; a Blob URL saves them), rt-import (a file input: .jsonl, .har, .yaml) sends a file to the kernel,
+ * which replaces this console's session with the recording (status "replay"). rt-record-notice says what
+ * happened. Files over MAX_IMPORT_MB are refused here, before any byte goes to the kernel.
+ * @param {ViewContext} ctx
+ * @returns {Component}
+ */
+function recorder(ctx) {
+  const { model } = ctx;
+  const scope = makeScope(model);
+  const MAX_IMPORT_MB = 200;  // the kernel's MAX_IMPORT_BYTES (rtwidget/widget/recording.py)
+  const exportBtn = h("button", { class: "rt-btn", testid: "rt-export", text: "Export",
+    title: "download every frame of this session as JSONL (keys redacted)" });
+  const input = /** @type {HTMLInputElement} */ (h("input", { type: "file", testid: "rt-import",
+    accept: ".jsonl,.json,.har,.yaml,.yml", title: "open a recording (rtwidget JSONL, HAR, pydantic-ai cassette)" }));
+  const notice = h("span", { class: "rt-record-notice", testid: "rt-record-notice", role: "status" });
+  const el = h("div", { class: "rt-record" }, exportBtn, h("label", { class: "rt-import" }, "Import ", input),
+    notice);
+  exportBtn.addEventListener("click", () => {
+    notice.textContent = "exporting…";
+    ctx.action({ type: "export", audio: true });
+  });
+  input.addEventListener("change", async () => {
+    const file = input.files && input.files[0];
+    if (!file) return;
+    input.value = "";
+    if (file.size > MAX_IMPORT_MB * 1024 * 1024) {
+      notice.textContent = `import refused: ${file.name} is ${Math.round(file.size / 1048576)} MB; the console `
+        + `imports at most ${MAX_IMPORT_MB} MB (use RealtimeWidget.replay(path))`;
+      return;
+    }
+    notice.textContent = `importing ${file.name}…`;
+    const bytes = await file.arrayBuffer();
+    try {
+      // A binary buffer, not a trait or base64 JSON: a recording can be large, and it is sent once.
+      model.send({ type: "import", view: ctx.viewId, name: file.name, size: file.size }, undefined, [bytes]);
+    } catch (err) {
+      ctx.markGone(KERNEL_GONE);
+    }
+  });
+  scope.on("msg:custom", (/** @type {any} */ msg, /** @type {DataView[]} */ buffers) => {
+    if (msg.view !== ctx.viewId) return;
+    if (msg.type === "export.data" && buffers && buffers[0]) {
+      const url = URL.createObjectURL(new Blob([buffers[0]], { type: "application/x-ndjson" }));
+      const link = h("a", { href: url, download: msg.name, hidden: true });
+      el.append(link);
+      link.click();
+      link.remove();
+      setTimeout(() => URL.revokeObjectURL(url), 60000);
+      notice.textContent = `exported ${msg.name}`;
+    } else if (msg.type === "import.result") {
+      notice.textContent = msg.ok ? "imported: this console replays the recording" : `import refused: ${msg.message}`;
+    }
+  });
+  return { el, dispose: scope.dispose };
+}
+
+/**
  * Route one kernel -> view message to the component that owns it. Audio messages are not here: they go to the
  * engine, through the one listener initialize() registers per widget.
  * @param {ViewContext} ctx
@@ -1767,6 +1828,9 @@ function render({ model, el }) {
     }
   };
   const components = [busy, head, errors, form, voiceBox, talkBox, log];
+  const rec = recorder(ctx);
+  left.append(rec.el);
+  components.push(rec);
   el.replaceChildren(root);
   root.addEventListener("keydown", keepKeys);
   // The space bar is push-to-talk while the console, not one of its fields, has focus.

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any, Literal
 import anywidget
 import traitlets
 
-from rtwidget.widget import lifecycle, voice
+from rtwidget.widget import lifecycle, recording, voice
 from rtwidget.widget.console import DEFAULT_KEEP_AUDIO_S, AudioTrack, ConsoleState, Item, jsonable, wall_clock
 from rtwidget.widget.hub import EventHub, Handler
 from rtwidget.widget.log import LogEntry, redact
@@ -146,6 +146,7 @@ class RealtimeWidget(anywidget.AnyWidget):
         self._presence = lifecycle.ViewPresence(self._kernel, self._close_viewless)
         self._session_timer = lifecycle.Timer(self._kernel)
         self.on_msg(self._on_view_msg)
+        self.on_msg(lambda _w, content, buffers: recording.on_view_msg(self, content, buffers))
         self.observe(self._views.on_filter, names=["log_filter", "log_search"])
 
     # --- configuration ---------------------------------------------------------------------------
@@ -383,10 +384,31 @@ class RealtimeWidget(anywidget.AnyWidget):
         for event in events:
             await self.send_event(event)
 
-    def export_log(self, path: str | Path) -> int:
-        """Write the log as JSON lines ``{"i","dir","time","type","event"}``, keys redacted; returns count."""
-        count: int = self._log.export(path, self._secrets())
-        return count
+    def export_log(self, path: str | Path, audio: bool = True) -> int:
+        """Write the session as JSONL (docs/recording-format.md), keys redacted; ``audio=False`` leaves audio
+        payloads out (their sizes stay). Returns the number of entries; ``RealtimeWidget.replay`` reads it."""
+        return recording.write(self, path, audio=audio)
+
+    # --- record and replay (rtwidget.widget.recording) ------------------------------------------
+
+    _replay: recording.Replay | None = None  # the recording this console shows (None: a live console)
+
+    @classmethod
+    def replay(cls, path: str | Path, *, keep_audio_s: float = DEFAULT_KEEP_AUDIO_S) -> RealtimeWidget:
+        """A console holding the session recorded in ``path`` (rtwidget JSONL, HAR, pydantic-ai cassette), no
+        server: status ``replay``, everything rebuilt at once; then ``await w.play()`` or ``w.seek(t)``."""
+        recorded = recording.read_recording(path)
+        w = cls(keep_audio_s=keep_audio_s)
+        recording.open_replay(w, recorded, Path(path).name)
+        return w
+
+    async def play(self, speed: float = 1.0) -> None:
+        """Play the recording from the current point (from the start when at its end) at ``speed`` x pace."""
+        await recording.play(self, speed)
+
+    def seek(self, t: float) -> None:
+        """Show the recorded session as it was ``t`` seconds in (its log, conversation and audio)."""
+        recording.seek(self, t)
 
     def clear_log(self) -> None:
         """Clear the console's log view (``events`` keeps every entry)."""

@@ -328,9 +328,10 @@ async def test_export_redacts_the_key(sim_with_key: Any, tmp_path: Path) -> None
         await w.wait_for("session.updated")
         path = tmp_path / "log.jsonl"
         n = w.export_log(path)
-        lines = path.read_text().splitlines()
+        header, *lines = path.read_text().splitlines()
         assert n == len(lines) == len(w.events)
         assert KEY not in path.read_text()
+        assert json.loads(header)["format"] == "rtwidget.recording"
         assert json.loads(lines[0])["dir"] == "local"
     finally:
         await w.disconnect()
