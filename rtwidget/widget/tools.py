@@ -1,0 +1,670 @@
+"""Function tools from Python: a JSON schema from a signature, the registry, and the runner of calls.
+
+``@w.tool`` registers a function (see :meth:`RealtimeWidget.add_tool`); :class:`ToolRunner` keeps the
+session's ``tools`` in step with the registry and answers the model's calls:
+
+- the registered tools go out in ``session.update`` (``session.tools``: the flat ``{"type": "function",
+  "name", "description", "parameters"}`` shape is the same in GA and beta) when one is registered or
+  removed while a session is open, and after each ``session.created``; tools the user declared by hand
+  (the form, or ``update_session(tools=...)``) are kept beside them;
+- a call is run when its ``response.done`` arrives: the arguments are parsed, checked against the tool's
+  schema (:func:`check_arguments`) and passed as keyword arguments; a sync function runs in a worker thread
+  (``asyncio.to_thread``) so the kernel loop never waits for it, an async one as a task on the kernel loop;
+- its result (JSON; a str as is) or what went wrong (``{"error": "<Type>: <message>"}``) goes back as a
+  ``function_call_output`` item, and once every call of that response has its output, one ``response.create``
+  (``respond=`` per tool, else the widget's ``tool_auto_respond``);
+- each call is one ``local.tool`` row in the log (running, then done or failed with its duration), linked
+  to the row of the call (its ``response.function_call_arguments.done``, else the ``response.done``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import enum
+import inspect
+import json
+import re
+import time
+import types
+import typing
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any
+
+from rtwidget.widget.log import redact
+
+if TYPE_CHECKING:
+    from rtwidget.widget.widget import RealtimeWidget
+
+__all__ = [
+    "Tool",
+    "ToolArgumentsError",
+    "ToolRunner",
+    "check_arguments",
+    "make_tool",
+    "merged_tools",
+    "schema_for",
+]
+
+JSON = dict[str, Any]
+
+# "The name of the function to be called. Must be a-z, A-Z, 0-9, or contain underscores and dashes, with a
+# maximum length of 64." (OpenAI function tool reference)
+_NAME_RE = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+_SECTION_RE = re.compile(r"^(\w[\w ]*):\s*$")
+_ARG_LINE_RE = re.compile(r"^\*{0,2}(\w+)\s*(?:\([^)]*\))?\s*:\s*(.*)$")
+_ARGS_HEADERS = frozenset({"Args", "Arguments", "Parameters", "Params"})
+_SCALARS: dict[Any, str] = {str: "string", int: "integer", float: "number", bool: "boolean"}
+
+
+class ToolArgumentsError(ValueError):
+    """The model's arguments for a tool do not parse or do not match its schema."""
+
+
+# --- schema from a signature -------------------------------------------------------------------------
+
+
+def _doc_parts(fn: Callable[..., Any]) -> tuple[str, dict[str, str]]:
+    """The docstring's first line and the per-parameter descriptions of its Google-style ``Args:``."""
+    doc = inspect.getdoc(fn) or ""
+    lines = doc.splitlines()
+    summary = lines[0].strip() if lines else ""
+    params: dict[str, str] = {}
+    in_args = False
+    base: int | None = None
+    current: str | None = None
+    for line in lines[1:]:
+        stripped = line.strip()
+        indent = len(line) - len(line.lstrip())
+        header = _SECTION_RE.match(line)
+        if header and indent == 0:
+            in_args = header.group(1) in _ARGS_HEADERS
+            base, current = None, None
+            continue
+        if not in_args or not stripped:
+            continue
+        if base is None:
+            base = indent
+        entry = _ARG_LINE_RE.match(stripped) if indent == base else None
+        if entry:
+            current = entry.group(1)
+            params[current] = entry.group(2).strip()
+        elif current is not None and indent > base:
+            params[current] = f"{params[current]} {stripped}".strip()
+    return summary, params
+
+
+def _strip_none(hint: Any) -> tuple[Any, bool]:
+    """``(T, True)`` for ``Optional[T]`` / ``T | None``; ``(hint, False)`` otherwise."""
+    if typing.get_origin(hint) in (typing.Union, types.UnionType):
+        args = typing.get_args(hint)
+        rest = tuple(a for a in args if a is not type(None))
+        if len(rest) < len(args):
+            if len(rest) == 1:
+                return rest[0], True
+            return typing.Union[rest], True  # noqa: UP007 - a Union built at run time  # type: ignore[return-value]
+    return hint, False
+
+
+def _is_typeddict(hint: Any) -> bool:
+    return isinstance(hint, type) and issubclass(hint, dict) and hasattr(hint, "__required_keys__")
+
+
+def _type_schema(hint: Any) -> JSON:
+    """The JSON schema of one type hint (``{}``, any value, for what it cannot describe)."""
+    if hint is inspect.Parameter.empty or hint is Any:
+        return {}
+    origin = typing.get_origin(hint)
+    args = typing.get_args(hint)
+    if origin is typing.Annotated:
+        inner = _type_schema(args[0])
+        notes = [a for a in args[1:] if isinstance(a, str)]
+        return {**inner, "description": notes[0]} if notes else inner
+    if hint is type(None):
+        return {"type": "null"}
+    if hint in _SCALARS:
+        return {"type": _SCALARS[hint]}
+    if origin is typing.Literal:
+        kinds = {_SCALARS.get(type(a)) for a in args}
+        out: JSON = {"enum": list(args)}
+        if len(kinds) == 1 and None not in kinds:
+            out = {"type": kinds.pop(), **out}
+        return out
+    if isinstance(hint, type) and issubclass(hint, enum.Enum):
+        values = [m.value for m in hint]
+        kinds = {_SCALARS.get(type(v)) for v in values}
+        out = {"enum": values}
+        if len(kinds) == 1 and None not in kinds:
+            out = {"type": kinds.pop(), **out}
+        return out
+    if origin in (typing.Union, types.UnionType):
+        inner_hint, nullable = _strip_none(hint)
+        if nullable:
+            inner = _type_schema(inner_hint)
+            if isinstance(inner.get("type"), str):
+                return {**inner, "type": [inner["type"], "null"]}
+            return {"anyOf": [inner, {"type": "null"}]}
+        return {"anyOf": [_type_schema(a) for a in args]}
+    if hint in (list, tuple, set, frozenset) or origin in (list, tuple, set, frozenset, Sequence, Iterable):
+        if origin is tuple and args and args[-1] is not Ellipsis:
+            return {"type": "array", "prefixItems": [_type_schema(a) for a in args], "minItems": len(args)}
+        return {"type": "array", "items": _type_schema(args[0])} if args else {"type": "array"}
+    if hint is dict or origin in (dict, Mapping):
+        if len(args) == 2 and args[1] is not Any:
+            return {"type": "object", "additionalProperties": _type_schema(args[1])}
+        return {"type": "object"}
+    if _is_typeddict(hint):
+        hints = typing.get_type_hints(hint)
+        return {
+            "type": "object",
+            "properties": {k: _type_schema(v) for k, v in hints.items()},
+            "required": [k for k in hints if k in hint.__required_keys__],
+            "additionalProperties": False,
+        }
+    if dataclasses.is_dataclass(hint) and isinstance(hint, type):
+        hints = typing.get_type_hints(hint)
+        fields = [f for f in dataclasses.fields(hint) if f.init]
+        return {
+            "type": "object",
+            "properties": {f.name: _type_schema(hints.get(f.name, Any)) for f in fields},
+            "required": [
+                f.name
+                for f in fields
+                if f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING
+            ],
+            "additionalProperties": False,
+        }
+    raise TypeError(f"no JSON schema for the type {hint!r}: give `parameters=` or use a simpler type")
+
+
+def schema_for(fn: Callable[..., Any]) -> JSON:
+    """The ``parameters`` JSON schema of ``fn``'s keyword arguments, from its signature and type hints.
+
+    ``str``, ``int``, ``float``, ``bool``, ``Literal`` (an ``enum``), an ``Enum``, ``list[T]``, ``dict``,
+    a ``TypedDict`` or a dataclass; ``Optional[T]`` and parameters with a default are not required, and a
+    default that is JSON is given as ``default``. Descriptions come from ``Annotated[T, "..."]`` or the
+    docstring's Google-style ``Args:`` section. ``*args`` is ignored; ``**kwargs`` allows other properties.
+
+    Raises:
+        TypeError: a type hint has no JSON schema here (pass ``parameters=`` instead).
+    """
+    hints = typing.get_type_hints(fn, include_extras=True)
+    _, described = _doc_parts(fn)
+    props: JSON = {}
+    required: list[str] = []
+    extra = False
+    for param in inspect.signature(fn).parameters.values():
+        if param.kind is inspect.Parameter.VAR_POSITIONAL:
+            continue
+        if param.kind is inspect.Parameter.VAR_KEYWORD:
+            extra = True
+            continue
+        if param.kind is inspect.Parameter.POSITIONAL_ONLY:
+            raise TypeError(f"{param.name} is positional-only: a tool's arguments are passed by name")
+        hint = hints.get(param.name, inspect.Parameter.empty)
+        schema = _type_schema(hint)
+        if param.name in described and "description" not in schema:
+            schema["description"] = described[param.name]
+        if param.default is not inspect.Parameter.empty:
+            default = param.default.value if isinstance(param.default, enum.Enum) else param.default
+            try:
+                json.dumps(default)
+                schema["default"] = default
+            except (TypeError, ValueError):
+                pass  # a default that is not JSON still makes the argument optional
+        elif not _strip_none(_unannotated(hint))[1]:
+            required.append(param.name)
+        props[param.name] = schema
+    out: JSON = {"type": "object", "properties": props, "required": required}
+    if not extra:
+        out["additionalProperties"] = False
+    return out
+
+
+def _unannotated(hint: Any) -> Any:
+    return typing.get_args(hint)[0] if typing.get_origin(hint) is typing.Annotated else hint
+
+
+# --- arguments: check and convert --------------------------------------------------------------------
+
+
+_JSON_TYPES: dict[str, Callable[[Any], bool]] = {
+    "string": lambda v: isinstance(v, str),
+    "integer": lambda v: (
+        (isinstance(v, int) and not isinstance(v, bool)) or (isinstance(v, float) and v.is_integer())
+    ),
+    "number": lambda v: isinstance(v, int | float) and not isinstance(v, bool),
+    "boolean": lambda v: isinstance(v, bool),
+    "null": lambda v: v is None,
+    "array": lambda v: isinstance(v, list),
+    "object": lambda v: isinstance(v, dict),
+}
+
+
+def check_arguments(schema: Mapping[str, Any], value: Any, path: str = "$") -> list[str]:
+    """What is wrong with ``value`` under the JSON schema ``schema`` (``[]``: nothing), each naming its path.
+
+    The part of JSON Schema that tool parameters use: ``type`` (one or a list), ``enum``, ``const``,
+    ``properties``, ``required``, ``additionalProperties``, ``items``, ``prefixItems``, ``anyOf`` /
+    ``oneOf`` (one option must fit), ``minimum`` / ``maximum`` and ``minItems`` / ``maxItems``. Keywords
+    outside that part are not checked (a server-side model is not bound by them either).
+    """
+    problems: list[str] = []
+    kind = schema.get("type")
+    if kind is not None:
+        kinds = kind if isinstance(kind, list) else [kind]
+        if not any(_JSON_TYPES.get(k, lambda _v: True)(value) for k in kinds):
+            return [f"{path}: expected {' or '.join(map(str, kinds))}, got {_json_name(value)}"]
+    if "enum" in schema and value not in schema["enum"]:
+        problems.append(f"{path}: {value!r} is not one of {schema['enum']!r}")
+    if "const" in schema and value != schema["const"]:
+        problems.append(f"{path}: must be {schema['const']!r}")
+    for key in ("anyOf", "oneOf"):
+        options = schema.get(key)
+        if isinstance(options, list) and options and all(check_arguments(o, value, path) for o in options):
+            problems.append(f"{path}: fits none of the allowed shapes")
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        if isinstance(schema.get("minimum"), int | float) and value < schema["minimum"]:
+            problems.append(f"{path}: {value} is below the minimum {schema['minimum']}")
+        if isinstance(schema.get("maximum"), int | float) and value > schema["maximum"]:
+            problems.append(f"{path}: {value} is above the maximum {schema['maximum']}")
+    if isinstance(value, dict):
+        problems += _check_object(schema, value, path)
+    if isinstance(value, list):
+        problems += _check_array(schema, value, path)
+    return problems
+
+
+def _check_object(schema: Mapping[str, Any], value: dict[str, Any], path: str) -> list[str]:
+    problems = [f"{path}.{k}: required" for k in schema.get("required") or [] if k not in value]
+    found = schema.get("properties")
+    props: Mapping[str, Any] = found if isinstance(found, Mapping) else {}
+    extra = schema.get("additionalProperties", True)
+    for key, item in value.items():
+        if key in props:
+            problems += check_arguments(props[key], item, f"{path}.{key}")
+        elif extra is False:
+            problems.append(f"{path}.{key}: not a parameter (expected {', '.join(props) or 'none'})")
+        elif isinstance(extra, Mapping):
+            problems += check_arguments(extra, item, f"{path}.{key}")
+    return problems
+
+
+def _check_array(schema: Mapping[str, Any], value: list[Any], path: str) -> list[str]:
+    problems: list[str] = []
+    if isinstance(schema.get("minItems"), int) and len(value) < schema["minItems"]:
+        problems.append(f"{path}: at least {schema['minItems']} items, got {len(value)}")
+    if isinstance(schema.get("maxItems"), int) and len(value) > schema["maxItems"]:
+        problems.append(f"{path}: at most {schema['maxItems']} items, got {len(value)}")
+    found = schema.get("prefixItems")
+    prefix: list[Any] = found if isinstance(found, list) else []
+    items = schema.get("items")
+    for i, item in enumerate(value):
+        sub = prefix[i] if i < len(prefix) else items
+        if isinstance(sub, Mapping):
+            problems += check_arguments(sub, item, f"{path}[{i}]")
+    return problems
+
+
+def _json_name(value: Any) -> str:
+    names = {bool: "boolean", int: "integer", float: "number", str: "string", list: "array", dict: "object"}
+    return "null" if value is None else names.get(type(value), type(value).__name__)
+
+
+def _convert(hint: Any, value: Any) -> Any:
+    """A checked JSON value as the Python type the hint names (Enum members, dataclasses, int for 3.0)."""
+    hint, _ = _strip_none(_unannotated(hint))
+    if value is None:
+        return None
+    origin = typing.get_origin(hint)
+    args = typing.get_args(hint)
+    if isinstance(hint, type) and issubclass(hint, enum.Enum):
+        return hint(value)
+    if hint is int and isinstance(value, float):
+        return int(value)
+    if dataclasses.is_dataclass(hint) and isinstance(hint, type) and isinstance(value, dict):
+        hints = typing.get_type_hints(hint)
+        return hint(**{k: _convert(hints.get(k, Any), v) for k, v in value.items()})
+    if origin in (list, Sequence, Iterable) and args and isinstance(value, list):
+        return [_convert(args[0], v) for v in value]
+    if origin in (set, frozenset) and isinstance(value, list):
+        return origin(_convert(args[0], v) if args else v for v in value)
+    if origin is tuple and isinstance(value, list):
+        if args and args[-1] is not Ellipsis:
+            return tuple(_convert(a, v) for a, v in zip(args, value, strict=False))
+        return tuple(_convert(args[0], v) if args else v for v in value)
+    return value
+
+
+# --- the registry ------------------------------------------------------------------------------------
+
+
+@dataclasses.dataclass(frozen=True)
+class Tool:
+    """One registered function tool.
+
+    Attributes:
+        name: The name the model calls it by.
+        fn: The Python function (sync or async) called with the arguments as keywords.
+        description: What the tool does, for the model.
+        parameters: The JSON schema of its arguments (an object).
+        respond: Ask for a response after its output (None: the widget's ``tool_auto_respond``).
+    """
+
+    name: str
+    fn: Callable[..., Any]
+    description: str
+    parameters: JSON
+    respond: bool | None = None
+
+    def spec(self) -> JSON:
+        """The tool as ``session.tools`` lists it."""
+        return {
+            "type": "function",
+            "name": self.name,
+            "description": self.description,
+            "parameters": self.parameters,
+        }
+
+    def call_kwargs(self, arguments: Any) -> dict[str, Any]:
+        """The keyword arguments for ``fn`` from the model's ``arguments`` (a JSON text, or an object).
+
+        Raises:
+            ToolArgumentsError: they do not parse as a JSON object or do not fit ``parameters``.
+        """
+        if isinstance(arguments, str):
+            try:
+                arguments = json.loads(arguments) if arguments.strip() else {}
+            except ValueError as exc:
+                raise ToolArgumentsError(f"the arguments are not JSON ({exc})") from None
+        if not isinstance(arguments, dict):
+            raise ToolArgumentsError(f"the arguments are {_json_name(arguments)}, not a JSON object")
+        problems = check_arguments(self.parameters, arguments)
+        if problems:
+            raise ToolArgumentsError("; ".join(problems))
+        try:
+            hints = typing.get_type_hints(self.fn, include_extras=True)
+        except Exception:  # a given schema for a function whose hints do not resolve: pass JSON as is
+            hints = {}
+        return {k: _convert(hints.get(k, Any), v) for k, v in arguments.items()}
+
+
+def make_tool(
+    fn: Callable[..., Any],
+    *,
+    name: str | None = None,
+    description: str | None = None,
+    parameters: Mapping[str, Any] | None = None,
+    respond: bool | None = None,
+) -> Tool:
+    """A :class:`Tool` for ``fn``: name, description and schema from the function unless given.
+
+    Raises:
+        ValueError: the name is not 1-64 letters, digits, ``_`` or ``-``.
+        TypeError: ``fn`` is not callable, or its schema cannot be made (see :func:`schema_for`).
+    """
+    if not callable(fn):
+        raise TypeError(f"a tool is a function, not {type(fn).__name__}")
+    tool_name = name if name is not None else getattr(fn, "__name__", "")
+    if not _NAME_RE.match(tool_name):
+        raise ValueError(f"tool name {tool_name!r}: use 1-64 letters, digits, '_' or '-'")
+    if parameters is not None and not isinstance(parameters, Mapping):
+        raise TypeError(f"parameters is a JSON schema object (a dict), not {type(parameters).__name__}")
+    schema = dict(parameters) if parameters is not None else schema_for(fn)
+    return Tool(
+        name=tool_name,
+        fn=fn,
+        description=description if description is not None else _doc_parts(fn)[0],
+        parameters=schema,
+        respond=respond,
+    )
+
+
+def merged_tools(base: Iterable[Any], tools: Iterable[Tool], ours: Iterable[str]) -> list[JSON]:
+    """``base`` (the session's tools) without the function tools named in ``ours``, then ``tools``."""
+    names = set(ours)
+    kept = [
+        dict(t)
+        for t in base
+        if isinstance(t, Mapping) and not (t.get("type", "function") == "function" and t.get("name") in names)
+    ]
+    return kept + [t.spec() for t in tools]
+
+
+# --- the runner --------------------------------------------------------------------------------------
+
+
+@dataclasses.dataclass
+class _Batch:
+    """The calls of one response: one ``response.create`` once every output is sent."""
+
+    pending: int
+    respond: bool = False
+
+
+class ToolRunner:
+    """A widget's registered tools, their place in the session, and the calls the model makes."""
+
+    def __init__(self, widget: RealtimeWidget) -> None:
+        """Serve ``widget`` (the runner reads its connection, console and log)."""
+        self._w = widget
+        self.tools: dict[str, Tool] = {}
+        self._ours: set[str] = set()  # every name registered here: their old versions are replaced
+        self._hand: list[JSON] | None = None  # tools the user last declared by hand this session
+        self._sync_pending = False
+        self._call_rows: dict[str, int] = {}
+        self._seen_calls: set[str] = set()
+
+    # --- the registry in the session ---
+
+    def add(self, tool: Tool) -> Tool:
+        """Register ``tool`` (replacing one of that name) and update an open session."""
+        self.tools[tool.name] = tool
+        self._ours.add(tool.name)
+        self._schedule_sync()
+        return tool
+
+    def remove(self, name: str) -> None:
+        """Unregister the tool ``name`` and take it out of an open session.
+
+        Raises:
+            KeyError: no tool of that name is registered.
+        """
+        if name not in self.tools:
+            raise KeyError(f"no tool named {name!r} is registered (registered: {', '.join(self.tools)})")
+        del self.tools[name]
+        self._schedule_sync()
+
+    def session_body(self, body: dict[str, Any]) -> dict[str, Any]:
+        """A ``session.update`` body the user wrote, with the registered tools beside theirs.
+
+        Only a body that sets ``tools`` is touched (one without leaves the session's tools as they are);
+        a tool of a registered name is replaced by the registered one.
+        """
+        tools = body.get("tools")
+        if not self._ours or not isinstance(tools, list):
+            return body
+        self._hand = merged_tools(tools, (), self._ours)
+        return {**body, "tools": merged_tools(tools, self.tools.values(), self._ours)}
+
+    def _schedule_sync(self) -> None:
+        # Several registrations in one cell make one session.update: the sync runs after the cell's code.
+        if self._sync_pending or not self._session_open():
+            return
+        self._sync_pending = True
+        self._w._spawn(self._sync())
+
+    def _session_open(self) -> bool:
+        # session_effective is emptied at each open and set by session.created.
+        return self._w.connected and bool(self._w._console.session_effective)
+
+    async def _sync(self) -> None:
+        self._sync_pending = False
+        if not self._session_open():
+            return
+        w = self._w
+        effective = w._console.session_effective.get("tools")
+        base = self._hand if self._hand is not None else (effective if isinstance(effective, list) else [])
+        tools = merged_tools(base, self.tools.values(), self._ours)
+        requested = w._console.session_requested
+        if isinstance(requested.get("tools"), list):  # the asked-vs-effective diff asks for these now
+            w._console.session_requested = {**requested, "tools": redact(tools, w._secrets())}
+            w.session_requested = w._console.session_requested
+        session: JSON = {"type": "realtime", "tools": tools} if w.dialect == "ga" else {"tools": tools}
+        await w.send_event({"type": "session.update", "session": session})
+
+    # --- server events ---
+
+    def event(self, event: Any) -> None:
+        """One received server event: a new session gets the tools, a finished response's calls run."""
+        type_ = event.type
+        if type_ == "session.created":
+            self._hand = None
+            self._call_rows.clear()
+            self._seen_calls.clear()
+            if self._ours:
+                self._schedule_sync()
+        elif type_ == "response.function_call_arguments.done":
+            call_id = getattr(event, "call_id", None)
+            if isinstance(call_id, str):
+                self._call_rows[call_id] = self._last_row(type_)
+        elif type_ == "response.done":
+            # The calls are taken from response.done's output, not from function_call_arguments.done:
+            # beta's arguments.done carries no `name` (GA added it), while response.done's function_call
+            # items carry name, call_id and arguments in both dialects, and say the response's status.
+            response = event.wire().get("response")
+            if isinstance(response, dict):
+                self._response_done(response)
+
+    def _last_row(self, type_: str) -> int:
+        entries = self._w._log.entries
+        for entry in reversed(entries[-8:]):
+            if entry.direction == "server" and entry.type == type_:
+                return int(entry.row)
+        return int(entries[-1].row) if entries else -1
+
+    def _response_done(self, response: dict[str, Any]) -> None:
+        if response.get("status") in ("cancelled", "failed"):
+            return  # a stopped or failed response's calls are not the model's last word: not run
+        found = response.get("output")
+        output: list[Any] = found if isinstance(found, list) else []
+        calls = [
+            it
+            for it in output
+            if isinstance(it, dict)
+            and it.get("type") == "function_call"
+            and isinstance(it.get("call_id"), str)
+            and it["call_id"] not in self._seen_calls
+        ]
+        if not calls:
+            return
+        done_row = self._last_row("response.done")
+        batch = _Batch(pending=len(calls))
+        for call in calls:
+            self._seen_calls.add(call["call_id"])
+            # The row now, right after the response.done that asked for it; the call runs as a task.
+            row = _ToolRow(
+                self._w,
+                str(call.get("name", "")),
+                call["call_id"],
+                self._call_rows.pop(call["call_id"], done_row),
+            )
+            self._w._spawn(self._run(call, row, batch))
+
+    async def _run(self, call: dict[str, Any], row: _ToolRow, batch: _Batch) -> None:
+        w = self._w
+        name, call_id = str(call.get("name", "")), call["call_id"]
+        tool = self.tools.get(name)
+        respond = tool.respond if tool is not None and tool.respond is not None else w.tool_auto_respond
+        batch.respond = batch.respond or bool(respond)
+        output, failure = await self._outcome(tool, name, call.get("arguments", ""))
+        row.finish(failure)
+        if failure is not None:
+            code, message = failure
+            w._local_error(code, message, data={"tool": name, "call_id": call_id})
+        try:
+            await w.send_event(
+                {
+                    "type": "conversation.item.create",
+                    "item": {"type": "function_call_output", "call_id": call_id, "output": output},
+                }
+            )
+        except RuntimeError:
+            w._local_error("tool_output", f"{name}: the connection closed before its output was sent")
+            return
+        batch.pending -= 1
+        if batch.pending == 0 and batch.respond:
+            await self._respond()
+
+    async def _outcome(
+        self, tool: Tool | None, name: str, arguments: Any
+    ) -> tuple[str, tuple[str, str] | None]:
+        """The output to send for one call, and (code, message) for the log when it is an error."""
+        if tool is None:
+            known = ", ".join(self.tools) or "none"
+            message = f"no tool named {name!r} is registered (registered: {known})"
+            return _error_output(f"UnknownTool: {message}"), ("tool_unknown", message)
+        try:
+            kwargs = tool.call_kwargs(arguments)
+        except ToolArgumentsError as exc:
+            message = f"invalid arguments for {name}: {exc}"
+            return _error_output(f"ToolArgumentsError: {message}"), ("tool_arguments", message)
+        try:
+            if inspect.iscoroutinefunction(tool.fn):
+                result = await tool.fn(**kwargs)
+            else:  # in a worker thread: a slow sync tool must not hold the kernel loop
+                result = await asyncio.to_thread(tool.fn, **kwargs)
+                if inspect.isawaitable(result):  # a sync wrapper around a coroutine function
+                    result = await result
+        except Exception as exc:
+            text = f"{type(exc).__name__}: {exc}"
+            return _error_output(text), ("tool_failed", f"{name} raised {text}")
+        if isinstance(result, str):
+            return result, None
+        try:
+            return json.dumps(result, ensure_ascii=False, allow_nan=False), None
+        except (TypeError, ValueError) as exc:
+            message = f"{name} returned {type(result).__name__}, which is not JSON-serialisable ({exc})"
+            return _error_output(f"TypeError: {message}"), ("tool_result", message)
+
+    async def _respond(self) -> None:
+        w = self._w
+        if w._responses.busy():  # another reply is under way: ours follows it (see rtwidget.widget.turns)
+            w._responses.waiting = True
+            return
+        await w.send_event({"type": "response.create"})
+
+
+def _error_output(text: str) -> str:
+    return json.dumps({"error": text}, ensure_ascii=False)
+
+
+class _ToolRow:
+    """The ``local.tool`` row of one call: running, then done or failed with its duration."""
+
+    def __init__(self, widget: RealtimeWidget, name: str, call_id: str, cause: int) -> None:
+        self._w = widget
+        self._start = time.monotonic()
+        self.data: JSON = {"name": name, "call_id": call_id, "status": "running"}
+        console = widget._console
+        self.entry, self.row = console.log.add(
+            "local",
+            "local.tool",
+            widget._now(),
+            data=redact(self.data, console.secrets),
+            summary=f"{name} · running",
+            cause=cause if cause >= 0 else None,
+        )
+        widget._views.schedule_flush()
+
+    def finish(self, failure: tuple[str, str] | None) -> None:
+        """The call ended: its status, duration and (when it failed) why."""
+        duration_ms = round((time.monotonic() - self._start) * 1000)
+        status = "failed" if failure is not None else "done"
+        self.entry.data.update({"status": status, "duration_ms": duration_ms})
+        summary = f"{self.data['name']} · {status} in {duration_ms} ms"
+        if failure is not None:
+            self.entry.data["error"] = failure[1]
+            summary = f"{summary} · {failure[1]}"
+        self._w._log.revise(self.row.id, self._w._console.scrub(summary), "e" if failure else "")
+        self._w._views.schedule_flush()
