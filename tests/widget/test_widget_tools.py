@@ -584,3 +584,15 @@ async def test_unknown_tool_and_bad_arguments_from_a_hostile_server() -> None:
     assert "tool_unknown" in codes
     assert "tool_arguments" in codes
     assert all(r.data["status"] == "failed" for r in tool_rows(w))
+
+
+async def test_form_apply_with_no_tools_keeps_the_registered_ones(widget: RealtimeWidget) -> None:
+    """The form sends tools: [] when its box is empty; the registered tools stay in the session."""
+    widget.add_tool(weather)
+    await open_text_session(widget)
+    form = {"type": "realtime", "output_modalities": ["text"], "tool_choice": "auto", "tools": []}
+    widget._handle_custom_msg({"type": "apply", "seq": 1, "session": form}, [])
+    await asyncio.sleep(0)  # the form's session.update is sent by a task
+    updated = await widget.wait_for("session.updated", timeout=WAIT_S)
+    assert [t["name"] for t in updated.wire()["session"]["tools"]] == ["weather"]
+    assert widget.form_notice == "applied"
