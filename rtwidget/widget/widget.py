@@ -462,8 +462,8 @@ class RealtimeWidget(anywidget.AnyWidget):
         elif self._console.audio_pending:
             self._views.schedule_audio()
         self._views.sync()
+        self._tools.event(event)  # first: a new session's tools go out before a waiting cell's next event
         self._hub.publish(event)
-        self._tools.event(event)
         if "reply" in self._console.dirty:
             self._views.schedule_flush()
 
