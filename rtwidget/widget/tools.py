@@ -390,7 +390,7 @@ class Tool:
 
 
 def make_tool(
-    fn: Callable[..., Any],
+    fn: object,
     *,
     name: str | None = None,
     description: str | None = None,
@@ -404,7 +404,8 @@ def make_tool(
         TypeError: ``fn`` is not callable, or its schema cannot be made (see :func:`schema_for`).
     """
     if not callable(fn):
-        raise TypeError(f"a tool is a function, not {type(fn).__name__}")
+        hint = " (the name goes as a keyword: @w.tool(name=...))" if isinstance(fn, str) else ""
+        raise TypeError(f"a tool is a function, not {type(fn).__name__}{hint}")
     tool_name = name if name is not None else getattr(fn, "__name__", "")
     if not _NAME_RE.match(tool_name):
         raise ValueError(f"tool name {tool_name!r}: use 1-64 letters, digits, '_' or '-'")
@@ -559,7 +560,9 @@ class ToolRunner:
         if not calls:
             return
         done_row = self._last_row("response.done")
-        batch = _Batch(pending=len(calls))
+        batch = _Batch(
+            pending=len(calls), respond=any(self._respond_after(str(c.get("name"))) for c in calls)
+        )
         for call in calls:
             self._seen_calls.add(call["call_id"])
             # The row now, right after the response.done that asked for it; the call runs as a task.
@@ -575,8 +578,6 @@ class ToolRunner:
         w = self._w
         name, call_id = str(call.get("name", "")), call["call_id"]
         tool = self.tools.get(name)
-        respond = tool.respond if tool is not None and tool.respond is not None else w.tool_auto_respond
-        batch.respond = batch.respond or bool(respond)
         output, failure = await self._outcome(tool, name, call.get("arguments", ""))
         row.finish(failure)
         if failure is not None:
@@ -595,6 +596,12 @@ class ToolRunner:
         batch.pending -= 1
         if batch.pending == 0 and batch.respond:
             await self._respond()
+
+    def _respond_after(self, name: str) -> bool:
+        tool = self.tools.get(name)
+        return bool(
+            tool.respond if tool is not None and tool.respond is not None else self._w.tool_auto_respond
+        )
 
     async def _outcome(
         self, tool: Tool | None, name: str, arguments: Any

@@ -596,3 +596,11 @@ async def test_form_apply_with_no_tools_keeps_the_registered_ones(widget: Realti
     updated = await widget.wait_for("session.updated", timeout=WAIT_S)
     assert [t["name"] for t in updated.wire()["session"]["tools"]] == ["weather"]
     assert widget.form_notice == "applied"
+
+
+def test_a_name_given_positionally_is_a_clear_error() -> None:
+    """@w.tool("name") (a str where the function goes) says how to pass the name."""
+    w = RealtimeWidget()
+    with pytest.raises(TypeError, match=r"@w.tool\(name=\.\.\.\)"):
+        w.tool("get_weather")
+    w.close()
