@@ -19,7 +19,8 @@ from rtwidget.server import serve as serve_simulator
 from rtwidget.server.tools import arguments_for
 from rtwidget.widget import RealtimeWidget
 from rtwidget.widget.log import LogEntry
-from rtwidget.widget.tools import check_arguments, make_tool, merged_tools, schema_for
+from rtwidget.widget.tools import make_tool, merged_tools
+from rtwidget.widget.toolschema import check_arguments, schema_for
 
 FAST = 50.0
 WAIT_S = 10.0  # the one unit every wait here is bounded by
