@@ -207,8 +207,9 @@ class ToolRunner:
         tools = body.get("tools")
         if not self._ours or not isinstance(tools, list):
             return body
-        self._hand = merged_tools(tools, (), self._ours)
-        return {**body, "tools": merged_tools(tools, self.tools.values(), self._ours)}
+        # What the user writes is theirs, a removed tool's name too; only registered names are replaced.
+        self._hand = merged_tools(tools, (), self.tools)
+        return {**body, "tools": merged_tools(tools, self.tools.values(), self.tools)}
 
     def _schedule_sync(self) -> None:
         # Several registrations in one cell make one session.update: the sync runs after the cell's code.

@@ -461,6 +461,10 @@ async def test_hand_declared_tools_are_kept_and_removed_tools_leave(widget: Real
         "hand_made",
         "clock",
     ]
+    again = {**hand, "name": "weather"}  # declared by hand after its registration was removed: kept
+    await widget.update_session(tools=[hand, again])
+    updated = await widget.wait_for("session.updated", timeout=WAIT_S)
+    assert [t["name"] for t in updated.wire()["session"]["tools"]] == ["hand_made", "weather", "clock"]
 
 
 async def test_tools_are_sent_again_after_a_reconnect(widget: RealtimeWidget) -> None:
