@@ -315,6 +315,14 @@ class EventLog:
             entry._frame = raw
         return entry, row
 
+    def revise(self, row_id: int, summary: str, flags: str = "") -> None:
+        """A row's state moved on (a tool call ended): a new summary, added flags; views get the update."""
+        row = self.rows[row_id]
+        row.summary = summary
+        row.flags += "".join(f for f in flags if f not in row.flags)
+        if row.id not in self._new:
+            self._updated.add(row.id)
+
     def _new_row(self, entry: LogEntry, summary: str, flags: str, cause: int | None) -> Row:
         row = Row(len(self.rows), entry, summary, flags, cause)
         self.rows.append(row)

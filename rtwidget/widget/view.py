@@ -55,7 +55,9 @@ Kernel -> browser:
 Row JSON: {i: row id, d: "c"|"s"|"l", t: seconds, y: type, n: members, b: bytes, ms: audio ms,
            s: summary, f: flags (e error, u unknown type, x bad frame), c: row of the causing client event}.
 Row flags: ``w`` a tolerated frame (a known type that deviates from the schema: its problems are in the
-summary and the ``tolerated_count`` trait counts them).
+summary and the ``tolerated_count`` trait counts them). A ``local.tool`` row's ``c`` is the model's call it
+runs (``response.function_call_arguments.done``, else ``response.done``); the row comes again in ``updates``
+when the call ends.
 """
 
 from __future__ import annotations

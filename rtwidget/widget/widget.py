@@ -25,6 +25,7 @@ from rtwidget.widget.console import DEFAULT_KEEP_AUDIO_S, AudioTrack, ConsoleSta
 from rtwidget.widget.hub import EventHub, Handler
 from rtwidget.widget.log import LogEntry, redact
 from rtwidget.widget.loop import KernelLoop, awaited, reported
+from rtwidget.widget.tools import Tool, ToolRunner, make_tool
 from rtwidget.widget.turns import QUEUED_NOTICE, ResponseQueue
 from rtwidget.widget.view import ViewMessageError, ViewSync, apply_outcome, route_view_message
 
@@ -145,6 +146,7 @@ class RealtimeWidget(anywidget.AnyWidget):
         self.close_without_view = close_without_view
         self._presence = lifecycle.ViewPresence(self._kernel, self._close_viewless)
         self._session_timer = lifecycle.Timer(self._kernel)
+        self._tools = ToolRunner(self)
         self.on_msg(self._on_view_msg)
         self.on_msg(lambda _w, content, buffers: recording.on_view_msg(self, content, buffers))
         self.observe(self._views.on_filter, names=["log_filter", "log_search"])
@@ -330,7 +332,7 @@ class RealtimeWidget(anywidget.AnyWidget):
 
         Raises ``rtwidget.protocol.ValidationError`` naming the field (nothing sent) if a value is invalid.
         """
-        body = {**(session or {}), **fields}
+        body = self._tools.session_body({**(session or {}), **fields})
         if self.dialect == "ga":
             body.setdefault("type", "realtime")
         self._console.session_requested = redact(jsonable(body), self._secrets())
@@ -418,6 +420,48 @@ class RealtimeWidget(anywidget.AnyWidget):
         if self._ready:
             self._views.post({"type": "log.window", "view": "*", **self._log.tail(300)})
 
+    # --- function tools (rtwidget.widget.tools) ----------------------------------------------------
+
+    tool_auto_respond = traitlets.Bool(True)
+    """Ask for a response once every tool call of a response has its output (per tool: ``respond=``)."""
+
+    def tool(self, fn: Any = None, **options: Any) -> Any:
+        """Decorator form of :meth:`add_tool`: ``@w.tool`` or ``@w.tool(name=..., respond=False)``."""
+        if fn is not None:
+            self.add_tool(fn, **options)
+            return fn
+        return lambda f: self.tool(f, **options)
+
+    def add_tool(
+        self,
+        fn: Any,
+        *,
+        name: str | None = None,
+        description: str | None = None,
+        parameters: Mapping[str, Any] | None = None,
+        respond: bool | None = None,
+    ) -> Tool:
+        """Register a sync or async function the model may call; an open session gets it at once.
+
+        Args:
+            fn: Called with the model's arguments as keywords; a sync one runs in a worker thread.
+            name: The tool's name (default ``fn.__name__``).
+            description: For the model (default: the docstring's first line).
+            parameters: Its JSON schema (default: from the signature, type hints and ``Args:``).
+            respond: Send ``response.create`` after its output (default ``tool_auto_respond``).
+        """
+        tool = make_tool(fn, name=name, description=description, parameters=parameters, respond=respond)
+        return self._tools.add(tool)
+
+    def remove_tool(self, name: str) -> None:
+        """Unregister a tool (and take it out of an open session); KeyError if there is none of that name."""
+        self._tools.remove(name)
+
+    @property
+    def tools(self) -> dict[str, Tool]:
+        """The registered tools by name (a copy)."""
+        return dict(self._tools.tools)
+
     # --- frames in and out -----------------------------------------------------------------------
 
     def _now(self) -> float:
@@ -455,6 +499,7 @@ class RealtimeWidget(anywidget.AnyWidget):
         elif self._console.audio_pending:
             self._views.schedule_audio()
         self._views.sync()
+        self._tools.event(event)  # first: a new session's tools go out before a waiting cell's next event
         self._hub.publish(event)
         if "reply" in self._console.dirty:
             self._views.schedule_flush()
