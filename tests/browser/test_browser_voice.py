@@ -5,11 +5,20 @@ work (JupyterLab + headless Chromium)."""
 from __future__ import annotations
 
 import base64
-from typing import Any
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import pytest
-from conftest import TIMEOUT_MS, NotebookOpener, NotebookPage
+from conftest import CHROME_ARGS, TIMEOUT_MS, Lab, NotebookOpener, NotebookPage
 from playwright.sync_api import expect
+
+from rtwidget.audio import silence, write_wav
+from rtwidget.server.voice import synthesize
+
+if TYPE_CHECKING:
+    from playwright.sync_api import Browser
 from test_browser_widget import EVENTS_EXPR, WIDGET_CELL, connect_by_click
 
 pytestmark = pytest.mark.browser
@@ -126,3 +135,87 @@ def test_an_insecure_page_gets_a_clear_microphone_refusal(open_notebook: Noteboo
     expect(page.get_by_test_id("rt-mode")).to_have_value("text")
     expect(page.get_by_test_id("rt-mic")).to_have_attribute("aria-pressed", "false")
     assert appended_ms(nb.kernel_json(EVENTS_EXPR)) == 0
+
+
+def speech_wav(path: Path, parts: list[str | float]) -> Path:
+    """A WAV of the simulator's own synthesized speech: each str is said, each float is that many seconds of
+    silence (Chromium plays it as the fake microphone)."""
+    pcm = b""
+    for part in parts:
+        pcm += silence(part * 1000) if isinstance(part, float) else synthesize(part).pcm
+    write_wav(path, pcm, 24000)
+    return path
+
+
+@contextmanager
+def file_microphone(
+    browser: Browser, chromium_path: str, lab: Lab, wav: Path, name: str
+) -> Iterator[NotebookOpener]:
+    """A second Chromium whose fake microphone plays ``wav`` once (from when capture starts), and an opener
+    for notebooks in it."""
+    other = browser.browser_type.launch(
+        executable_path=chromium_path,
+        headless=True,
+        args=[*CHROME_ARGS, f"--use-file-for-fake-audio-capture={wav}%noloop"],
+    )
+    opener = NotebookOpener(lab, other, name)
+    try:
+        yield opener
+    finally:
+        opener.close()
+        other.close()
+
+
+def test_hands_free_two_utterances_make_two_turns(
+    browser: Browser, chromium_path: str, lab: Lab, tmp_path: Path
+) -> None:
+    """Server VAD on a microphone that says two things with a pause between: two user turns, two responses."""
+    wav = speech_wav(tmp_path / "two.wav", [0.5, "hello there my friend", 1.6, "how are you today", 2.5])
+    with file_microphone(browser, chromium_path, lab, wav, "hands_free") as open_nb:
+        nb = open_nb([WIDGET_CELL])
+        nb.run_all()
+        page = nb.page
+        connect_by_click(nb)
+        page.get_by_test_id("rt-mode").select_option("server_vad")
+        expect(page.get_by_test_id("rt-mic")).to_have_attribute("aria-pressed", "true")
+        committed = page.locator('[data-testid="rt-log-row"][data-type="input_audio_buffer.committed"]')
+        expect(committed).to_have_count(2, timeout=TIMEOUT_MS)
+        done = page.locator('[data-testid="rt-log-row"][data-type="response.done"]')
+        expect(done).to_have_count(2, timeout=TIMEOUT_MS)
+        events = nb.kernel_json(EVENTS_EXPR)
+        starts = [t for d, t, _ in events if d == "server" and t == "input_audio_buffer.speech_started"]
+        assert len(starts) == 2
+        assert "input_audio_buffer.commit" not in [t for d, t, _ in events if d == "client"]
+
+
+def test_speaking_over_the_reply_interrupts_it(
+    browser: Browser, chromium_path: str, lab: Lab, tmp_path: Path
+) -> None:
+    """Barge-in: the user starts speaking while a long reply plays; playback stops, the reply is truncated
+    at no more than what was played, and shown as truncated."""
+    wav = speech_wav(tmp_path / "later.wav", [3.0, "wait a moment please", 2.0])
+    with file_microphone(browser, chromium_path, lab, wav, "barge_in") as open_nb:
+        nb = open_nb(["from rtwidget import RealtimeWidget\nw = RealtimeWidget(simulator_speed=4)\nw"])
+        nb.run_all()
+        page = nb.page
+        connect_by_click(nb)
+        prompt = page.get_by_test_id("rt-prompt")
+        prompt.fill("Please tell me a long story about the sea, with many details.")
+        prompt.press("Enter")
+        page.wait_for_function(
+            """() => +document.querySelector('[data-testid="rt-audio"]').dataset.playedMs > 200""",
+            timeout=TIMEOUT_MS,
+        )
+        page.get_by_test_id("rt-mode").select_option("server_vad")  # the microphone opens; speech in 3 s
+        truncate = page.locator('[data-testid="rt-log-row"][data-type="conversation.item.truncate"]')
+        expect(truncate).to_have_count(1, timeout=TIMEOUT_MS)
+        expect(page.get_by_test_id("rt-reply")).to_have_attribute("data-status", "truncated")
+        events = nb.kernel_json(EVENTS_EXPR)
+        cut = next(
+            d for direction, t, d in events if direction == "client" and t == "conversation.item.truncate"
+        )
+        played = nb.kernel_json(f"w._console.played_ms({cut['item_id']!r})")
+        assert 0 < cut["audio_end_ms"] <= played + 1, (cut, played)
+        types = [t for _, t, _ in events]
+        assert types.index("input_audio_buffer.speech_started") < types.index("conversation.item.truncate")
+        assert "local.barge_in" in types
