@@ -13,7 +13,9 @@ bytes only when asked (``keep_audio=True``), since a long session's audio can be
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import base64
+import binascii
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from rtwidget.protocol._base import ClientEvent, Dialect, Event, UnknownEvent
@@ -24,6 +26,7 @@ from rtwidget.protocol._conversation_state import (
     ConversationItem,
     ConversationResponse,
     _RawView,
+    _wire,
 )
 from rtwidget.protocol.codec import parse_server_event
 from rtwidget.protocol.formats import AUDIO_FORMATS, AudioFormatName, bytes_per_ms
@@ -83,6 +86,8 @@ class Conversation(_ConversationEvents):
         self.output_audio_format: AudioFormatName = _DEFAULT_FORMAT
         self._items: dict[str, ConversationItem] = {}
         self._order: list[str] = []
+        self._input_audio = bytearray()  # appended since the last commit or clear (keep_audio only)
+        self._committed_audio: dict[str, bytes] = {}  # item id -> its audio, until the item is added
 
     # --- reading ----------------------------------------------------------------------------------
 
@@ -127,6 +132,44 @@ class Conversation(_ConversationEvents):
             return None
         return item.content[content_index]
 
+    def sent(self, event: Mapping[str, Any]) -> None:
+        """Note a client event this side sent (a dict as on the wire). The server never echoes input audio,
+        so with ``keep_audio`` the audio of a user's audio item is what was appended before its commit;
+        it is held under the same ``keep_audio_s`` cap as the model's audio."""
+        type_ = event.get("type")
+        if type_ == "input_audio_buffer.append" and self.keep_audio:
+            try:
+                self._input_audio += base64.b64decode(str(event.get("audio") or ""), validate=True)
+            except (binascii.Error, ValueError):
+                self.warnings.append("input_audio_buffer.append: audio is not valid base64 (not kept)")
+        elif type_ == "input_audio_buffer.clear":
+            self._input_audio.clear()
+
+    def _on_input_committed(self, ev: Any) -> None:
+        data, self._input_audio = bytes(self._input_audio), bytearray()
+        item_id = ev.item_id if isinstance(ev.item_id, str) else None
+        if item_id is None or not data:
+            return
+        self._committed_audio[item_id] = data
+        if item_id in self._items:  # the item came first
+            self._attach_input_audio(self._items[item_id])
+
+    def _on_input_cleared(self, _ev: Any) -> None:
+        self._input_audio.clear()
+
+    def _on_item_added_with_audio(self, ev: Any) -> None:
+        self._on_item_added(ev)
+        raw = _wire(ev, "item")
+        item = self._items.get(raw.get("id")) if isinstance(raw, dict) else None
+        if item is not None and item.id in self._committed_audio:
+            self._attach_input_audio(item)
+
+    def _attach_input_audio(self, item: ConversationItem) -> None:
+        part = next((p for p in item.content if p.type == "input_audio"), None)
+        if part is not None:
+            data = self._committed_audio.pop(item.id)
+            self._set_audio_from_snapshot(item, part, base64.b64encode(data).decode("ascii"))
+
     def apply(self, event: Event | dict[str, Any] | str | bytes, now: float | None = None) -> bool:
         """Update the state from one server event.
 
@@ -168,8 +211,10 @@ _HANDLERS: dict[str, _Handler] = {
     "transcription_session.created": Conversation._on_session,
     "transcription_session.updated": Conversation._on_session,
     "conversation.created": Conversation._on_conversation_created,
-    "conversation.item.added": Conversation._on_item_added,
-    "conversation.item.created": Conversation._on_item_added,  # beta name of .added
+    "conversation.item.added": Conversation._on_item_added_with_audio,
+    "conversation.item.created": Conversation._on_item_added_with_audio,  # beta name of .added
+    "input_audio_buffer.committed": Conversation._on_input_committed,
+    "input_audio_buffer.cleared": Conversation._on_input_cleared,
     "conversation.item.done": Conversation._on_item_done,
     "conversation.item.retrieved": Conversation._on_item_retrieved,
     "conversation.item.deleted": Conversation._on_item_deleted,

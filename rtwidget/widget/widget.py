@@ -288,7 +288,9 @@ class RealtimeWidget(anywidget.AnyWidget):
         if self._conn is None or self.status != "open":
             raise RuntimeError("not connected: call `await w.connect()` first")
         self._responses.sent(data)
-        return await self._conn.send(typed)
+        sent = await self._conn.send(typed)
+        self._console.conversation.sent(data)  # input audio: the server never echoes it
+        return sent
 
     async def send_text(self, text: str, respond: bool = True) -> None:
         """Send a user message (``conversation.item.create``), then ``response.create`` if ``respond``.

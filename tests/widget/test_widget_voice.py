@@ -175,3 +175,16 @@ async def test_barge_in_flushes_playback_and_truncates_at_what_was_heard(w: Real
     assert {"type": "audio.flush", "item": item} in posted
     assert "local.barge_in" in [e.type for e in w.events]
     assert [d["type"] for d in sent(w)].count("response.cancel") == 0
+
+
+async def test_the_users_audio_is_in_the_items(w: RealtimeWidget) -> None:
+    """The server never echoes input audio: the user's audio item holds what was appended before commit."""
+    await w.update_session(PTT)
+    await w.wait_for("session.updated", timeout=10)
+    speech = synthesize("good morning")
+    await w.send_audio(speech.pcm, rate=24000, realtime=False)
+    await w.wait_for("response.done", timeout=20)
+    user = [i for i in w.items if i.role == "user"]
+    assert len(user) == 1
+    assert user[0].audio is not None
+    assert float32_to_pcm16(user[0].audio) == speech.pcm
