@@ -160,7 +160,7 @@ class Conversation(_ConversationEvents):
     def _on_item_added_with_audio(self, ev: Any) -> None:
         self._on_item_added(ev)
         raw = _wire(ev, "item")
-        item = self._items.get(raw.get("id")) if isinstance(raw, dict) else None
+        item = self._items.get(str(raw.get("id"))) if isinstance(raw, dict) else None
         if item is not None and item.id in self._committed_audio:
             self._attach_input_audio(item)
 
