@@ -197,6 +197,12 @@ class Connection:
         await self._send_frame(encode_event(typed), typed)
         return typed
 
+    async def _send_checked(self, typed: ClientEvent) -> ClientEvent:
+        """Send an event that ``validate_client_event`` returned for this dialect (the widget validates
+        before it logs, so a second round trip through builtins would only repeat the check)."""
+        await self._send_frame(encode_event(typed), typed)
+        return typed
+
     async def send_raw(self, frame: str | bytes) -> None:
         """Send ``frame`` as is, without validation (``bytes`` go out as a binary frame).
 

@@ -288,7 +288,7 @@ class RealtimeWidget(anywidget.AnyWidget):
         if self._conn is None or self.status != "open":
             raise RuntimeError("not connected: call `await w.connect()` first")
         self._responses.sent(data)
-        sent = await self._conn.send(typed)
+        sent = await self._conn._send_checked(typed)  # validated just above, for this dialect
         self._console.conversation.sent(data)  # input audio: the server never echoes it
         return sent
 
