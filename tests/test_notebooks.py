@@ -50,7 +50,12 @@ def _execute(nb: Any, workdir: Path, extra_env: dict[str, str] | None = None) ->
 def test_notebooks_exist() -> None:
     """The three documented notebooks are in the repository."""
     names = [p.name for p in NOTEBOOKS]
-    assert names == ["01-quickstart.ipynb", "02-openai.ipynb", "03-protocol-debugging.ipynb"]
+    assert names == [
+        "01-quickstart.ipynb",
+        "02-openai.ipynb",
+        "03-protocol-debugging.ipynb",
+        "04-voice.ipynb",
+    ]
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.stem for p in NOTEBOOKS])
@@ -132,6 +137,17 @@ def test_quickstart_stop_truncates_the_reply_mid_way(executed: _Runs) -> None:
     assert 0 < end_ms < arrived_ms, (end_ms, arrived_ms)  # mid-reply: some heard, some cut
     assert int(ends[2]) == end_ms
     assert abs(float(kept[1]) * 1000 - end_ms) <= 10  # the item's audio was cut there too
+
+
+def test_voice_notebook_talks_both_ways(executed: _Runs) -> None:
+    """04 sends a spoken turn that the server transcribes word for word, a hands-free turn the server ends
+    itself, and lists the user's audio among the items."""
+    text = "".join("".join(t) for t in _cell_texts(executed["04-voice.ipynb"]))
+    assert "the server heard: 'hello there, what can you do'; reply completed" in text, text
+    assert re.search(r"the server ended the turn itself: \S+ -> completed", text), text
+    users = re.findall(r"^user\s+([\d.]+) s", text, flags=re.MULTILINE)
+    assert len(users) == 2, text
+    assert all(float(s) > 0.5 for s in users), users
 
 
 def test_openai_notebook_without_key_says_what_it_would_do(executed: _Runs) -> None:
