@@ -132,8 +132,8 @@ class ConversationItemTruncateEvent(ClientEvent, tag="conversation.item.truncate
     """Cut an assistant audio item at what the user actually heard."""
 
     item_id: str
-    content_index: int
-    audio_end_ms: int
+    content_index: Annotated[int, Meta(ge=0)]
+    audio_end_ms: Annotated[int, Meta(ge=0)]  # a position in the item's audio: never negative
 
 
 class InputAudioBufferAppendEvent(ClientEvent, tag="input_audio_buffer.append", frozen=True, kw_only=True):

@@ -7,6 +7,7 @@ back exactly what arrived. Client events are checked strictly: types, ranges and
 
 from __future__ import annotations
 
+import binascii
 import math
 import re
 from functools import cache
@@ -28,7 +29,7 @@ from rtwidget.protocol._base import (
     decode_json,
     new_event_id,
 )
-from rtwidget.protocol._events import ConversationItemCreateEvent
+from rtwidget.protocol._events import ConversationItemCreateEvent, InputAudioBufferAppendEvent
 from rtwidget.protocol._tolerant import Problem, tolerant_convert
 from rtwidget.protocol.models import ItemReference, MessageItem
 
@@ -317,7 +318,25 @@ def _validate_dict(obj: dict[str, Any], dialect: Dialect) -> ClientEvent:
         )
     _check_items(event, dialect)
     _check_session(event, dialect)
+    _check_audio(event, dialect)
     return event
+
+
+def _check_audio(event: ClientEvent, dialect: Dialect) -> None:
+    """Refuse an append whose audio is not strict base64 (the server answers ``invalid_value``; a lenient
+    decoder would silently drop characters or padding)."""
+    if not isinstance(event, InputAudioBufferAppendEvent):
+        return
+    try:
+        binascii.a2b_base64(event.audio, strict_mode=True)
+    except binascii.Error as exc:
+        detail = f"not valid base64 ({exc})"
+        raise ValidationError(
+            f"invalid {dialect} input_audio_buffer.append event: `audio` is {detail} at `$.audio`",
+            "$.audio",
+            "invalid_value",
+            detail,
+        ) from None
 
 
 def _validation_error(message: str, dialect: Dialect, kind: str) -> ValidationError:

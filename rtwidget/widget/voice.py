@@ -39,6 +39,7 @@ __all__ = [
     "VAD_TAIL_MS",
     "Outbox",
     "barge_in",
+    "check_append",
     "input_format",
     "mic_chunk",
     "on_event",
@@ -108,6 +109,24 @@ def _encoded(samples: Any, rate: int, fmt: AudioFormatName) -> bytes:
 
 def _append(payload: bytes) -> dict[str, Any]:
     return {"type": "input_audio_buffer.append", "audio": base64.b64encode(payload).decode("ascii")}
+
+
+def check_append(w: RealtimeWidget, event: Any) -> None:
+    """Refuse an ``input_audio_buffer.append`` whose audio cannot be the session's format: PCM16 comes in
+    whole 2-byte samples (the protocol core checked the base64; the format is the session's).
+
+    Raises:
+        ValidationError: ``invalid_value`` at ``$.audio``.
+    """
+    if event.type != "input_audio_buffer.append" or input_format(w) != "pcm16":
+        return
+    size = len(event.audio) * 3 // 4 - event.audio[-2:].count("=")
+    if size % 2:
+        from rtwidget.protocol import ValidationError
+
+        detail = f"{size} bytes of PCM16 (16-bit samples come in byte pairs)"
+        raise ValidationError(f"input_audio_buffer.append: `audio` is {detail} at `$.audio`", "$.audio",
+                              "invalid_value", detail)  # fmt: skip
 
 
 def mic_chunk(w: RealtimeWidget, content: dict[str, Any], buffers: list[Any]) -> None:

@@ -281,6 +281,7 @@ class RealtimeWidget(anywidget.AnyWidget):
             data["event_id"] = f"evt_rtw_{next(self._event_ids)}"
         try:
             typed = validate_client_event(data, dialect=self._wire_dialect)
+            voice.check_append(self, typed)  # what the protocol cannot know: the session's input format
         except ProtocolError as exc:
             message = self._scrub(str(exc))
             self._local_error("refused", f"{data.get('type')}: {message}", data={"refused": message})
@@ -298,6 +299,13 @@ class RealtimeWidget(anywidget.AnyWidget):
         While a response is in flight the server would refuse a second one, so the ``response.create`` waits
         for it to end (``talk_notice`` and a ``local.queued`` row say so; ``stop()`` cancels both).
         """
+        given: object = text  # typed str, but a notebook passes anything
+        if not isinstance(given, str):
+            from rtwidget.protocol import ValidationError
+
+            message = f"send_text takes a str, not {type(given).__name__}"
+            self._local_error("refused", message)
+            raise reported(ValidationError(message, "$.item.content[0].text", "invalid_type")) from None
         await self.send_event(
             {
                 "type": "conversation.item.create",
@@ -337,12 +345,17 @@ class RealtimeWidget(anywidget.AnyWidget):
         body = self._tools.session_body({**(session or {}), **fields})
         if self.dialect == "ga":
             body.setdefault("type", "realtime")
-        self._console.session_requested = redact(jsonable(body), self._secrets())
-        self.session_requested = self._console.session_requested
         event: dict[str, Any] = {"type": "session.update", "session": body}
         if event_id is not None:
             event["event_id"] = event_id
-        await self.send_event(event)
+        before = self._console.session_requested
+        # Set before the send: the session.updated that answers may be read while the send completes.
+        self._console.session_requested = self.session_requested = redact(jsonable(body), self._secrets())
+        try:
+            await self.send_event(event)
+        except Exception:  # refused (or not sent): what was asked before stays asked
+            self._console.session_requested = self.session_requested = before
+            raise
 
     async def wait_for(
         self,

@@ -68,6 +68,8 @@ def _realistic(event: dict[str, Any]) -> dict[str, Any]:
     fixed: dict[str, Any] = fix(event)
     if "audio" in fixed["type"] and fixed["type"].endswith(".delta"):
         fixed["delta"] = "AAECAw=="
+    if fixed["type"] == "input_audio_buffer.append":  # the spec types it a plain string; we send base64
+        fixed["audio"] = "AAECAw=="
     return fixed
 
 
