@@ -262,6 +262,8 @@ class AudioEngine {
     /** @type {string | null} */
     this.currentItem = null;
     this.underruns = 0;
+    /** @type {Record<string, number>} wall-clock ms the first audio of each item reached the page */
+    this.arrived = {};
     /** RMS of what was rendered since the worklet's last report (the output meter) */
     this.outRms = 0;
     /** @type {number | undefined} samples in the worklet's ring buffer at its last report */
@@ -395,6 +397,7 @@ class AudioEngine {
    */
   push(id, dv) {
     if (this.dropped.has(id)) return;
+    if (!(id in this.arrived)) this.arrived[id] = performance.timeOrigin + performance.now();
     const x = pcm16ToFloat32(dv);
     this.received[id] = (this.received[id] || 0) + x.length;
     this.currentItem = id;
@@ -434,6 +437,18 @@ class AudioEngine {
     return Promise.resolve(this.playedMs());
   }
 
+  /**
+   * Wall-clock ms at which the context renders `frame` (null when the context cannot say yet).
+   * @param {number} frame
+   * @returns {number | null}
+   */
+  frameWallMs(frame) {
+    const ctx = this.ctx;
+    const ts = ctx?.getOutputTimestamp?.();
+    if (!ctx || !ts?.contextTime || !ts.performanceTime) return null;
+    return performance.timeOrigin + ts.performanceTime + (frame / ctx.sampleRate - ts.contextTime) * 1000;
+  }
+
   playedMs() {
     /** @type {Record<string, number>} */
     const out = {};
@@ -444,8 +459,12 @@ class AudioEngine {
   /** @param {any} m  a message from RtPlayer's port */
   onWorklet(m) {
     if (m.type === "start") {
-      // Wall-clock time of the first rendered sample of an item: the kernel pairs it with the delta's arrival.
-      this.model.send({ type: "audio.started", item: m.id, at_ms: performance.timeOrigin + performance.now() });
+      // The first sample of an item, stamped where it was rendered: the worklet's frame mapped to the page's
+      // clock through the context's output timestamp, so neither this notice's trip to the main thread nor
+      // a busy page moves it. The kernel pairs it with the delta's arrival (one wall clock, same machine).
+      const noticed = performance.timeOrigin + performance.now();
+      this.model.send({ type: "audio.started", item: m.id, at_ms: this.frameWallMs(m.frame) ?? noticed,
+        arrived_ms: this.arrived[m.id], noticed_ms: noticed });
       return;
     }
     if (m.type === "played") {
