@@ -9,14 +9,16 @@ Traits (small state a new view rebuilds from): ``status`` (idle, connecting, ope
 closed by the server with a code other than 1000/1001, or a connect that did not succeed), ``close_code``,
 ``close_reason``, ``close_hint`` (what to do after a failure), ``model_notice`` (the model is on the
 shutdown list: when, and what replaces it), ``backend``,
-``model``, ``dialect``, ``error_count``, ``errors`` (last 50), ``reply``, ``session_effective``,
+``model``, ``dialect``, ``error_count``, ``reply`` (status and item; its text comes as ``reply.text``),
+``session_effective``,
 ``session_requested``, ``session_diff``, ``form_error``, ``log_filter``, ``log_search``, ``preroll_ms``,
 ``tolerated_count``.
 
 Browser -> kernel (UI actions carry ``seq`` and are acknowledged at once with ``ack``; an action left
 unacknowledged for a second means a cell is running, and the view says "kernel busy — waiting"):
-    {type: "ready", view, limit}                       -> log.window for that view (the handshake: the kernel
-                                                          sends no custom message before the first ready)
+    {type: "ready", view, limit}                       -> log.window, errors.window and reply.text for that
+                                                          view (the handshake: the kernel sends no custom
+                                                          message before the first ready)
     {type: "connect" | "disconnect" | "clear", seq}
     {type: "send_text", seq, text, respond}
     {type: "apply", seq, session}                      GA session object from the form
@@ -33,9 +35,18 @@ Kernel -> browser:
     {type: "log.window", view, rows, offset, total, tail}   view "*" = every view (filter change, clear)
     {type: "log.page", view, dir: "older" | "newer", rows, offset, total, tail}
     {type: "log.detail", view, row, member, count, entry, json, text?, cause?}
+    {type: "errors.window", view, errors, max}         the pinned errors (the last ``max``): to a new view, or
+                                                          to "*" (empty) after Clear
+    {type: "errors.append", errors, max}               the errors since the last flush, each sent once; a view
+                                                          skips an error whose row it already shows
+    {type: "reply.text", view?, item, at, text}        the reply's text from character ``at`` on is
+                                                          ``text`` (``at`` 0 replaces it): appends while the
+                                                          reply streams (at most every FLUSH_S), the whole
+                                                          text for a new item, a changed text or a new view
     {type: "audio", item} + buffers [PCM16 LE 24 kHz bytes]   the deltas of one loop pass, merged per item
     {type: "audio.end", item}                          no more audio for now: release the pre-roll gate
     {type: "audio.flush", item}                        Stop: drop what is buffered, ignore that item from now
+Error JSON: {row: log row id, code, message, time, cause_row?, cause_type?}.
 Row JSON: {i: row id, d: "c"|"s"|"l", t: seconds, y: type, n: members, b: bytes, ms: audio ms,
            s: summary, f: flags (e error, u unknown type, x bad frame), c: row of the causing client event}.
 Row flags: ``w`` a tolerated frame (a known type that deviates from the schema: its problems are in the
@@ -50,6 +61,7 @@ from typing import TYPE_CHECKING, Any
 from rtwidget.protocol.closes import CLOSE_INVALID_KEY, CLOSE_INVALID_REQUEST
 from rtwidget.protocol.sessions import ga_session_to_beta
 from rtwidget.redaction import redact
+from rtwidget.widget.console import MAX_ERRORS_SHOWN
 from rtwidget.widget.log import FILTER_PRESETS
 
 if TYPE_CHECKING:
@@ -142,6 +154,7 @@ def route_view_message(widget: RealtimeWidget, kind: Any, view: Any, content: di
     if kind == "ready":
         widget._ready = True
         widget._views.post({"type": "log.window", "view": view, **log.tail(limit)})
+        widget._views.hello(view)
         widget._views.schedule_flush()
     elif kind == "log.window":
         widget._views.post({"type": "log.window", "view": view, **log.tail(limit)})
@@ -214,6 +227,10 @@ class ViewSync:
         self._w = widget
         self._flush_handle: asyncio.TimerHandle | None = None
         self._audio_handle: asyncio.Handle | None = None
+        self._errors_sent_row = -1
+        """Log row of the last error sent to the views (error rows only grow)."""
+        self._reply_sent: tuple[Any, str] = (None, "")
+        """The reply's item and text as the views have it."""
 
     def post(self, content: dict[str, Any], buffers: list[bytes] | None = None) -> None:
         """Send one custom message to the views."""
@@ -224,14 +241,27 @@ class ViewSync:
         w, console = self._w, self._w._console
         dirty = console.dirty
         if "errors" in dirty:
-            w.errors = console.errors
+            w.errors = console.errors  # kernel-side only: the views get errors.append (see flush)
             w.error_count = console.error_count
             w.tolerated_count = console.tolerated_count
             dirty.discard("errors")
+            if not console.errors and self._errors_sent_row >= 0:  # cleared: every view empties its list
+                self._errors_sent_row = -1
+                if w._ready:
+                    self.post({"type": "errors.window", "view": "*", "errors": [], "max": MAX_ERRORS_SHOWN})
         if "session" in dirty:
             w.session_effective = console.session_effective
             w.session_diff = console.session_diff
             dirty.discard("session")
+
+    def hello(self, view: Any) -> None:
+        """What a new view cannot rebuild from traits: the pinned errors and the reply's text."""
+        w = self._w
+        self.post(
+            {"type": "errors.window", "view": view, "errors": w._console.errors, "max": MAX_ERRORS_SHOWN}
+        )
+        item, text = self._reply_sent
+        self.post({"type": "reply.text", "view": view, "item": item, "at": 0, "text": text})
 
     def schedule_flush(self) -> None:
         """Send new log rows and the reply within FLUSH_S (batched: one message for many rows)."""
@@ -242,17 +272,43 @@ class ViewSync:
             self._flush_handle = loop.call_later(FLUSH_S, self.flush)
 
     def flush(self) -> None:
-        """Send what changed in the log and the reply now."""
+        """Send what changed in the log, the errors and the reply now."""
         self._flush_handle = None
         w = self._w
         if w._ready:
             new, updated = w._log.take_changes()
             if new or updated:
                 self.post({"type": "log.append", "rows": new, "updates": updated, "total": w._log.total})
+            self._send_errors()
         if "reply" in w._console.dirty:
             w._console.dirty.discard("reply")
-            w.reply = redact(w._console.reply_view(), w._secrets())
+            reply = redact(w._console.reply_view(), w._secrets())
+            text = reply.pop("text", "")
+            w.reply = reply
+            if w._ready:
+                self._send_reply_text(reply.get("item_id"), text)
         self.sync()
+
+    def _send_errors(self) -> None:
+        # Only the errors since the last flush: resending the whole list per error made N errors cost
+        # O(N x 50) bytes (20k bad frames were 217 MB to the browser).
+        errors = self._w._console.errors
+        start = len(errors)
+        while start > 0 and errors[start - 1]["row"] > self._errors_sent_row:
+            start -= 1
+        if start < len(errors):
+            self._errors_sent_row = errors[-1]["row"]
+            self.post({"type": "errors.append", "errors": errors[start:], "max": MAX_ERRORS_SHOWN})
+
+    def _send_reply_text(self, item: Any, text: str) -> None:
+        # What the views lack: the text after what they have (a delta run appends), or all of it when the
+        # item changed or the text is no longer an extension (a truncation, a redacted key completed).
+        sent_item, sent = self._reply_sent
+        if item == sent_item and text == sent:
+            return
+        at = len(sent) if item == sent_item and text.startswith(sent) else 0
+        self._reply_sent = (item, text)
+        self.post({"type": "reply.text", "item": item, "at": at, "text": text[at:]})
 
     def schedule_audio(self) -> None:
         """Forward received audio: an item's first at once, later audio merged for up to AUDIO_MERGE_S."""

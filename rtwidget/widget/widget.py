@@ -58,7 +58,9 @@ class RealtimeWidget(anywidget.AnyWidget):
     model = traitlets.Unicode("").tag(sync=True)
     dialect = traitlets.Unicode("ga").tag(sync=True)
     error_count = traitlets.Int(0).tag(sync=True)
-    errors = traitlets.List(traitlets.Dict()).tag(sync=True)
+    # Not synced: the views get errors.append and errors.window messages (a synced list is resent whole).
+    errors = traitlets.List(traitlets.Dict())
+    # The reply's status and item; its text goes to the views as reply.text increments.
     reply = traitlets.Dict().tag(sync=True)
     session_effective = traitlets.Dict().tag(sync=True)
     session_requested = traitlets.Dict().tag(sync=True)
