@@ -155,8 +155,9 @@ class ConsoleState:
         elif type_ in TEXT_DELTA_TYPES and not flags:
             text = _field(event, "delta", str, "")
             item_id = _field(event, "item_id", str, None)
-            # The frame text only (the entry parses it again on demand): deltas are many and small.
-            log.add("server", type_, now, raw=raw, item_id=item_id, text=text, summary=text)
+            # Deltas are many and small: kept compactly in their run (the entry is made again on demand).
+            if not isinstance(raw, str) or log.add_delta(type_, now, raw, item_id=item_id, text=text) is None:
+                log.add("server", type_, now, raw=raw, item_id=item_id, text=text, summary=text)
         else:
             self._log_other(event, raw, now, unknown, flags)
 
@@ -168,7 +169,16 @@ class ConsoleState:
         offset = part.audio_received_bytes if part is not None else 0
         fmt = (part.audio_format if part is not None else None) or self.output_format
         # The frame is logged without its audio: the conversation holds the one copy of the PCM, and the
-        # entry rebuilds the frame from it on demand (see LogEntry.audio_ref).
+        # log rebuilds the frame from it on demand (see rtwidget.widget.logruns and LogEntry.audio_ref).
+        ms = duration_ms(len(audio), fmt)
+        if isinstance(raw, str):
+            row = self.log.add_delta(
+                event.type, now, raw, item_id=item_id, audio=(self.conversation, content_index, offset),
+                nbytes=len(audio), audio_ms=ms,
+            )  # fmt: skip
+            if row is not None:
+                self._unresolved = row.run  # bound to its content part once the conversation applied it
+                return
         entry, _ = self.log.add_audio(
             type_=event.type,
             time=now,
@@ -178,7 +188,7 @@ class ConsoleState:
             conversation=self.conversation,
             offset=offset,
             nbytes=len(audio),
-            audio_ms=duration_ms(len(audio), fmt),
+            audio_ms=ms,
         )
         self._unresolved = entry.audio_ref  # bound to its content part once the conversation applied it
 
@@ -469,7 +479,7 @@ class ConsoleState:
         return out
 
     def entries(self) -> list[LogEntry]:
-        """Every log entry (a copy of the list)."""
+        """Every log entry (a new list; deltas kept compactly are made into entries again)."""
         return list(self.log.entries)
 
 
