@@ -212,17 +212,21 @@ async def audio_session(minutes: float, speed: float, trace: bool) -> dict[str, 
         [
             ("RSS before connect", f"{out['rss_before_mb']:.0f} MB", ""),
             ("peak RSS growth", f"{out['rss_peak_growth_mb']:.1f} MB", f"goal < {GOAL_PEAK_MB:g} MB"),
-            ("traced peak" if trace else "traced peak (--no-trace)", f"{out['traced_peak_mb']:.1f} MB", ""),
-            ("held after the session", f"{out['held_mb']:.1f} MB", f"PCM held {out['pcm_held_mb']:.1f} MB"),
+            ("~traced peak", f"{out['traced_peak_mb']:.1f} MB", ""),
+            ("~held after the session", f"{out['held_mb']:.1f} MB", f"PCM held {out['pcm_held_mb']:.1f} MB"),
             (
-                "held per audio s",
+                "~held per audio s",
                 f"{held / audio_s / 1000:.1f} KB = {out['held_to_pcm']:.2f}x PCM",
                 f"goal <= {GOAL_HELD_TO_PCM}x below the cap",
             ),
-            ("held beyond the PCM, per audio s", f"{out['other_per_audio_s'] / 1000:.2f} KB", ""),
+            ("~held beyond the PCM, per audio s", f"{out['other_per_audio_s'] / 1000:.2f} KB", ""),
             ("to the browser: JSON per event", f"{out['browser_json_per_event']:.0f} B", browser.top()),
             ("to the browser: audio buffers", f"{out['browser_audio_to_pcm']:.2f}x PCM", ""),
-        ]
+            ("PCM held after the session", f"{out['pcm_held_mb']:.1f} MB", "")
+            if not trace
+            else ("~", "", ""),
+        ],
+        trace,
     )
     w.close()
     return out
@@ -416,10 +420,11 @@ async def events_session(n: int, trace: bool) -> dict[str, float]:
                 f"{out['rss_peak_growth_mb']:.1f} MB",
                 "second run" + (", traced" if trace else ""),
             ),
-            ("traced peak", f"{out['traced_peak_mb']:.1f} MB", ""),
-            ("held after the reply", f"{out['held_mb']:.1f} MB", f"{out['held_per_event']:.0f} B per event"),
+            ("~traced peak", f"{out['traced_peak_mb']:.1f} MB", ""),
+            ("~held after the reply", f"{out['held_mb']:.1f} MB", f"{out['held_per_event']:.0f} B per event"),
             ("to the browser per event", f"{out['browser_per_event']:.0f} B", browser.top()),
-        ]
+        ],
+        trace,
     )
     w.close()
     return out
@@ -435,7 +440,10 @@ async def errors_session(n: int) -> dict[str, float]:
     return out
 
 
-def _table(rows: list[tuple[str, str, str]]) -> None:
+def _table(rows: list[tuple[str, str, str]], trace: bool = True) -> None:
+    """Print rows of (name, figure, note); names starting with ``~`` are traced figures, left out untraced."""
+    rows = [(name.lstrip("~"), f, n) for name, f, n in rows if trace or not name.startswith("~")]
+    rows = [r for r in rows if r[0]]
     width = max(len(r[0]) for r in rows)
     value = max(len(r[1]) for r in rows)
     for name, figure, note in rows:

@@ -24,21 +24,21 @@ from rtwidget.widget.log import (
     summarize,
 )
 from rtwidget.widget.logformat import kv_summary, payload_len, raw_type
-from rtwidget.widget.session import session_diff
+from rtwidget.widget.session import jsonable, session_diff
 
 if TYPE_CHECKING:
     from rtwidget.protocol import Dialect
-    from rtwidget.protocol.conversation import ConversationItem
 
 T = TypeVar("T")
 D = TypeVar("D")
 
-__all__ = ["DEFAULT_KEEP_AUDIO_S", "MAX_ERRORS_SHOWN", "AudioTrack", "ConsoleState", "Item"]
+__all__ = ["DEFAULT_KEEP_AUDIO_S", "MAX_ERRORS_SHOWN", "AudioTrack", "ConsoleState", "Item", "jsonable"]
 
 MAX_ERRORS_SHOWN = 50
-DEFAULT_KEEP_AUDIO_S = 3600.0
-"""Received audio kept for ``w.items`` and the log's details/export: one hour (~170 MB of PCM16 at 24 kHz);
-past it the oldest items' audio is dropped and the log keeps their sizes and durations."""
+DEFAULT_KEEP_AUDIO_S = 1800.0
+"""Received audio kept for ``w.items`` and the log's details/export: half an hour (86 MB of PCM16 at 24 kHz,
+so a one-hour voice session stays under 150 MB of kernel memory); past it the oldest items' audio is dropped,
+a ``local.audio_dropped`` row says so, and the log keeps their sizes and durations."""
 
 OUTPUT_AUDIO_DELTAS = dialect_names("response.output_audio.delta")
 OUTPUT_AUDIO_DONE = dialect_names("response.output_audio.done")
@@ -82,6 +82,7 @@ class ConsoleState:
         self.tolerated_count = 0
         self.dirty: set[str] = set()
         self.last_sent_index = -1
+        self._frame_time = 0.0  # log time of the last frame (local rows about it take its time)
         self._client_rows: dict[str, int] = {}
         self._unresolved: Any = None
         self.reset()
@@ -103,6 +104,8 @@ class ConsoleState:
         self._pending_audio: dict[str, list[bytes]] = {}
         self._pending_ends: list[str] = []
         self._conversation_failed: set[str] = set()
+        self._dropped_ms = 0.0
+        self._drop_cursor = 0  # tracks before it had their audio dropped (oldest first) and were noted
         self.dirty |= {"reply", "session"}
 
     def scrub(self, text: str) -> str:
@@ -116,6 +119,7 @@ class ConsoleState:
     ) -> None:
         """Log one frame (``direction`` ``client`` or ``server``); ``event`` None for an unparsable one."""
         log = self.log
+        self._frame_time = now
         if direction == "client":
             data = event.to_dict() if event is not None else None
             nbytes = payload_len(event, data)
@@ -249,6 +253,8 @@ class ConsoleState:
     def event(self, event: Any, now: float) -> None:
         """Apply one received server event to the conversation, the reply, the session and the audio."""
         self._apply_conversation(event, now)
+        if self.conversation.audio_dropped_ms != self._dropped_ms:
+            self._note_dropped()
         if self._unresolved is not None:
             self._unresolved.resolve()
             self._unresolved = None
@@ -285,6 +291,24 @@ class ConsoleState:
                 self._conversation_failed.add(event.type)
                 self.local_error(
                     "conversation", self.scrub(f"{event.type}: {type(exc).__name__}: {exc}"), now
+                )
+
+    def _note_dropped(self) -> None:
+        """Say in the log which items' audio the ``keep_audio_s`` cap dropped (their rows keep the sizes)."""
+        self._dropped_ms = self.conversation.audio_dropped_ms
+        tracks = list(self.tracks.values())
+        while self._drop_cursor < len(tracks):
+            track = tracks[self._drop_cursor]
+            part = self.conversation.audio_part(track.item_id, track.content_index)
+            if part is not None and part.audio_buffer is not None:
+                break
+            self._drop_cursor += 1
+            if part is not None:
+                data = {"item_id": track.item_id, "audio_ms": round(part.audio_ms),
+                        "bytes": part.audio_bytes, "keep_audio_s": self.keep_audio_s,
+                        "dropped_ms_total": round(self._dropped_ms)}  # fmt: skip
+                self.log.add(
+                    "local", "local.audio_dropped", self._frame_time, data=data, summary=kv_summary(data)
                 )
 
     def _response_done(self, response: dict[str, Any]) -> None:
@@ -447,23 +471,8 @@ class ConsoleState:
     # --- reading -------------------------------------------------------------------------------------
 
     def items(self) -> list[Item]:
-        """Conversation items with text and the audio the conversation holds."""
-        return [self._item(it) for it in self.conversation.items]
-
-    def _item(self, it: ConversationItem) -> Item:
-        pcm = it.audio
-        fmt = next((p.audio_format for p in it.content if p.audio_format), None) or "pcm16"
-        text = it.text or it.arguments or it.output or ""
-        return Item(
-            id=it.id,
-            type=it.type,
-            role=it.role,
-            status=it.status,
-            text=text,
-            truncated_ms=self.truncated.get(it.id),
-            _pcm=pcm,
-            _format=fmt,
-        )
+        """Conversation items with text; their audio is read from the conversation when asked for."""
+        return [Item.of(it, self.truncated.get(it.id)) for it in self.conversation.items]
 
     def audio_stats(self) -> dict[str, dict[str, float | None]]:
         """Per audio item: ms received, ms played, wall times of the first delta and first sample."""
@@ -503,10 +512,3 @@ def _g711_to_pcm16(data: bytes, fmt: AudioFormatName) -> bytes:
 
     samples = audio.decode_audio(data, fmt, PCM_RATE_HZ)
     return bytes(audio.float32_to_pcm16(samples))
-
-
-def jsonable(value: Any) -> Any:
-    """A plain-JSON copy (traits must hold only JSON types)."""
-    import json
-
-    return json.loads(json.dumps(value, default=str))

@@ -21,10 +21,11 @@ import anywidget
 import traitlets
 
 from rtwidget.protocol import catalog
-from rtwidget.widget.console import DEFAULT_KEEP_AUDIO_S, AudioTrack, ConsoleState, Item, jsonable, wall_clock
+from rtwidget.widget.console import DEFAULT_KEEP_AUDIO_S, AudioTrack, ConsoleState, Item, wall_clock
 from rtwidget.widget.hub import EventHub, Handler
 from rtwidget.widget.log import LogEntry, redact
 from rtwidget.widget.loop import KernelLoop, awaited, closing, reported
+from rtwidget.widget.session import jsonable
 from rtwidget.widget.view import ViewMessageError, ViewSync, close_hint, route_view_message
 
 if TYPE_CHECKING:
@@ -100,8 +101,9 @@ class RealtimeWidget(anywidget.AnyWidget):
             config: A ready ``rtwidget.client.ClientConfig`` (overrides url/api_key/model/dialect).
             simulator_speed: Pace of the embedded simulator (1.0 = real time).
             factory: Transport factory handed to ``rtwidget.client.connect`` (tests, custom transports).
-            keep_audio_s: Most received audio kept in the kernel, in seconds (default one hour); past it
-                the oldest items' audio is dropped, and the log keeps their sizes and durations.
+            keep_audio_s: Most received audio kept in the kernel, in seconds (default half an hour, see
+                ``rtwidget.widget.console.DEFAULT_KEEP_AUDIO_S``); past it the oldest items' audio is
+                dropped, a ``local.audio_dropped`` log row says so, and the log keeps sizes and durations.
             **kwargs: Trait values (e.g. ``preroll_ms``).
         """
         if dialect not in ("ga", "beta"):
