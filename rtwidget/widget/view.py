@@ -71,6 +71,7 @@ __all__ = [
     "AUDIO_MERGE_S",
     "FLUSH_S",
     "WINDOW_LIMIT_MAX",
+    "ReplyStream",
     "ViewMessageError",
     "ViewSync",
     "apply_form",
@@ -85,6 +86,8 @@ AUDIO_MERGE_S = 0.005
 """Audio after an item's first chunk waits at most this long, so a burst goes out as one message."""
 WINDOW_LIMIT_MAX = 1000
 """Most rows a view may ask for at once."""
+REDACT_CONTEXT_CHARS = 256
+"""Reply text before the views' end redacted again with each increment (longer than any key it masks)."""
 
 
 # What to do after a failed connection, by close code (the live server's: 3000 for a bad key, 4000 for a bad
@@ -218,6 +221,41 @@ def apply_form(widget: RealtimeWidget, session: Any) -> None:
     widget._spawn(widget.update_session(body))
 
 
+class ReplyStream:
+    """The reply's text as the views have it, and what brings them up to date (``reply.text``).
+
+    While a reply streams, only the new text is redacted and sent, with the REDACT_CONTEXT_CHARS before it
+    redacted again as context: redacting the whole text on every flush made the work per flush grow with
+    the reply. A key split across two increments is still masked: the context then changes, and the whole
+    text is redacted and sent again (also when the item or the text changed other than by an append).
+    """
+
+    def __init__(self) -> None:
+        """Nothing sent yet."""
+        self.item: Any = None
+        self.raw_len = 0  # characters of the kernel's text the views have
+        self.tail = ""  # the last REDACT_CONTEXT_CHARS of them, to tell an append from a change
+        self.view_len = 0  # characters the views' (redacted) text has
+
+    def update(self, item: Any, raw: str, secrets: list[str]) -> tuple[int, str] | None:
+        """``(at, text)`` for a ``reply.text`` message that makes the views show ``raw``; None if they do."""
+        n = self.raw_len
+        start = n - len(self.tail)
+        if item == self.item and len(raw) >= n and raw.startswith(self.tail, start):
+            if len(raw) == n:
+                return None
+            context = redact(raw[start:n], secrets)
+            window = redact(raw[start:], secrets)
+            if window.startswith(context):
+                return self._sent(item, raw, self.view_len, window[len(context) :])
+        return self._sent(item, raw, 0, redact(raw, secrets))
+
+    def _sent(self, item: Any, raw: str, at: int, text: str) -> tuple[int, str]:
+        self.item, self.raw_len, self.view_len = item, len(raw), at + len(text)
+        self.tail = raw[max(0, len(raw) - REDACT_CONTEXT_CHARS) :]
+        return at, text
+
+
 class ViewSync:
     """What goes from the kernel to the views: log rows and the reply on a short timer, audio as it comes,
     trait copies of the console's state. Nothing is sent before a view said ``ready``."""
@@ -229,8 +267,7 @@ class ViewSync:
         self._audio_handle: asyncio.Handle | None = None
         self._errors_sent_row = -1
         """Log row of the last error sent to the views (error rows only grow)."""
-        self._reply_sent: tuple[Any, str] = (None, "")
-        """The reply's item and text as the views have it."""
+        self._reply = ReplyStream()
 
     def post(self, content: dict[str, Any], buffers: list[bytes] | None = None) -> None:
         """Send one custom message to the views."""
@@ -260,8 +297,9 @@ class ViewSync:
         self.post(
             {"type": "errors.window", "view": view, "errors": w._console.errors, "max": MAX_ERRORS_SHOWN}
         )
-        item, text = self._reply_sent
-        self.post({"type": "reply.text", "view": view, "item": item, "at": 0, "text": text})
+        reply = w._console.reply_view()
+        text = redact(reply.get("text", ""), w._secrets())
+        self.post({"type": "reply.text", "view": view, "item": reply.get("item_id"), "at": 0, "text": text})
 
     def schedule_flush(self) -> None:
         """Send new log rows and the reply within FLUSH_S (batched: one message for many rows)."""
@@ -282,11 +320,13 @@ class ViewSync:
             self._send_errors()
         if "reply" in w._console.dirty:
             w._console.dirty.discard("reply")
-            reply = redact(w._console.reply_view(), w._secrets())
+            reply = w._console.reply_view()
             text = reply.pop("text", "")
-            w.reply = reply
-            if w._ready:
-                self._send_reply_text(reply.get("item_id"), text)
+            w.reply = redact(reply, w._secrets())
+            change = self._reply.update(reply.get("item_id"), text, w._secrets())
+            if w._ready and change is not None:
+                at, piece = change
+                self.post({"type": "reply.text", "item": reply.get("item_id"), "at": at, "text": piece})
         self.sync()
 
     def _send_errors(self) -> None:
@@ -299,16 +339,6 @@ class ViewSync:
         if start < len(errors):
             self._errors_sent_row = errors[-1]["row"]
             self.post({"type": "errors.append", "errors": errors[start:], "max": MAX_ERRORS_SHOWN})
-
-    def _send_reply_text(self, item: Any, text: str) -> None:
-        # What the views lack: the text after what they have (a delta run appends), or all of it when the
-        # item changed or the text is no longer an extension (a truncation, a redacted key completed).
-        sent_item, sent = self._reply_sent
-        if item == sent_item and text == sent:
-            return
-        at = len(sent) if item == sent_item and text.startswith(sent) else 0
-        self._reply_sent = (item, text)
-        self.post({"type": "reply.text", "item": item, "at": at, "text": text[at:]})
 
     def schedule_audio(self) -> None:
         """Forward received audio: an item's first at once, later audio merged for up to AUDIO_MERGE_S."""

@@ -10,6 +10,7 @@ from typing import Any
 from rtwidget.client import PermanentError
 from rtwidget.widget import RealtimeWidget
 from rtwidget.widget.console import MAX_ERRORS_SHOWN
+from rtwidget.widget.view import ReplyStream
 
 URL = "ws://scripted.invalid/v1/realtime"
 SESSION = {"type": "session.created", "event_id": "ev_0", "session": {"type": "realtime", "id": "sess_1"}}
@@ -192,3 +193,29 @@ async def test_a_new_view_gets_the_whole_reply_text_and_a_new_reply_replaces_it(
     finally:
         await w.disconnect()
         w.close()
+
+
+def _apply(text: str, change: tuple[int, str] | None) -> str:
+    return text if change is None else text[: change[0]] + change[1]
+
+
+def test_reply_increments_mask_a_key_split_across_them() -> None:
+    """A key that arrives in two pieces is masked in what the view ends with; so is one inside a piece."""
+    key = "sk-test-0123456789abcdefghij"
+    stream = ReplyStream()
+    raw, view = "Your key is ", ""
+    view = _apply(view, stream.update("item_1", raw, [key]))
+    for piece in (key[:9], key[9:], " and again ", key, "."):
+        raw += piece
+        view = _apply(view, stream.update("item_1", raw, [key]))
+    assert view == "Your key is *** and again ***."
+    assert stream.update("item_1", raw, [key]) is None
+
+
+def test_reply_increments_are_the_new_text_only() -> None:
+    """Appends carry only the new characters; a changed text or another item is sent whole."""
+    stream = ReplyStream()
+    assert stream.update("a", "Hello", []) == (0, "Hello")
+    assert stream.update("a", "Hello there", []) == (5, " there")
+    assert stream.update("a", "Hello", []) == (0, "Hello")  # shorter: not an append
+    assert stream.update("b", "Bye", []) == (0, "Bye")
