@@ -14,12 +14,11 @@ import time
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from rtwidget.protocol import Conversation, UnknownEvent, dialect_names
-from rtwidget.protocol.formats import PCM_RATE_HZ, AudioFormatName, duration_ms, session_audio_format
-from rtwidget.widget.items import AudioTrack, Item
+from rtwidget.protocol.formats import AudioFormatName, duration_ms, session_audio_format
+from rtwidget.widget.items import AudioTrack, Item, to_pcm16
 from rtwidget.widget.log import (
     TEXT_DELTA_TYPES,
     EventLog,
-    LogEntry,
     redact,
     summarize,
 )
@@ -363,7 +362,7 @@ class ConsoleState:
                 self.reply["item_id"] = item_id
         self.last_audio_item = item_id
         if not track.stopped:
-            pcm = audio if self.output_format == "pcm16" else _g711_to_pcm16(audio, self.output_format)
+            pcm = audio if self.output_format == "pcm16" else to_pcm16(audio, self.output_format)
             self._pending_audio.setdefault(item_id, []).append(pcm)
 
     def connection_lost(self) -> None:
@@ -487,10 +486,6 @@ class ConsoleState:
             }
         return out
 
-    def entries(self) -> list[LogEntry]:
-        """Every log entry (a new list; deltas kept compactly are made into entries again)."""
-        return list(self.log.entries)
-
 
 def wall_clock() -> float:
     """Wall-clock seconds (the clock of ``first_delta_at``, comparable with the browser's)."""
@@ -505,10 +500,3 @@ def _field(event: Any, name: str, kind: type[T], default: D) -> T | D:
 
 def _str(value: Any) -> str | None:
     return value if isinstance(value, str) else None
-
-
-def _g711_to_pcm16(data: bytes, fmt: AudioFormatName) -> bytes:
-    from rtwidget import audio
-
-    samples = audio.decode_audio(data, fmt, PCM_RATE_HZ)
-    return bytes(audio.float32_to_pcm16(samples))

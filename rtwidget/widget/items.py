@@ -13,7 +13,14 @@ if TYPE_CHECKING:
 
     from rtwidget.protocol.conversation import ConversationItem
 
-__all__ = ["AudioTrack", "Item"]
+__all__ = ["AudioTrack", "Item", "to_pcm16"]
+
+
+def to_pcm16(data: bytes, fmt: AudioFormatName) -> bytes:
+    """Received audio in ``fmt`` as PCM16 at 24 kHz, as the views play it (G.711 decoded and resampled)."""
+    from rtwidget import audio
+
+    return audio.encode_audio(audio.decode_audio(data, fmt, PCM_RATE_HZ), "pcm16", PCM_RATE_HZ)
 
 
 @dataclass

@@ -172,7 +172,7 @@ class RealtimeWidget(anywidget.AnyWidget):
     @property
     def events(self) -> list[LogEntry]:
         """Every log entry so far (a copy of the list): direction, type, time since connect, data."""
-        return self._console.entries()
+        return list(self._log.entries)  # deltas kept compactly are made into entries again
 
     @property
     def conversation(self) -> Conversation:
