@@ -207,7 +207,7 @@ class EventLog:
         ``audio`` is ``(conversation, content_index, offset)`` for an audio delta whose PCM the conversation
         holds at ``offset`` of its part (the frame's base64 is not kept).
         """
-        pieces, values, delta_at = split_frame(raw)
+        pieces, spans, delta_at = split_frame(raw)
         if delta_at < 0:
             return None
         row = self._open_runs.get(("server", type_, item_id))
@@ -224,9 +224,8 @@ class EventLog:
             self._updated.add(row.id)
         run = row.run
         index = len(self.entries)
-        if run is None or not run.add(
-            index, time, pieces, values, offset=audio[2] if audio else 0, nbytes=nbytes
-        ):
+        offset = audio[2] if audio else 0
+        if run is None or not run.add(index, time, raw, pieces, spans, offset=offset, nbytes=nbytes):
             return None
         self.entries.append(run)
         self._fold(row, index, nbytes, audio_ms, text)

@@ -38,27 +38,49 @@ def is_delta(type_: str) -> bool:
     return type_.endswith(".delta") or type_ == "input_audio_buffer.append"
 
 
-_VARYING = re.compile(r'"(event_id|delta|obfuscation)"\s*:\s*"((?:[^"\\]|\\.)*)"')
+# Where a varying string value starts. Only the key is matched (a regex over an audio payload's 6 KB of
+# base64 costs more than the rest of the frame's handling); a key cannot occur inside a JSON string, where
+# its quotes would be escaped.
+_VARYING_KEY = re.compile(r'"(event_id|delta|obfuscation)"\s*:\s*"')
 
 
-def split_frame(text: str) -> tuple[tuple[str, ...], list[str], int]:
-    """The constant pieces of a delta frame, its varying string values, and which value is the ``delta``.
+def _string_end(text: str, start: int) -> int:
+    """Index of the quote that ends the JSON string whose first character is at ``start`` (-1: none)."""
+    end = text.find('"', start)
+    while end > 0:
+        backslashes = 0
+        while text[end - 1 - backslashes] == "\\":
+            backslashes += 1
+        if backslashes % 2 == 0:
+            return end
+        end = text.find('"', end + 1)
+    return -1
 
-    ``pieces[0] + values[0] + pieces[1] + ... + values[-1] + pieces[-1] == text``; the delta index is -1 when
-    the frame has no string ``delta``.
+
+def split_frame(text: str) -> tuple[tuple[str, ...], list[tuple[int, int]], int]:
+    """The constant pieces of a delta frame, the spans of its varying string values, which one is the delta.
+
+    With ``values = [text[a:b] for a, b in spans]``: ``pieces[0] + values[0] + pieces[1] + ... +
+    values[-1] + pieces[-1] == text``; the delta index is -1 when the frame has no string ``delta``.
     """
     pieces: list[str] = []
-    values: list[str] = []
+    spans: list[tuple[int, int]] = []
     delta_at = -1
     last = 0
-    for match in _VARYING.finditer(text):
-        pieces.append(text[last : match.start(2)])
+    for match in _VARYING_KEY.finditer(text):
+        start = match.end()
+        if start <= last:
+            continue
+        end = _string_end(text, start)
+        if end < 0:
+            break
+        pieces.append(text[last:start])
         if match.group(1) == "delta":
-            delta_at = len(values)
-        values.append(match.group(2))
-        last = match.end(2)
+            delta_at = len(spans)
+        spans.append((start, end))
+        last = end
     pieces.append(text[last:])
-    return tuple(sys.intern(p) for p in pieces), values, delta_at
+    return tuple(sys.intern(p) for p in pieces), spans, delta_at
 
 
 class DeltaRun:
@@ -103,22 +125,22 @@ class DeltaRun:
         return self.conversation is not None
 
     def add(
-        self, index: int, time: float, pieces: tuple[str, ...], values: list[str], *, offset: int = 0,
-        nbytes: int = 0,
+        self, index: int, time: float, text: str, pieces: tuple[str, ...], spans: list[tuple[int, int]], *,
+        offset: int = 0, nbytes: int = 0,
     ) -> bool:  # fmt: skip
-        """Append a delta with these pieces and values; False (nothing kept) if the pieces differ."""
+        """Append the delta ``text`` (split by :func:`split_frame`); False (nothing kept) if it differs."""
         if pieces != self.pieces:
             return False
         if self.audio:
-            b64 = values[self.delta_at]
+            start, end = spans[self.delta_at]
             # The payload is not kept: it must come back exactly from the PCM (standard, padded base64).
-            if len(b64) != 4 * ((nbytes + 2) // 3) or "\\" in b64:
+            if end - start != 4 * ((nbytes + 2) // 3) or text.find("\\", start, end) >= 0:
                 return False
-            values = values[: self.delta_at] + values[self.delta_at + 1 :]
+            spans = spans[: self.delta_at] + spans[self.delta_at + 1 :]
             self.offsets.append(offset)
             self.nbytes.append(nbytes)
-        for value in values:
-            self.values += value.encode("utf-8", "surrogatepass")
+        for start, end in spans:
+            self.values += text[start:end].encode("utf-8", "surrogatepass")
             self.ends.append(len(self.values))
         self.indices.append(index)
         self.times.append(time)

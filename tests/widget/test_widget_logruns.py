@@ -27,7 +27,8 @@ def _audio_delta(i: int, pcm: bytes) -> str:
 def test_split_frame_puts_the_frame_back_together() -> None:
     """Constant pieces and varying values (event_id, delta, obfuscation) join to the frame exactly."""
     frame = _text_delta(1, 'a "quoted" é \\ word')
-    pieces, values, delta_at = split_frame(frame)
+    pieces, spans, delta_at = split_frame(frame)
+    values = [frame[a:b] for a, b in spans]
     assert "".join(p + v for p, v in zip(pieces, [*values, ""], strict=True)) == frame
     assert json.loads(f'"{values[delta_at]}"') == 'a "quoted" é \\ word'
 
@@ -35,7 +36,7 @@ def test_split_frame_puts_the_frame_back_together() -> None:
 def test_text_run_rebuilds_each_frame_and_the_run_text() -> None:
     """Text deltas with escapes, non-ASCII and obfuscation come back exactly; the run's text joins them."""
     log = EventLog()
-    deltas = ["Hello", ", ", '"you"', " é\u2028", "\\n", " 👋"]
+    deltas = ["Hello", ", ", '"you"', " é\u2028", "\\n", " 👋", "ends in \\"]
     frames = [_text_delta(i, d) for i, d in enumerate(deltas)]
     for i, (frame, delta) in enumerate(zip(frames, deltas, strict=True)):
         row = log.add_delta(
