@@ -10,7 +10,9 @@ count). The simulator side records how late each delta was written to its socket
 Reported: events/s, audio deltas, errors, p50 / p95 / max lateness, for 1 session and for N sessions;
 then the simulator's own CPU per event in process (the sans-I/O core driving the same N sessions and
 turns with a simulated clock, events encoded as for the wire) as a ratio to encoding the same events
-with msgspec alone. Audio deltas carry the default 100 ms each (recordings: 40-200 ms).
+with msgspec alone. Audio deltas carry the default 100 ms each (recordings: 40-200 ms). Last, 20k
+`conversation.item.create`s with their own ids, each after the previous: the CPU per create of the last
+1k as a ratio to the first 1k (~1 when a create does not scan the conversation).
 """
 
 from __future__ import annotations
@@ -184,6 +186,30 @@ def _core_cpu(sessions: int, turns: int, speed: float) -> tuple[int, float, floa
     return count, core_s, time.process_time() - cpu0
 
 
+def _item_creates(count: int, window: int) -> tuple[float, float]:
+    """CPU s per create of the first and the last `window` of `count` creates with own ids, in a row."""
+    from rtwidget.server.core import SimSession
+
+    sess = SimSession()
+    sess.start(0.0)
+    frames = [
+        json.dumps(
+            {
+                "type": "conversation.item.create",
+                "previous_item_id": f"item_{n - 1:06d}" if n else None,
+                "item": {"id": f"item_{n:06d}", "type": "message", "role": "user", "content": []},
+            }
+        )
+        for n in range(count)
+    ]
+    marks = [time.process_time()]
+    for n, frame in enumerate(frames):
+        sess.receive(frame, 0.0)
+        if n + 1 in (window, count - window, count):
+            marks.append(time.process_time())
+    return (marks[1] - marks[0]) / window, (marks[3] - marks[2]) / window
+
+
 def _children_cpu_s() -> float:
     usage = resource.getrusage(resource.RUSAGE_CHILDREN)
     return usage.ru_utime + usage.ru_stime
@@ -249,6 +275,11 @@ def main() -> None:
     print(
         f"in process: core + encoding {1e6 * core_s / count:.1f} us/event vs msgspec encoding alone "
         f"{1e6 * encode_s / count:.2f} us/event: x{core_s / encode_s:.1f} ({count} events)"
+    )
+    first_s, last_s = _item_creates(20_000, 1_000)
+    print(
+        f"item creates with own ids: first 1k {1e6 * first_s:.1f} us each, last 1k of 20k "
+        f"{1e6 * last_s:.1f} us each: x{last_s / first_s:.2f}"
     )
 
 

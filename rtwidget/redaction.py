@@ -9,6 +9,10 @@ Masked: every occurrence of a known secret (the configured API key); secret-look
 (``api_key``, ``authorization``, ``client_secret``...) and of credential query parameters in URLs
 (``?api-key=...``, ``&token=...``), wherever a URL appears in text; ``Bearer <token>``, header lines such
 as ``api-key: <key>`` and the browser subprotocol ``openai-insecure-api-key.<key>`` in text.
+
+Where a credential may go: only to the origin (scheme, host, port) it was configured for. A redirect to
+another origin is followed without any credential (:func:`forwardable_headers`,
+:func:`url_without_credentials`); ``localhost`` and ``127.0.0.1`` are two origins.
 """
 
 from __future__ import annotations
@@ -23,10 +27,14 @@ __all__ = [
     "SECRET_FIELDS",
     "SECRET_HEADERS",
     "SECRET_QUERY_KEYS",
+    "forwardable_headers",
     "is_secret_header",
+    "mask_known",
     "redact",
     "redact_text",
     "redact_url",
+    "same_origin",
+    "url_without_credentials",
 ]
 
 T = TypeVar("T")
@@ -34,7 +42,9 @@ T = TypeVar("T")
 REDACTED = "***"
 """What a secret is replaced by (URL-safe, so a masked URL stays a URL)."""
 
-SECRET_HEADERS = frozenset({"authorization", "api-key", "x-api-key", "ocp-apim-subscription-key", "cookie"})
+SECRET_HEADERS = frozenset(
+    {"authorization", "api-key", "x-api-key", "ocp-apim-subscription-key", "cookie", "proxy-authorization"}
+)
 """HTTP headers that carry credentials (lower case)."""
 SECRET_QUERY_KEYS = frozenset({"api-key", "api_key", "key", "token", "access_token", "client_secret"})
 """URL query parameters that carry credentials (lower case; Azure accepts ``api-key=`` there)."""
@@ -65,11 +75,20 @@ def is_secret_header(name: str) -> bool:
     return name.lower() in SECRET_HEADERS
 
 
-def redact_text(text: str, *secrets: str | None) -> str:
-    """``text`` with each secret, each secret-looking literal and each credential in a URL query masked."""
+def mask_known(text: str, secrets: Iterable[str | None]) -> str:
+    """``text`` with each occurrence of each known secret masked, and nothing else changed.
+
+    For text kept as data (a logged frame): the key's value goes, the rest stays byte for byte.
+    """
     for secret in secrets:
         if secret and len(secret) >= _MIN_SECRET_CHARS and secret in text:
             text = text.replace(secret, REDACTED)
+    return text
+
+
+def redact_text(text: str, *secrets: str | None) -> str:
+    """``text`` with each secret, each secret-looking literal and each credential in a URL query masked."""
+    text = mask_known(text, secrets)
     if "sk" in text or "ek" in text or "rk" in text:
         text = _SECRET_RE.sub(REDACTED, text)
     if "=" in text:
@@ -94,6 +113,48 @@ def redact_url(url: str) -> str:
         ]
         query = urlencode(pairs, safe="*")
     return urlunsplit(parts._replace(netloc=netloc, query=query))
+
+
+_DEFAULT_PORTS = {"ws": 80, "http": 80, "wss": 443, "https": 443}
+
+
+def same_origin(url: str, other: str) -> bool:
+    """Whether two URLs share scheme, host and port (default ports filled in): a credential may go to both."""
+
+    def origin(parts: Any) -> tuple[str, str, int | None]:
+        scheme = parts.scheme.lower()
+        return scheme, (parts.hostname or "").lower(), parts.port or _DEFAULT_PORTS.get(scheme)
+
+    return bool(origin(urlsplit(url)) == origin(urlsplit(other)))
+
+
+def _carries(value: str, secrets: tuple[str, ...]) -> bool:
+    return any(len(s) >= _MIN_SECRET_CHARS and s in value for s in secrets) or bool(_SECRET_RE.search(value))
+
+
+def forwardable_headers(
+    headers: Iterable[tuple[str, str]], secrets: Iterable[str | None] = ()
+) -> list[tuple[str, str]]:
+    """The headers that may go to another origin: none of :data:`SECRET_HEADERS`, none carrying a secret.
+
+    The second rule drops a key wherever else it rides, e.g. ``Sec-WebSocket-Protocol:
+    openai-insecure-api-key.<key>`` or a custom header.
+    """
+    known = tuple(s for s in secrets if s)
+    return [(k, v) for k, v in headers if not is_secret_header(k) and not _carries(v, known)]
+
+
+def url_without_credentials(url: str, secrets: Iterable[str | None] = ()) -> str:
+    """``url`` without user:password, credential query parameters and parameters carrying a secret."""
+    known = tuple(s for s in secrets if s)
+    parts = urlsplit(url)
+    netloc = parts.netloc.rsplit("@", 1)[-1]
+    pairs = [
+        (k, v)
+        for k, v in parse_qsl(parts.query, keep_blank_values=True)
+        if k.lower() not in SECRET_QUERY_KEYS and not _carries(v, known)
+    ]
+    return urlunsplit(parts._replace(netloc=netloc, query=urlencode(pairs)))
 
 
 def redact(value: T, secrets: Iterable[str | None] = ()) -> T:

@@ -4,7 +4,15 @@ from __future__ import annotations
 
 import copy
 
-from rtwidget.redaction import REDACTED, redact, redact_text, redact_url
+from rtwidget.redaction import (
+    REDACTED,
+    forwardable_headers,
+    redact,
+    redact_text,
+    redact_url,
+    same_origin,
+    url_without_credentials,
+)
 
 KEY = "sk-test-0123456789abcdef"
 
@@ -44,3 +52,26 @@ def test_nested_data_is_masked_without_changing_the_input() -> None:
     assert out["session"]["client_secret"] == {"value": REDACTED, "expires_at": 5}
     assert out["session"]["note"] == f"key {REDACTED}"
     assert out["headers"] == [{"Authorization": REDACTED}]
+
+
+def test_origins_compare_scheme_host_and_port() -> None:
+    """Default ports count as given; another port, scheme or host name (localhost) is another origin."""
+    assert same_origin("wss://Example.com/a?x=1", "wss://example.com:443/b")
+    assert not same_origin("ws://127.0.0.1:8000/", "ws://127.0.0.1:8001/")
+    assert not same_origin("ws://127.0.0.1:8000/", "ws://localhost:8000/")
+    assert not same_origin("ws://h/", "wss://h/")
+
+
+def test_credentials_are_removed_for_another_origin() -> None:
+    """Secret headers, headers carrying a secret and credential query parameters go; the rest stays."""
+    secret = "custom-token-value"
+    headers = [
+        ("api-key", "x"),
+        ("Proxy-Authorization", "Basic x"),
+        ("Sec-WebSocket-Protocol", f"realtime, openai-insecure-api-key.{secret}"),
+        ("X-Mine", "sk-test-0123456789abcdef"),
+        ("OpenAI-Beta", "realtime=v1"),
+    ]
+    assert forwardable_headers(headers, [secret]) == [("OpenAI-Beta", "realtime=v1")]
+    url = f"ws://u:p@h:1/v1/realtime?model=m&api-key=k&other={secret}"
+    assert url_without_credentials(url, [secret]) == "ws://h:1/v1/realtime?model=m"

@@ -7,7 +7,7 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal, get_args
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+from urllib.parse import parse_qsl, quote, quote_plus, urlencode, urlsplit, urlunsplit
 
 from rtwidget.protocol import catalog
 from rtwidget.redaction import REDACTED, SECRET_QUERY_KEYS, is_secret_header, redact_url
@@ -19,6 +19,10 @@ __all__ = [
     "DEFAULT_MODEL",
     "MAX_FRAME_BYTES",
     "OPENAI_API_KEY_ENV",
+    "PING_INTERVAL_S",
+    "PING_TIMEOUT_S",
+    "RECEIVE_BUFFER_BYTES",
+    "RECEIVE_BUFFER_FRAMES",
     "ClientConfig",
     "Dialect",
     "Provider",
@@ -37,6 +41,13 @@ AZURE_ENDPOINT_ENV = "AZURE_OPENAI_ENDPOINT"
 # "The client may choose how much audio to place in each event up to a maximum of 15 MiB"
 # (Realtime reference, input_audio_buffer.append); the same bound holds for frames we receive.
 MAX_FRAME_BYTES = 15 * 2**20
+# websockets' own defaults; the live server pings "about every 20 s when idle" (docs/protocol-notes.md).
+PING_INTERVAL_S = 20.0
+PING_TIMEOUT_S = 20.0
+# Frames read from the socket but not yet taken by the consumer (see docs/architecture.md, "Receiving").
+# 200k small deltas are ~40 MB of str; 64 MiB is ~15 minutes of 24 kHz PCM16 audio as base64 deltas.
+RECEIVE_BUFFER_FRAMES = 200_000
+RECEIVE_BUFFER_BYTES = 64 * 2**20
 # Beta needs it; a GA server answers with error beta_api_shape_disabled, close 4000 (docs/protocol-notes.md).
 BETA_HEADER = ("OpenAI-Beta", "realtime=v1")
 
@@ -136,6 +147,12 @@ class ClientConfig:
         query: Extra query parameters.
         max_frame_bytes: Largest frame accepted from the server.
         open_timeout_s: Time allowed for the TCP + TLS + WebSocket handshake.
+        ping_interval_s: Seconds between keepalive pings (None: no keepalive).
+        ping_timeout_s: Seconds to wait for a keepalive pong before closing with 1011 (None: wait for ever).
+        receive_buffer_frames: Most frames read from the socket and not yet received by the consumer.
+        receive_buffer_bytes: Most bytes (characters for text frames) held that way; may be exceeded by
+            one frame. At either cap the socket is no longer read until the consumer takes a frame, which
+            is logged; a close while so paused says "client fell behind" (docs/architecture.md).
         strict: Check every server frame against the official schema: a known type whose fields deviate
             raises :class:`FrameError` instead of arriving typed with ``event.problems``.
     """
@@ -158,6 +175,10 @@ class ClientConfig:
     query: Mapping[str, str] = field(default_factory=dict)
     max_frame_bytes: int = MAX_FRAME_BYTES
     open_timeout_s: float = 10.0
+    ping_interval_s: float | None = PING_INTERVAL_S
+    ping_timeout_s: float | None = PING_TIMEOUT_S
+    receive_buffer_frames: int = RECEIVE_BUFFER_FRAMES
+    receive_buffer_bytes: int = RECEIVE_BUFFER_BYTES
     strict: bool = False
 
     def __post_init__(self) -> None:
@@ -167,8 +188,13 @@ class ClientConfig:
             raise ValueError(f"provider must be 'openai', 'azure' or 'custom', not {self.provider!r}")
         if self.intent is not None and self.intent not in get_args(Intent):
             raise ValueError(f"intent must be 'transcription' or None, not {self.intent!r}")
-        if self.max_frame_bytes <= 0:
-            raise ValueError(f"max_frame_bytes must be positive, not {self.max_frame_bytes}")
+        for name in ("max_frame_bytes", "receive_buffer_frames", "receive_buffer_bytes"):
+            if getattr(self, name) <= 0:
+                raise ValueError(f"{name} must be positive, not {getattr(self, name)}")
+        for name in ("ping_interval_s", "ping_timeout_s"):
+            value = getattr(self, name)
+            if value is not None and not value > 0:  # `not >` also refuses NaN
+                raise ValueError(f"{name} must be positive or None, not {value}")
         azure_endpoint = self.azure_endpoint
         provider = self.provider or _infer_provider(self.url, azure_endpoint)
         if provider == "azure" and azure_endpoint is None and self.url is None:
@@ -306,11 +332,14 @@ class ClientConfig:
     def secrets(self) -> tuple[str, ...]:
         """Every credential this config may send, for redacting messages and logs.
 
-        Includes credential-like query parameters (``api-key=``, Azure's alternative to the header).
+        Includes credential-like query parameters (``api-key=``, Azure's alternative to the header), also
+        in their %-encoded forms.
         """
         given = parse_qsl(urlsplit(self.url).query) if self.url else []
         in_query = [v for k, v in [*given, *self.query.items()] if k.lower() in SECRET_QUERY_KEYS]
-        found = (self.api_key, self.azure_ad_token, self.effective_api_key, *in_query)
+        # Also as the URL carries them (ws_url() encodes with quote_plus), for a server that echoes its URL.
+        encoded = [form for v in in_query for form in (quote_plus(v), quote(v, safe=""))]
+        found = (self.api_key, self.azure_ad_token, self.effective_api_key, *in_query, *encoded)
         return tuple(dict.fromkeys(s for s in found if s))
 
     def __repr__(self) -> str:

@@ -56,14 +56,17 @@ def _frame_bytes(frame: str | bytes, limit: int) -> int:
 class Connection:
     """An open Realtime connection: typed events in both directions.
 
-    Receiving is pull-based, like a socket: frames are read only while someone awaits :meth:`recv`,
-    iterates (``async for``) or runs :meth:`run`. For each server frame, in this order: frame observers
+    The socket is read as frames arrive, into a bounded buffer (``ClientConfig.receive_buffer_frames``
+    and ``receive_buffer_bytes``), so keepalive pongs are seen while the consumer is behind. Events are
+    parsed, and handlers and observers called, when someone awaits :meth:`recv`, iterates
+    (``async for``) or runs :meth:`run`. For each server frame, in this order: frame observers
     (:meth:`on_frame`) see it, then handlers (:meth:`on`) matching its type or ``"*"`` are called in
     registration order (async handlers are awaited one after another, so the order holds; spawn a task
     for long work), then the event is returned to the caller. Only one task may receive at a time.
     Keep receiving while the session is open (``asyncio.create_task(conn.run())`` if you only use
-    handlers): websockets stops reading the socket once a few unread frames pile up, and then its
-    keepalive pongs go unseen too, so the connection eventually times out.
+    handlers): once the buffer is full the socket is no longer read (a WARNING says so), and a pause
+    longer than the keepalive (``ping_interval_s`` + ``ping_timeout_s``) ends the connection with a
+    :class:`PermanentError` saying "client fell behind", after the frames already read.
 
     Errors:
         - A frame that does not parse (not JSON, binary, no ``type``, not an object) raises
@@ -411,6 +414,10 @@ class _Connect:
             max_frame_bytes=config.max_frame_bytes,
             open_timeout_s=config.open_timeout_s,
             secrets=config.secrets(),
+            ping_interval_s=config.ping_interval_s,
+            ping_timeout_s=config.ping_timeout_s,
+            receive_buffer_frames=config.receive_buffer_frames,
+            receive_buffer_bytes=config.receive_buffer_bytes,
         )
         try:
             transport = await factory(url, headers)

@@ -8,7 +8,7 @@ import urllib.error
 import urllib.request
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import urlencode, urlsplit, urlunsplit
+from urllib.parse import urlencode, urljoin, urlsplit, urlunsplit
 
 from rtwidget.client.config import BETA_HEADER, ClientConfig
 from rtwidget.client.errors import ClientSecretError, redact
@@ -94,14 +94,28 @@ def client_secret_request(
     return url, headers, body
 
 
-def _post_json(url: str, headers: dict[str, str], body: dict[str, Any], timeout_s: float) -> tuple[int, str]:
+class _NoRedirects(urllib.request.HTTPRedirectHandler):
+    """Refuses every redirect: urllib would replay the POST as a GET, key and all, wherever Location says."""
+
+    def redirect_request(self, *args: Any, **kwargs: Any) -> None:
+        return None  # the 3xx then comes back as an HTTPError, reported by create_client_secret
+
+
+_OPENER = urllib.request.build_opener(_NoRedirects)
+
+
+def _post_json(
+    url: str, headers: dict[str, str], body: dict[str, Any], timeout_s: float
+) -> tuple[int, str, str | None]:
+    """POST ``body``; return the status, the reply text and the Location header (None when absent)."""
     request = urllib.request.Request(url, data=json.dumps(body).encode(), headers=headers, method="POST")
     try:
-        with urllib.request.urlopen(request, timeout=timeout_s) as reply:
-            return reply.status, reply.read().decode("utf-8", "replace")
+        with _OPENER.open(request, timeout=timeout_s) as reply:
+            return reply.status, reply.read().decode("utf-8", "replace"), None
     except urllib.error.HTTPError as exc:
         with exc:
-            return exc.code, exc.read().decode("utf-8", "replace")
+            location = exc.headers.get("Location") if exc.headers is not None else None
+            return exc.code, exc.read().decode("utf-8", "replace"), location
 
 
 def _error_message(text: str) -> str:
@@ -123,17 +137,30 @@ async def create_client_secret(
     """Mint an ephemeral key for ``config``'s server (GA ``client_secrets``, beta ``sessions``).
 
     The HTTP request runs in a worker thread (stdlib ``urllib``), so the event loop keeps running.
+    Redirects are not followed (a :class:`ClientSecretError` names where one pointed): the key is sent
+    to the configured address only.
 
     Raises:
         ValueError: Bad arguments or no key (see :func:`client_secret_request`).
-        ClientSecretError: HTTP error status, unreachable server, or a reply without a secret.
+        ClientSecretError: HTTP error status, a redirect, unreachable server, or a reply without a secret.
     """
     url, headers, body = client_secret_request(config, session, expires_after_s)
     secrets = config.secrets()
     try:
-        status, text = await asyncio.to_thread(_post_json, url, headers, body, timeout_s)
+        status, text, location = await asyncio.to_thread(_post_json, url, headers, body, timeout_s)
     except (OSError, urllib.error.URLError) as exc:
         raise ClientSecretError(redact(f"POST {url} failed: {exc}", *secrets)) from None
+    if location is not None and 300 <= status < 400:
+        # Never followed, even to the same origin: a redirected POST would be replayed as a GET.
+        raise ClientSecretError(
+            redact(
+                f"POST {url} was redirected (HTTP {status}) to {urljoin(url, location)}; not followed, so "
+                "the key went nowhere else: if that address is the right one, configure it instead",
+                *secrets,
+            ),
+            status_code=status,
+            body=redact(text, *secrets),
+        )
     if not 200 <= status < 300:
         detail = redact(_error_message(text), *secrets)
         raise ClientSecretError(

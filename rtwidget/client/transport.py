@@ -2,25 +2,41 @@
 
 from __future__ import annotations
 
+import asyncio
 import ipaddress
 import logging
+import time
+from collections import deque
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any, Protocol
 from urllib.parse import urlsplit
 
 from websockets.asyncio.client import ClientConnection
 from websockets.asyncio.client import connect as ws_connect
+from websockets.datastructures import Headers
 from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidStatus, InvalidURI
 from websockets.http11 import USER_AGENT
+from websockets.protocol import State as WsState
 
 from rtwidget import __version__
+from rtwidget.client.config import (
+    PING_INTERVAL_S,
+    PING_TIMEOUT_S,
+    RECEIVE_BUFFER_BYTES,
+    RECEIVE_BUFFER_FRAMES,
+)
 from rtwidget.client.errors import PermanentError, redact
+from rtwidget.redaction import forwardable_headers, same_origin, url_without_credentials
 
 __all__ = ["ABNORMAL_CLOSURE", "Transport", "TransportFactory", "WebSocketTransport", "websocket_factory"]
 
 # RFC 6455 §7.1.5: "If _The WebSocket Connection is Closed_ and no Close control frame was received by the
 # endpoint ... _The WebSocket Connection Close Code_ is considered to be 1006."
 ABNORMAL_CLOSURE = 1006
+_CLEAN_CLOSE_CODES = frozenset({1000, 1001})
+# What websockets closes with when a keepalive pong is late (websockets.asyncio.connection.keepalive).
+_KEEPALIVE_TIMEOUT = "keepalive ping timeout"
+_PAUSE_WARNING_INTERVAL_S = 10.0
 _BODY_PREVIEW_CHARS = 300
 
 
@@ -59,6 +75,8 @@ class Transport(Protocol):
         ...
 
 
+logger = logging.getLogger("rtwidget.client")
+
 TransportFactory = Callable[[str, Mapping[str, str]], Awaitable[Transport]]
 """Opens a Transport to ``(url, headers)``; injected into ``connect(factory=...)``."""
 
@@ -77,7 +95,7 @@ class _RedactingLogger(logging.LoggerAdapter):  # type: ignore[type-arg]
         self.logger.log(level, "%s", text, **kwargs)
 
 
-def _closed_error(exc: ConnectionClosed, action: str) -> PermanentError:
+def _closed_error(exc: ConnectionClosed, action: str, secrets: tuple[str, ...]) -> PermanentError:
     # The peer's code (the echo of ours when we closed first); else the code we failed the connection
     # with (1009 for a frame over max_size, 1002 for a protocol error); else the link just dropped.
     if exc.rcvd is not None:
@@ -86,22 +104,125 @@ def _closed_error(exc: ConnectionClosed, action: str) -> PermanentError:
         code, reason = exc.sent.code, exc.sent.reason
     else:
         code, reason = ABNORMAL_CLOSURE, ""
+    # A careless server may repeat the request URL, ?api-key= included, in its close reason.
+    reason = redact(reason, *secrets)
     shown = f" {reason!r}" if reason else ""
+    if exc.rcvd is None and reason == _KEEPALIVE_TIMEOUT:
+        shown += ": no pong from the server within ping_timeout_s (server or network unresponsive)"
     return PermanentError(
         f"connection closed ({code}{shown}); cannot {action}", close_code=code, close_reason=reason
     )
 
 
-class WebSocketTransport:
-    """A :class:`Transport` over a ``websockets`` client connection."""
+def _again(error: PermanentError) -> PermanentError:
+    """A fresh copy of ``error`` to raise once more (raising one instance again grows its traceback)."""
+    return PermanentError(str(error), close_code=error.close_code, close_reason=error.close_reason)
 
-    def __init__(self, ws: ClientConnection) -> None:
+
+class WebSocketTransport:
+    """A :class:`Transport` over a ``websockets`` client connection, with a bounded receive buffer.
+
+    A reader task takes each frame off the socket as it arrives and keeps it until :meth:`recv`. Without
+    it, a consumer that falls behind makes websockets stop reading the socket (its queue holds 16
+    frames), so keepalive pongs go unread and websockets closes the connection with 1011 "keepalive ping
+    timeout", a dead server's symptom, losing every frame not yet read.
+
+    Policy at the cap (``max_frames`` frames or ``max_bytes`` bytes held, characters for text frames):
+    the socket is not read until the consumer takes a frame. Nothing read is dropped; the server's next
+    frames wait in the network buffers, and one WARNING (logger ``rtwidget.client``) says so. If the
+    keepalive times out meanwhile, the frames already read are still delivered, then the close is
+    reported as "client fell behind", not as an unresponsive server.
+    """
+
+    def __init__(
+        self,
+        ws: ClientConnection,
+        *,
+        max_frames: int = RECEIVE_BUFFER_FRAMES,
+        max_bytes: int = RECEIVE_BUFFER_BYTES,
+        secrets: tuple[str, ...] = (),
+    ) -> None:
         self.ws = ws
+        self._secrets = secrets
         self._closed: PermanentError | None = None
+        self._frames: deque[str | bytes] = deque()
+        self._held_bytes = 0
+        self._max_frames = max_frames
+        self._max_bytes = max_bytes
+        self._arrived = asyncio.Event()  # a frame or the end is waiting for recv()
+        self._room = asyncio.Event()  # clear while the buffer is at its cap: the reader waits
+        self._room.set()
+        self._end: PermanentError | None = None
+        self._pauses = 0
+        self._warned_at: float | None = None
+        self._fell_behind = False
+        self._closing = False
+        self._reader = asyncio.get_running_loop().create_task(self._read(), name="rtwidget-reader")
+
+    def _warn_paused(self) -> None:
+        # A consumer about as fast as the server fills and drains the buffer over and over: one line
+        # per interval, counting the pauses in between.
+        now = time.monotonic()
+        if self._warned_at is not None and now - self._warned_at < _PAUSE_WARNING_INTERVAL_S:
+            return
+        self._warned_at = now
+        logger.warning(
+            "! receive buffer full (%d frames, %d bytes; caps receive_buffer_frames=%d, "
+            "receive_buffer_bytes=%d; %d pauses so far): the consumer is behind, so the socket is not "
+            "read until it takes a frame; a pause longer than ping_interval_s + ping_timeout_s ends the "
+            "connection (client fell behind)",
+            len(self._frames),
+            self._held_bytes,
+            self._max_frames,
+            self._max_bytes,
+            self._pauses,
+        )
+
+    def _full(self) -> bool:
+        return len(self._frames) >= self._max_frames or self._held_bytes >= self._max_bytes
+
+    async def _read(self) -> None:
+        ws = self.ws
+        try:
+            while True:
+                if not self._room.is_set():
+                    await self._room.wait()
+                    if ws.state is not WsState.OPEN and not self._closing:
+                        # It ended while the socket went unread for want of room.
+                        self._fell_behind = True
+                frame = await ws.recv()
+                self._frames.append(frame)
+                self._held_bytes += len(frame)
+                self._arrived.set()
+                if not self._closing and self._full():
+                    self._room.clear()
+                    self._pauses += 1
+                    self._warn_paused()
+        except ConnectionClosed as exc:
+            self._end = self._failed(exc, "receive")
+        except Exception as exc:  # websockets raises ConnectionClosed; anything else still ends the stream
+            self._end = PermanentError(
+                f"receiving failed ({type(exc).__name__}: {exc}); cannot receive",
+                close_code=ws.close_code or ABNORMAL_CLOSURE,
+                close_reason=self.close_reason,
+            )
+        finally:
+            self._arrived.set()
 
     def _failed(self, exc: ConnectionClosed, action: str) -> PermanentError:
         """Remember how the connection ended (websockets reports 1006 for codes we sent) and say so."""
-        error = _closed_error(exc, action)
+        error = _closed_error(exc, action, self._secrets)
+        behind = self._fell_behind or (not self._room.is_set() and not self._closing)
+        clean = exc.rcvd is not None and exc.rcvd.code in _CLEAN_CLOSE_CODES
+        if behind and not clean:
+            reason = error.close_reason or "connection lost"
+            error = PermanentError(
+                f"client fell behind: its receive buffer reached its cap (receive_buffer_frames="
+                f"{self._max_frames}, receive_buffer_bytes={self._max_bytes}), the socket went unread and "
+                f"the connection ended ({error.close_code} {reason!r}); cannot {action}",
+                close_code=error.close_code,
+                close_reason=f"client fell behind ({reason})",
+            )
         self._closed = self._closed or error
         return error
 
@@ -113,11 +234,18 @@ class WebSocketTransport:
             raise self._failed(exc, "send") from exc
 
     async def recv(self) -> str | bytes:
-        """Receive one message; cancelling it is safe (websockets keeps the message for the next call)."""
-        try:
-            return await self.ws.recv()
-        except ConnectionClosed as exc:
-            raise self._failed(exc, "receive") from exc
+        """The next frame read from the socket; cancelling it is safe (the frame stays for the next call)."""
+        while not self._frames:
+            if self._end is not None:
+                raise _again(self._end)
+            self._arrived.clear()
+            await self._arrived.wait()
+        frame = self._frames.popleft()
+        self._held_bytes -= len(frame)
+        # Read again as soon as there is room: the sooner the socket moves, the sooner pongs are seen.
+        if not self._room.is_set() and not self._full():
+            self._room.set()
+        return frame
 
     async def ping(self) -> float:
         """Ping and return the latency in seconds."""
@@ -128,8 +256,11 @@ class WebSocketTransport:
             raise self._failed(exc, "ping") from exc
 
     async def close(self, code: int = 1000, reason: str = "") -> None:
-        """Run the closing handshake (idempotent)."""
+        """Run the closing handshake (idempotent); frames already read stay receivable."""
+        self._closing = True
+        self._room.set()  # the reader takes what websockets still holds, then records the close
         await self.ws.close(code, reason)
+        await self._reader
 
     @property
     def close_code(self) -> int | None:
@@ -143,7 +274,8 @@ class WebSocketTransport:
         """Close reason once closed, else None."""
         if self._closed is not None:
             return self._closed.close_reason
-        return self.ws.close_reason
+        reason = self.ws.close_reason
+        return None if reason is None else redact(reason, *self._secrets)
 
 
 def _is_loopback(url: str) -> bool:
@@ -156,8 +288,41 @@ def _is_loopback(url: str) -> bool:
         return False
 
 
+class _OriginBoundConnect(ws_connect):
+    """websockets' ``connect``, keeping every credential to its origin when it follows a redirect.
+
+    websockets itself drops ``Authorization`` and ``Cookie`` on a cross-origin redirect; a key in Azure's
+    ``api-key`` header, in the query, or in any other header (a subprotocol) would still go along.
+    """
+
+    def __init__(self, uri: str, *, secrets: tuple[str, ...], **kwargs: Any) -> None:
+        super().__init__(uri, **kwargs)
+        self._secrets = secrets
+
+    def process_redirect(self, exc: Exception) -> Exception | str:
+        origin = self.uri
+        target = super().process_redirect(exc)
+        if isinstance(target, str) and not same_origin(origin, target):
+            if self.additional_headers is not None:
+                given = Headers(self.additional_headers).raw_items()
+                self.additional_headers = Headers(forwardable_headers(given, self._secrets))
+            target = url_without_credentials(target, self._secrets)
+            logger.info(
+                "= redirected to another origin, %s: credentials not forwarded",
+                redact(target, *self._secrets),
+            )
+        return target
+
+
 def websocket_factory(
-    *, max_frame_bytes: int, open_timeout_s: float = 10.0, secrets: tuple[str, ...] = ()
+    *,
+    max_frame_bytes: int,
+    open_timeout_s: float = 10.0,
+    secrets: tuple[str, ...] = (),
+    ping_interval_s: float | None = PING_INTERVAL_S,
+    ping_timeout_s: float | None = PING_TIMEOUT_S,
+    receive_buffer_frames: int = RECEIVE_BUFFER_FRAMES,
+    receive_buffer_bytes: int = RECEIVE_BUFFER_BYTES,
 ) -> TransportFactory:
     """Return a factory opening :class:`WebSocketTransport` connections with these limits.
 
@@ -165,23 +330,31 @@ def websocket_factory(
         max_frame_bytes: Largest message accepted from the server (websockets ``max_size``).
         open_timeout_s: Handshake timeout.
         secrets: Strings masked in log lines and error messages (the API key).
+        ping_interval_s: Keepalive ping period (websockets ``ping_interval``); None disables keepalive.
+        ping_timeout_s: Wait for each keepalive pong (websockets ``ping_timeout``); None waits for ever.
+        receive_buffer_frames: Cap, in frames, of the receive buffer (see :class:`WebSocketTransport`).
+        receive_buffer_bytes: Cap, in bytes, of the receive buffer.
     """
-    logger = _RedactingLogger(logging.getLogger("rtwidget.client.websockets"), secrets)
+    ws_logger = _RedactingLogger(logging.getLogger("rtwidget.client.websockets"), secrets)
 
     async def open_websocket(url: str, headers: Mapping[str, str]) -> Transport:
         shown_url = redact(url, *secrets)
+        opening = _OriginBoundConnect(
+            url,
+            secrets=secrets,
+            additional_headers=dict(headers),
+            user_agent_header=f"rtwidget/{__version__} {USER_AGENT}",
+            max_size=max_frame_bytes,
+            open_timeout=open_timeout_s,
+            ping_interval=ping_interval_s,
+            ping_timeout=ping_timeout_s,
+            logger=ws_logger,
+            # websockets >= 15 routes through HTTP(S)_PROXY by default; a loopback server (the
+            # embedded simulator) must never be sent to a proxy, whatever the environment says.
+            proxy=None if _is_loopback(url) else True,
+        )
         try:
-            ws = await ws_connect(
-                url,
-                additional_headers=dict(headers),
-                user_agent_header=f"rtwidget/{__version__} {USER_AGENT}",
-                max_size=max_frame_bytes,
-                open_timeout=open_timeout_s,
-                logger=logger,
-                # websockets >= 15 routes through HTTP(S)_PROXY by default; a loopback server (the
-                # embedded simulator) must never be sent to a proxy, whatever the environment says.
-                proxy=None if _is_loopback(url) else True,
-            )
+            ws = await opening
         except InvalidStatus as exc:
             status = exc.response.status_code
             body = (
@@ -190,6 +363,8 @@ def websocket_factory(
                 else ""
             )
             detail = f": {redact(body, *secrets)}" if body else ""
+            if opening.uri != url:
+                shown_url += f" (redirected to {redact(opening.uri, *secrets)})"
             raise PermanentError(
                 f"server refused the WebSocket upgrade at {shown_url}: HTTP {status}{detail}",
                 status_code=status,
@@ -201,6 +376,8 @@ def websocket_factory(
             ) from None
         except (OSError, TimeoutError) as exc:
             raise PermanentError(f"cannot connect to {shown_url}: {redact(str(exc), *secrets)}") from exc
-        return WebSocketTransport(ws)
+        return WebSocketTransport(
+            ws, max_frames=receive_buffer_frames, max_bytes=receive_buffer_bytes, secrets=secrets
+        )
 
     return open_websocket

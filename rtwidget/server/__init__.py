@@ -5,7 +5,9 @@
         sim.base_url   # ws://127.0.0.1:PORT/v1  (openai: AsyncOpenAI(websocket_base_url=sim.base_url))
 
 `python -m rtwidget.server [--host 127.0.0.1] [--port 8765] [--speed 1.0] [--require-key KEY]
-[--reject-beta]` prints the URL on one line and runs until Ctrl-C.
+[--reject-beta] [--allow-origin ORIGIN ...]` prints the URL on one line and runs until Ctrl-C. Browser
+connections (an `Origin` header) are refused with HTTP 403 unless their origin is allowed
+(`--allow-origin`, `serve(allow_origins=...)`).
 
 Endpoints: `/v1/realtime?model=...` (OpenAI), `/openai/v1/realtime?model=<deployment>` (Azure GA),
 `/openai/realtime?deployment=...` (Azure preview), `?intent=transcription` for a transcription session;

@@ -1,4 +1,4 @@
-"""Command line: `python -m rtwidget.server [--host 127.0.0.1] [--port 8765] [--speed 1.0] ...`.
+"""Command line: `python -m rtwidget.server [--host 127.0.0.1] [--port 8765] [--allow-origin ORIGIN] ...`.
 
 Prints the WebSocket URL on one line once it accepts connections; Ctrl-C stops it cleanly.
 """
@@ -12,6 +12,7 @@ import signal
 import sys
 
 from rtwidget.server.adapter import serve
+from rtwidget.server.handshake import allowed_origins
 
 __all__ = ["main"]
 
@@ -34,6 +35,15 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--reject-beta", action="store_true", help="answer beta clients with beta_api_shape_disabled"
     )
+    p.add_argument(
+        "--allow-origin",
+        metavar="ORIGIN",
+        action="append",
+        default=[],
+        help="accept browser connections from web pages of ORIGIN, e.g. http://localhost:5173 (repeatable; "
+        "'*' for any). Other pages get HTTP 403; clients that send no Origin header (Python, Node) are "
+        "always accepted",
+    )
     return p
 
 
@@ -49,6 +59,7 @@ async def _run(args: argparse.Namespace) -> None:
         speed=args.speed,
         require_key=args.require_key,
         reject_beta=args.reject_beta,
+        allow_origins=args.allow_origin,
     ) as sim:
         print(sim.url, flush=True)
         await stop.wait()
@@ -59,6 +70,11 @@ def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     if args.speed <= 0:
         print("error: --speed must be > 0", file=sys.stderr)
+        return 2
+    try:
+        allowed_origins(args.allow_origin)
+    except ValueError as exc:
+        print(f"error: --allow-origin: {exc}", file=sys.stderr)
         return 2
     try:
         asyncio.run(_run(args))

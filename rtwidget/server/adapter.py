@@ -12,11 +12,10 @@ import contextlib
 import heapq
 import itertools
 import json
-import logging
 import secrets
 import time
 from collections import deque
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Iterable, Sequence
 from dataclasses import dataclass, field
 from http import HTTPStatus
 from typing import Any
@@ -31,12 +30,12 @@ from websockets.typing import Subprotocol
 
 from rtwidget.protocol import dialect_names, encode_event_bytes
 from rtwidget.protocol.closes import CLOSE_INVALID_REQUEST
-from rtwidget.redaction import redact_text
 from rtwidget.server.core import AUDIO_CHUNK_MS, SimSession
 from rtwidget.server.dialect import to_event
 from rtwidget.server.faults import MALFORMED_FRAME, UNKNOWN_EVENT_TYPE, Faults
-from rtwidget.server.handshake import check_handshake, select_subprotocol
+from rtwidget.server.handshake import allowed_origins, check_handshake, origin_refusal, select_subprotocol
 from rtwidget.server.ids import IdFactory
+from rtwidget.server.wslog import refusal, ws_logger
 
 __all__ = ["MAX_FRAME_BYTES", "PING_INTERVAL_S", "Simulator", "serve"]
 
@@ -321,8 +320,10 @@ class _Handler:
         audio_chunk_ms: int,
         record_lateness: bool,
         seed: int | str | None = None,
+        allow_origins: frozenset[str] = frozenset(),
     ) -> None:
         self.sim = sim
+        self.allow_origins = allow_origins
         # Connection n is seeded "<seed>:<n>": ids differ between connections and, with no seed given,
         # between servers and runs (a client reconnecting to a restarted simulator must not see old ids).
         self.seed = secrets.token_hex(8) if seed is None else seed
@@ -336,6 +337,10 @@ class _Handler:
         self.synthesis = _SynthesisQueue()
 
     def process_request(self, connection: ServerConnection, request: Request) -> Response | None:
+        refused = origin_refusal(request.headers.get_all("Origin"), self.allow_origins)
+        if refused is not None:
+            ws_logger.warning(refusal(connection.remote_address, refused.strip()))
+            return connection.respond(HTTPStatus.FORBIDDEN, refused)
         path = urlsplit(request.path).path
         if check_handshake(path, {"model": "gpt-realtime"}, {}) is None:
             return connection.respond(HTTPStatus.NOT_FOUND, f"Not a realtime endpoint: {path}\n")
@@ -398,23 +403,6 @@ def _warm_up() -> None:
     SimSession(speed=1000.0).receive('{"type": "response.create"}', 0.0)
 
 
-class _RedactKeys(logging.Filter):
-    """Mask API keys in log records: websockets logs the request line and every header at DEBUG
-    (Authorization, `api-key` header or query, the key subprotocol). The policy is rtwidget.redaction's."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        message = record.getMessage()
-        redacted = redact_text(message)
-        if redacted != message:
-            record.msg, record.args = redacted, ()
-        return True
-
-
-ws_logger = logging.getLogger("rtwidget.server.websockets")
-"""The logger of the simulator's WebSocket layer (websockets' own records, keys redacted)."""
-ws_logger.addFilter(_RedactKeys())
-
-
 def _select_subprotocol(connection: ServerConnection, offered: Sequence[Subprotocol]) -> Subprotocol | None:
     """websockets' hook: answer `realtime` when a browser-style client offers it (never the key)."""
     chosen = select_subprotocol(offered)
@@ -434,6 +422,7 @@ async def serve(
     ping_interval_s: float | None = PING_INTERVAL_S,
     record_lateness: bool = False,
     seed: int | str | None = None,
+    allow_origins: Iterable[str] = (),
 ) -> AsyncIterator[Simulator]:
     """Run the simulator on the running loop until the block exits.
 
@@ -449,9 +438,19 @@ async def serve(
         record_lateness: collect `Simulator.audio_lateness_s` (for benchmarks).
         seed: makes the ids of every connection reproducible (connection n is seeded `"<seed>:<n>"`);
             None: a fresh random seed per server, so no two servers hand out the same session or item ids.
+        allow_origins: web page origins (`"http://localhost:5173"`) whose browser connections are accepted;
+            `"*"` accepts every page. A connection with any other `Origin` header gets HTTP 403: otherwise
+            any page the user opens could hold a session through their browser. Clients that send no Origin
+            (the kernel, the openai Python SDK, node's `ws`) are always accepted. The default accepts no page,
+            loopback ones included (a notebook's output runs on the Jupyter server's origin): right for the
+            widget's embedded simulator, reached only from the kernel.
+
+    Raises:
+        ValueError: a `speed` <= 0, or an `allow_origins` entry that is no origin (see `allowed_origins`).
     """
     if speed <= 0:
         raise ValueError(f"speed must be > 0, got {speed}")
+    origins = allowed_origins(allow_origins)
     _warm_up()
     sim = Simulator(host=host, port=port, speed=speed)
     handler = _Handler(
@@ -462,6 +461,7 @@ async def serve(
         audio_chunk_ms=audio_chunk_ms,
         record_lateness=record_lateness,
         seed=seed,
+        allow_origins=origins,
     )
     async with ws_serve(
         handler,

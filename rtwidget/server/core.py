@@ -15,6 +15,8 @@ from __future__ import annotations
 
 import json
 import logging
+import re
+import sys
 from collections import deque
 from typing import Any
 
@@ -50,6 +52,51 @@ __all__ = [
 ]
 
 logger = logging.getLogger("rtwidget.server")
+
+# Deeper than any client event needs (a tool's JSON Schema nests a few dozen levels), and shallow enough
+# that what walks an event recursively (validation, `json_copy`) stays far from Python's recursion limit.
+MAX_JSON_DEPTH = 128
+_TOO_DEEP = f"arrays and objects nest more than {MAX_JSON_DEPTH} levels deep"
+_SURROGATE_RE = re.compile(r"[\ud800-\udfff]")
+
+
+class _UnreadableFrameError(ValueError):
+    """A text frame that is no JSON the server accepts; the message says why (it goes to the client)."""
+
+
+def _decode_frame(frame: str) -> Any:
+    """`json.loads`, refusing what it lets through but no strict JSON reader would (RFC 8259).
+
+    Raises:
+        _UnreadableFrameError: the reason, worded for the client (never echoing a lone surrogate: it cannot
+            be encoded to UTF-8, so the error event carrying it could not be sent).
+    """
+    try:
+        data = json.loads(frame)
+    except json.JSONDecodeError as exc:
+        raise _UnreadableFrameError(exc.msg) from None
+    except ValueError:
+        # The only other ValueError json.loads raises: int() refuses long digit strings (CVE-2020-10735).
+        raise _UnreadableFrameError(f"a number has more than {sys.get_int_max_str_digits()} digits") from None
+    except RecursionError:
+        raise _UnreadableFrameError(_TOO_DEEP) from None
+    # json.loads decodes a lone `\ud800` escape to a str that cannot be encoded; it can only come from
+    # such an escape (websockets checks a text frame's UTF-8).
+    stack = [(data, 1)]
+    while stack:
+        value, depth = stack.pop()
+        if isinstance(value, dict | list):
+            if depth > MAX_JSON_DEPTH:
+                raise _UnreadableFrameError(_TOO_DEEP)
+            if isinstance(value, dict):
+                stack.extend((key, depth) for key in value)
+                value = value.values()
+            stack.extend((item, depth + 1) for item in value)
+        elif isinstance(value, str) and not value.isascii() and (m := _SURROGATE_RE.search(value)):
+            raise _UnreadableFrameError(
+                f"a string holds a lone surrogate (U+{ord(m.group()):04X}), not Unicode text"
+            )
+    return data
 
 
 class SimSession(InputAudioMixin):
@@ -144,18 +191,22 @@ class SimSession(InputAudioMixin):
         """Handle one client frame received at `now`; returns the events to send (in order)."""
         self._now = now
         self._run_due(now)
-        event = self._parse(frame)
-        if event is not None:
-            try:
+        event: JSON | None = None
+        try:
+            event = self._parse(frame)
+            if event is not None:
                 self._dispatch(event)
-            except Exception as exc:  # a simulator bug must not end the session; say so like the server
-                logger.exception("simulator failed on %s", event.get("type"))
-                self._error(
-                    "server_error",
-                    f"The server had an error while processing your request: {type(exc).__name__}.",
-                    event_id=event.get("event_id"),
-                    error_type="server_error",
-                )
+        except Exception as exc:  # a simulator bug must not end the session; say so like the server
+            logger.exception(
+                "simulator failed on %s", "a client frame" if event is None else event.get("type")
+            )
+            self._error(
+                "server_error",
+                f"The server had an error while processing your request: {type(exc).__name__}.",
+                event_id=None if event is None else event.get("event_id"),
+                error_type="server_error",
+            )
+            if event is not None:
                 for resp in [r for r in self._running if r.item is None]:
                     # A response that failed before any output: end it, or it would block the next one.
                     self._fail(resp, None)
@@ -241,10 +292,10 @@ class SimSession(InputAudioMixin):
             )
             return None
         try:
-            data = json.loads(frame)
-        except json.JSONDecodeError as exc:
-            # docs/protocol-notes.md: "non-JSON text -> invalid_json".
-            self._error("invalid_json", f"We could not parse the JSON body of your request: {exc.msg}.")
+            data = _decode_frame(frame)
+        except _UnreadableFrameError as exc:
+            # docs/protocol-notes.md: "non-JSON text -> invalid_json" (and the session goes on).
+            self._error("invalid_json", f"We could not parse the JSON body of your request: {exc}.")
             return None
         if not isinstance(data, dict):
             self._error("invalid_json", "The event must be a JSON object.")

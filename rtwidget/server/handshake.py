@@ -1,4 +1,4 @@
-"""Sans-I/O checks of a connection request: path, key, model, dialect (docs/protocol-notes.md).
+"""Sans-I/O checks of a connection request: origin, path, key, model, dialect (docs/protocol-notes.md).
 
 docs/protocol-notes.md: "The WebSocket upgrade returns 101 even for a bad key, bad model or a beta header; the
 first frame is then an `error` event and the server closes at once: close 3000
@@ -9,20 +9,24 @@ first frame is then an `error` event and the server closes at once: close 3000
 from __future__ import annotations
 
 import hmac
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
+from urllib.parse import urlsplit
 
 from rtwidget.protocol import catalog
 from rtwidget.protocol.closes import CLOSE_INVALID_KEY, CLOSE_INVALID_REQUEST
 from rtwidget.server.core import Close
 
 __all__ = [
+    "ANY_ORIGIN",
     "KNOWN_MODEL_PREFIXES",
     "REALTIME_PATHS",
     "Handshake",
+    "allowed_origins",
     "check_handshake",
     "offered_subprotocols",
+    "origin_refusal",
     "request_key",
     "select_subprotocol",
 ]
@@ -37,6 +41,12 @@ BETA_HEADER_VALUE = "realtime=v1"
 _KEY_SUBPROTOCOL = "openai-insecure-api-key."
 REALTIME_SUBPROTOCOL = "realtime"
 BETA_SUBPROTOCOL = "openai-beta.realtime-v1"
+# An allow-list entry that lets every browser origin connect.
+ANY_ORIGIN = "*"
+# What a browser sends for a page with an opaque origin (a file:// page, a sandboxed iframe).
+_OPAQUE_ORIGIN = "null"
+# A refusal quotes the client's Origin up to this many characters.
+_MAX_QUOTED_ORIGIN_CHARS = 200
 
 
 @dataclass(frozen=True)
@@ -89,6 +99,50 @@ def select_subprotocol(offered: Sequence[str]) -> str | None:
     the response headers).
     """
     return REALTIME_SUBPROTOCOL if REALTIME_SUBPROTOCOL in offered else None
+
+
+def allowed_origins(entries: Iterable[str]) -> frozenset[str]:
+    """The allow list in the form `origin_refusal` compares: lowercased, no trailing slash.
+
+    Raises:
+        ValueError: an entry that is not `*`, `null` or `scheme://host[:port]` (it could never match).
+    """
+    out = set()
+    for entry in entries:
+        origin = entry.strip().lower().rstrip("/")
+        parts = urlsplit(origin)
+        if origin not in (ANY_ORIGIN, _OPAQUE_ORIGIN) and not (
+            parts.scheme and parts.netloc and not parts.path and not parts.query and not parts.fragment
+        ):
+            raise ValueError(
+                f"not an origin: {entry!r}; an origin is scheme://host[:port] as a browser sends it "
+                f"(e.g. 'http://localhost:5173'), 'null' or '*' for any"
+            )
+        out.add(origin)
+    return frozenset(out)
+
+
+def origin_refusal(origins: Sequence[str], allowed: frozenset[str]) -> str | None:
+    """Why a connection with these `Origin` header values is refused (HTTP 403); None: accepted.
+
+    Only browsers send `Origin`, and a page cannot stop its browser sending its own. Without this check
+    any web page the user opens could hold a session with a simulator on their machine (WebSockets are
+    not bound by the same-origin policy). Clients that send no Origin (Python, Node, the kernel) are not
+    pages and are accepted. `allowed` comes from :func:`allowed_origins`.
+    """
+    if not origins or ANY_ORIGIN in allowed:
+        return None
+    if len(origins) > 1:
+        return "Refused: more than one Origin header.\n"
+    origin = origins[0].strip()
+    if origin.lower().rstrip("/") in allowed:
+        return None
+    # Printable ASCII only: websockets keeps a header's non-ASCII bytes as surrogates, not UTF-8 encodable.
+    quoted = ascii(origin[:_MAX_QUOTED_ORIGIN_CHARS])[1:-1]
+    return (
+        f"Refused: pages from origin {quoted} may not connect to this simulator. To allow them, start it "
+        f"with --allow-origin {quoted} (from Python: serve(allow_origins=[...]); '*' allows every origin).\n"
+    )
 
 
 def _fail(code: str, message: str, close_code: int, *, param: str | None = None) -> Handshake:

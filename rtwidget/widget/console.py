@@ -10,11 +10,13 @@ around it (traits, comm, loop hand-off).
 
 from __future__ import annotations
 
+import json
 import time
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from rtwidget.protocol import Conversation, UnknownEvent, dialect_names
 from rtwidget.protocol.formats import AudioFormatName, duration_ms, session_audio_format
+from rtwidget.redaction import mask_known
 from rtwidget.widget.items import AudioTrack, Item, to_pcm16
 from rtwidget.widget.log import (
     TEXT_DELTA_TYPES,
@@ -119,8 +121,15 @@ class ConsoleState:
         """Log one frame (``direction`` ``client`` or ``server``); ``event`` None for an unparsable one."""
         log = self.log
         self._frame_time = now
+        # The log keeps frames as they were, except the key's value: a server may echo it (its URL with
+        # ?api-key=, a header), and w.events hands out the log's frames.
+        secret = isinstance(raw, str) and any(s in raw for s in self.secrets)
+        if secret:
+            raw = mask_known(str(raw), self.secrets)
         if direction == "client":
             data = event.to_dict() if event is not None else None
+            if secret and data is not None:
+                data = json.loads(mask_known(json.dumps(data), self.secrets))
             nbytes = payload_len(event, data)
             entry, row = log.add(
                 "client",

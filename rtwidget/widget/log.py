@@ -104,7 +104,7 @@ class LogEntry:
 
     @property
     def data(self) -> dict[str, Any]:
-        """The event as a JSON object, exactly as on the wire (computed on first access)."""
+        """The event as a JSON object as on the wire, the key's value masked (computed on first access)."""
         if self._audio is not None:
             return self._audio.data()  # rebuilt on each access: audio frames are not kept decoded
         if self._data is None:

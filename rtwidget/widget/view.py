@@ -10,8 +10,9 @@ closed by the server with a code other than 1000/1001, or a connect that did not
 ``close_reason``, ``close_hint`` (what to do after a failure), ``model_notice`` (the model is on the
 shutdown list: when, and what replaces it), ``backend``,
 ``model``, ``dialect``, ``error_count``, ``reply`` (status and item; its text comes as ``reply.text``),
-``session_effective``,
-``session_requested``, ``session_diff``, ``form_error``, ``log_filter``, ``log_search``, ``preroll_ms``,
+``session_effective``, ``session_requested``, ``session_diff``, ``form_error`` (a refused Apply: the form's
+rule or the server's error), ``form_notice`` (an Apply's progress: sent, applied), ``talk_notice`` (a reply
+waiting for the one in flight), ``log_filter``, ``log_search``, ``preroll_ms``,
 ``tolerated_count``.
 
 Browser -> kernel (UI actions carry ``seq`` and are acknowledged at once with ``ack``; an action left
@@ -19,7 +20,11 @@ unacknowledged for a second means a cell is running, and the view says "kernel b
     {type: "ready", view, limit}                       -> log.window, errors.window and reply.text for that
                                                           view (the handshake: the kernel sends no custom
                                                           message before the first ready)
+    {type: "bye", view, req}                           the view's element was removed (cell re-run, output
+                                                          cleared); the last one leaving closes the connection
+                                                          (rtwidget.widget.lifecycle)
     {type: "connect" | "disconnect" | "clear", seq}
+    {type: "ping", seq}                                acknowledged only: playback starved, is the kernel busy
     {type: "send_text", seq, text, respond}
     {type: "apply", seq, session}                      GA session object from the form
     {type: "stop", seq, played: {item_id: ms}, item}
@@ -75,6 +80,7 @@ __all__ = [
     "ViewMessageError",
     "ViewSync",
     "apply_form",
+    "apply_outcome",
     "close_hint",
     "route_view_message",
     "view_int",
@@ -156,9 +162,12 @@ def route_view_message(widget: RealtimeWidget, kind: Any, view: Any, content: di
     console = widget._console
     if kind == "ready":
         widget._ready = True
+        widget._presence.joined(str(view))
         widget._views.post({"type": "log.window", "view": view, **log.tail(limit)})
         widget._views.hello(view)
         widget._views.schedule_flush()
+    elif kind == "bye":
+        widget._presence.left(str(view))
     elif kind == "log.window":
         widget._views.post({"type": "log.window", "view": view, **log.tail(limit)})
     elif kind == "log.page":
@@ -218,7 +227,24 @@ def apply_form(widget: RealtimeWidget, session: Any) -> None:
         widget.form_error = "not connected"
         return
     widget.form_error = ""
-    widget._spawn(widget.update_session(body))
+    widget.form_notice = "sent, waiting for session.updated"
+    widget._apply_id = event_id = f"evt_rtw_apply_{next(widget._event_ids)}"
+    widget._spawn(widget.update_session(body, event_id=event_id))
+
+
+def apply_outcome(widget: RealtimeWidget, event: Any) -> None:
+    """Show an Apply's outcome under the form: the server's refusal (an error naming the form's event) or
+    the ``session.updated`` that answers it."""
+    if widget._apply_id is None or event.type not in ("error", "session.updated"):
+        return
+    if event.type == "session.updated":
+        widget.form_error, widget.form_notice, widget._apply_id = "", "applied", None
+        return
+    err = event.wire().get("error")
+    if isinstance(err, dict) and err.get("event_id") == widget._apply_id:
+        why = err.get("message") or err.get("code") or "no reason given"
+        widget.form_error = widget._scrub(f"the server refused it: {why}")
+        widget.form_notice, widget._apply_id = "", None
 
 
 class ReplyStream:

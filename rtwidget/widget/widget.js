@@ -17,15 +17,24 @@
  *   rt-tolerated     tolerated-frame counter beside it (data-count, tolerated_count trait); hidden at 0
  *   rt-error-list    pinned errors, each rt-error-item (data-row = log row id, data-cause-row = row of the
  *                    client event that caused it, when the error's event_id names one); click jumps to the row
+ *   rt-form-summary  the effective session in one line (output · voice · turn detection · tools), shown beside
+ *                    the form's collapsed "Session" heading
  *   rt-form          session form; fields rt-instructions, rt-modality, rt-voice, rt-turn, rt-threshold,
  *                    rt-prefix-ms, rt-silence-ms, rt-idle-ms, rt-create-response, rt-interrupt-response,
  *                    rt-eagerness, rt-transcription, rt-transcription-model, rt-max-tokens, rt-tool-choice, rt-tools
  *   rt-apply         Apply button: sends the form's session to the kernel, which validates it (protocol core)
- *   rt-form-error    refusal reason (the form's JSON, or the protocol core's rule); empty after a valid Apply
+ *   rt-form-error    refusal reason (the form's JSON, the protocol core's rule, or the server's error naming the
+ *                    form's session.update); empty after a valid Apply
+ *   rt-form-notice   an Apply's progress (form_notice trait): "sent, waiting for session.updated", "✓ applied";
+ *                    data-state = sent | applied
+ *   rt-gone          shown when the model's comm is dead (kernel restarted or shut down): every control is
+ *                    disabled and rt-status reads "no kernel" (data-state="gone")
  *   rt-session       effective session (from session.updated) as JSON; fields that differ from what was asked
  *                    are rows rt-session-diff (data-path)
  *   rt-prompt        text prompt (Enter sends, Shift+Enter inserts a newline)
  *   rt-respond       checkbox: also send response.create after conversation.item.create
+ *   rt-talk-notice   what happens to a message sent while a reply is in flight (talk_notice trait: its reply
+ *                    waits for the current one to end); hidden when empty
  *   rt-send          Send button
  *   rt-stop          Stop button: flush playback, response.cancel if a response is in flight, truncate
  *   rt-reply         streamed reply text / transcript; data-status = streaming | done | cancelled | truncated |
@@ -34,12 +43,15 @@
  *                    data-total-received-ms / data-total-played-ms over the session, data-item-id,
  *                    data-state = none | suspended | running | closed, data-mode = worklet | fallback,
  *                    data-underruns
+ *   rt-audio-busy    "kernel busy — audio waits" in the audio bar: playback starved and the kernel did not answer a
+ *                    ping within a second (a running cell holds it)
  *   rt-enable-audio  "enable audio" button, shown while the AudioContext is suspended by autoplay policy
  *   rt-volume        volume slider (0..1); rt-mute mute toggle (aria-pressed)
  *   rt-log           the event log; rows rt-log-row with data-type, data-dir (client | server | local),
  *                    data-row (row id), data-count (members in an aggregated delta run), data-flags
  *                    (e = error, u = unknown type, x = bad frame, w = tolerated: a known type that deviates
- *                    from the schema, class rt-row-warn); a click toggles rt-log-detail (pretty JSON)
+ *                    from the schema, class rt-row-warn); a click toggles rt-log-detail (pretty JSON). A
+ *                    local.connecting row (each new connection) has class rt-row-sep: a rule above it
  *   rt-log-detail    expanded JSON of one row member; rt-detail-prev / rt-detail-next walk a run's members
  *   rt-filter        filter preset select: all | no_audio (hide audio deltas) | no_deltas | errors
  *   rt-search        text search (type and summary, evaluated kernel-side)
@@ -82,6 +94,8 @@ const BUSY_AFTER_MS = 1000;
 const PLAYED_REPORT_MS = 100;
 const RESUME_TIMEOUT_MS = 2000;
 const FLUSH_REPLY_TIMEOUT_MS = 150;
+// What a view says when its model's comm is dead (the widget manager marks it so on a kernel restart).
+const KERNEL_GONE = "kernel restarted or shut down — re-run the cell to get a live console";
 const VOICES = ["alloy", "ash", "ballad", "coral", "echo", "sage", "shimmer", "verse", "marin", "cedar"];
 
 // ---------------------------------------------------------------------------------------------------------
@@ -523,7 +537,33 @@ const DIRS = { c: "client", s: "server", l: "local" };
 
 /** @param {number} t  seconds */
 function fmtTime(t) {
-  return t < 100 ? t.toFixed(3) : t.toFixed(1);
+  // One format for the whole log (m:ss.mmm since the first connect; h:mm:ss.mmm past an hour), so rows of a
+  // long session line up and compare as text.
+  const ms = Math.max(0, Math.round(t * 1000));
+  const h = Math.floor(ms / 3600000);
+  const m = Math.floor(ms / 60000) % 60;
+  const sec = ((ms % 60000) / 1000).toFixed(3).padStart(6, "0");
+  return h ? `${h}:${String(m).padStart(2, "0")}:${sec}` : `${m}:${sec}`;
+}
+
+/**
+ * `text` with each case-insensitive occurrence of `term` in a <mark> (the log's search).
+ * @param {string} text
+ * @param {string} term
+ * @param {Record<string, any>} attrs   attributes of the wrapping span
+ */
+function marked(text, term, attrs) {
+  const el = h("span", attrs);
+  const needle = term.trim().toLowerCase();
+  if (!needle) { el.textContent = text; return el; }
+  const hay = text.toLowerCase();
+  let at = 0;
+  for (let i = hay.indexOf(needle); i >= 0; i = hay.indexOf(needle, at)) {
+    el.append(text.slice(at, i), h("mark", { class: "rt-mark", text: text.slice(i, i + needle.length) }));
+    at = i + needle.length;
+  }
+  el.append(text.slice(at));
+  return el;
 }
 
 /** @param {number} n */
@@ -710,6 +750,8 @@ function fillForm(f, s) {
  * @property {(content: object) => void} request  a log request: carries a req, answered by a log.* message
  * @property {(seq: number) => void} acked        the kernel acknowledged this seq
  * @property {() => boolean} waiting              an action has waited for its ack for BUSY_AFTER_MS or more
+ * @property {() => string} gone                  why the model is gone ("" while it lives): see makeContext
+ * @property {(reason: string) => void} markGone   the model's comm is dead: say so once, disable the view
  * @property {ViewLinks} links
  */
 
@@ -719,6 +761,7 @@ function fillForm(f, s) {
  * @typedef {object} ViewLinks
  * @property {(rowId: number) => void} jumpTo   show a log row, centred and outlined
  * @property {() => void} toggleErrors          show or hide the pinned error list
+ * @property {(reason: string) => void} gone     the model is gone: show why, disable every control
  */
 
 /**
@@ -812,6 +855,10 @@ function header(ctx, busy) {
     // A failed connect may have no close code (nothing answered): the reason alone says why.
     else if (st === "failed") text = `failed${code != null ? ` ${code}` : ""}${reason ? ` ${reason}` : ""}`;
     status.textContent = text;
+    if (ctx.gone()) {  // the traits are the last the kernel sent: they no longer describe anything live
+      status.dataset.state = "gone";
+      status.textContent = "no kernel";
+    }
     const hint = st === "failed" ? model.get("close_hint") : "";
     closeHint.textContent = hint ? `→ ${hint}` : "";
     closeHint.hidden = !hint;
@@ -870,6 +917,7 @@ function errorList(ctx) {
     max = msg.max || max;
     shown = (msg.errors || []).slice(-max);
     el.replaceChildren(...shown.map(itemEl));
+    if (!shown.length) el.hidden = true;  // Clear leaves no empty box behind
   };
   const append = (/** @type {KernelMessage} */ msg) => {
     max = msg.max || max;
@@ -880,7 +928,7 @@ function errorList(ctx) {
     }
     while (shown.length > max) { shown.shift(); el.firstElementChild?.remove(); }
   };
-  return { el, show, append, toggle: () => { el.hidden = !el.hidden; }, dispose: () => {} };
+  return { el, show, append, toggle: () => { el.hidden = !el.hidden || !shown.length; }, dispose: () => {} };
 }
 
 /**
@@ -904,6 +952,21 @@ function errorList(ctx) {
  * @property {HTMLTextAreaElement} tools
  * @property {() => void} syncVisibility   show the rows that apply to the chosen turn detection
  */
+
+/**
+ * The session in one line, for the form's collapsed summary: output, voice, turn detection, tools.
+ * @param {Record<string, any>} s   the effective session (GA or beta shape)
+ */
+function sessionSummary(s) {
+  if (!Object.keys(s).length) return "";
+  const modalities = s.output_modalities || s.modalities || [];
+  const voice = s.audio?.output?.voice ?? s.voice;
+  const turn = s.audio?.input?.turn_detection ?? s.turn_detection;
+  const tools = (s.tools || []).length;
+  return [modalities.includes("audio") ? "audio" : "text", typeof voice === "string" ? voice : voice?.id,
+    turn ? turn.type : "push to talk", tools ? `${tools} tool${tools === 1 ? "" : "s"}` : null]
+    .filter(Boolean).map((p) => ` · ${p}`).join("");
+}
 
 /**
  * Session form: GA session fields, Apply (validated by the kernel), the refusal reason, and the
@@ -955,17 +1018,19 @@ function sessionForm(ctx) {
   f.transcription.addEventListener("change", f.syncVisibility);
   f.syncVisibility();
   const formError = h("div", { class: "rt-form-error", testid: "rt-form-error", role: "alert" });
+  const formNotice = h("span", { class: "rt-form-notice", testid: "rt-form-notice", role: "status" });
   const applyBtn = /** @type {HTMLButtonElement} */ (h("button", { class: "rt-btn", testid: "rt-apply", text: "Apply" }));
   const sessionView = h("div", { class: "rt-session", testid: "rt-session" });
+  const summaryLine = h("span", { class: "rt-subtle rt-form-summary", testid: "rt-form-summary" });
   const el = h("details", { class: "rt-form", testid: "rt-form" },
-    h("summary", { text: "Session" }),
+    h("summary", {}, h("span", { text: "Session" }), summaryLine),
     h("div", { class: "rt-form-grid" },
       field("instructions", f.instructions), field("output", f.modality), field("voice", f.voice, voices),
       field("turn detection", f.turn), ...vadRows, ...semRows, turnFlags,
       h("label", { class: "rt-field" }, h("span", { text: "input transcription" }),
         h("span", { class: "rt-inline" }, f.transcription, f.transcriptionModel)),
       field("max output tokens", f.maxTokens), field("tool choice", f.toolChoice), field("tools (JSON)", f.tools)),
-    h("div", { class: "rt-row" }, applyBtn, formError),
+    h("div", { class: "rt-row" }, applyBtn, formNotice, formError),
     h("div", { class: "rt-subtle", text: "effective session (from session.updated)" }), sessionView);
   applyBtn.addEventListener("click", () => {
     const { session, errors } = buildSession(f);
@@ -975,11 +1040,13 @@ function sessionForm(ctx) {
       return;
     }
     formError.textContent = "";
+    formNotice.textContent = "";
     ctx.action({ type: "apply", session });
   });
 
   const renderSession = () => {
     const eff = model.get("session_effective");
+    summaryLine.textContent = sessionSummary(eff || {});
     const diff = model.get("session_diff") || [];
     sessionView.replaceChildren();
     if (diff.length) {
@@ -1007,9 +1074,19 @@ function sessionForm(ctx) {
       formError.dataset.source = "kernel";
     }
   };
-  const renderStatus = () => { applyBtn.disabled = model.get("status") !== "open"; };
-  const update = () => { renderStatus(); onSession(); };
+  const renderNotice = () => {
+    const notice = model.get("form_notice") || "";
+    formNotice.textContent = notice === "applied" ? "✓ applied" : notice;
+    formNotice.dataset.state = notice === "applied" ? "applied" : notice ? "sent" : "";
+  };
+  const renderStatus = () => {
+    applyBtn.disabled = model.get("status") !== "open";
+    // A new connection is a new server session: the form follows its session.created, not the old one's.
+    if (model.get("status") === "connecting") formFilled = false;
+  };
+  const update = () => { renderStatus(); onSession(); renderNotice(); };
   scope.on("change:status", renderStatus);
+  scope.on("change:form_notice", renderNotice);
   scope.on("change:session_effective change:session_diff", onSession);
   scope.on("change:form_error", renderFormError);
   update();
@@ -1032,7 +1109,8 @@ function audioBar(ctx) {
   const mute = h("button", { class: "rt-btn rt-icon", testid: "rt-mute", title: "mute" });
   mute.addEventListener("click", () => { engine.muted = !engine.muted; engine.applyVolume(); });
   const meter = h("span", { class: "rt-meter" });
-  const el = h("div", { class: "rt-audio", testid: "rt-audio" }, enableAudio, mute, volume, meter);
+  const busy = h("span", { class: "rt-busy", testid: "rt-audio-busy", hidden: true, text: "kernel busy — audio waits" });
+  const el = h("div", { class: "rt-audio", testid: "rt-audio" }, enableAudio, mute, volume, meter, busy);
   const update = () => {
     const st = engine.state();
     const item = engine.currentItem;
@@ -1058,8 +1136,21 @@ function audioBar(ctx) {
     frame = requestAnimationFrame(() => { frame = 0; update(); });
   };
   engine.listeners.add(listener);
+  // Playback that starves may mean a running cell holds the kernel (audio stops reaching the page): a ping
+  // the kernel must acknowledge tells, through the same busy detection as the header's.
+  let underruns = engine.underruns;
+  let probed = 0;
+  const watch = setInterval(() => {
+    const now = performance.now();
+    if (engine.underruns !== underruns && now - probed > BUSY_AFTER_MS) {
+      underruns = engine.underruns;
+      probed = now;
+      ctx.action({ type: "ping" });
+    }
+    busy.hidden = !ctx.waiting();
+  }, 250);
   update();
-  return { el, update, dispose: () => { engine.listeners.delete(listener); cancelAnimationFrame(frame); } };
+  return { el, update, dispose: () => { engine.listeners.delete(listener); cancelAnimationFrame(frame); clearInterval(watch); } };
 }
 
 /**
@@ -1082,6 +1173,7 @@ function talk(ctx) {
   const replyTextEl = h("span", { class: "rt-reply-text" }, replyText);
   /** @type {string | null} */
   let replyItem = null;
+  const notice = h("div", { class: "rt-talk-notice", testid: "rt-talk-notice", role: "status", hidden: true });
   const audio = audioBar(ctx);
   scope.add(audio.dispose);
   const send = () => {
@@ -1092,7 +1184,7 @@ function talk(ctx) {
     prompt.value = "";
   };
   prompt.addEventListener("keydown", (e) => {
-    if (e.key === "Enter" && !e.shiftKey && !e.isComposing) { e.preventDefault(); send(); }
+    if (e.key === "Enter" && !e.shiftKey && !e.isComposing) { e.preventDefault(); send(); }  // also Ctrl/Cmd+Enter
   });
   sendBtn.addEventListener("click", send);
   stopBtn.addEventListener("click", () => {
@@ -1124,13 +1216,18 @@ function talk(ctx) {
     else replyText.data = text;
     replyItem = msg.item ?? null;
   };
-  const update = () => { renderStatus(); renderReply(); };
+  const renderNotice = () => {
+    notice.textContent = model.get("talk_notice") || "";
+    notice.hidden = !notice.textContent;
+  };
+  const update = () => { renderStatus(); renderReply(); renderNotice(); };
   scope.on("change:status", renderStatus);
   scope.on("change:reply", renderReply);
+  scope.on("change:talk_notice", renderNotice);
   update();
   const el = h("div", { class: "rt-talk" },
     h("div", { class: "rt-subtle", text: "reply" }), reply,
-    prompt,
+    prompt, notice,
     h("div", { class: "rt-row" }, h("label", { class: "rt-check" }, respond, " respond"), sendBtn, stopBtn, audio.el));
   return { el, update, setReplyText, dispose: scope.dispose };
 }
@@ -1138,7 +1235,7 @@ function talk(ctx) {
 /**
  * One log row's element. A click on the row toggles its detail; a click on its cause link jumps to that row.
  * @param {LogRow} r
- * @param {{toggle: (rowId: number) => void, jumpTo: (rowId: number) => void}} on
+ * @param {{toggle: (rowId: number) => void, jumpTo: (rowId: number) => void, search: () => string}} on
  */
 function logRowEl(r, on) {
   const dir = DIRS[r.d] || r.d;
@@ -1147,17 +1244,18 @@ function logRowEl(r, on) {
   if (flags.includes("e")) classes.push("rt-error");
   if (flags.includes("u")) classes.push("rt-unknown");
   if (flags.includes("w")) classes.push("rt-row-warn");
+  if (r.y === "local.connecting") classes.push("rt-row-sep");  // each connection starts below a rule
   const el = h("div", { class: classes.join(" "),
     testid: "rt-log-row", "data-type": r.y, "data-dir": dir, "data-row": String(r.i), "data-count": String(r.n || 1) },
   h("span", { class: "rt-arrow", text: ARROWS[dir] || "?" }),
   h("span", { class: "rt-time", text: fmtTime(r.t) }),
-  h("span", { class: "rt-type", text: r.y }),
+  marked(r.y, on.search(), { class: "rt-type", title: r.y }),
   flags.includes("u") ? h("span", { class: "rt-tag", text: "unknown type", title: "not in the dialect's event set" }) : null,
   flags.includes("x") ? h("span", { class: "rt-tag", text: "bad frame" }) : null,
   flags.includes("w") ? h("span", { class: "rt-tag", text: "⚠ tolerated",
     title: "a known type that deviates from the schema: the problems are in the summary" }) : null,
   h("span", { class: "rt-meta", text: runMeta(r) }),
-  h("span", { class: "rt-summary", text: r.s || "" }),
+  marked(r.s || "", on.search(), { class: "rt-summary", title: r.s || "" }),  // title: the whole summary
   r.c != null ? h("a", { class: "rt-cause", text: `← #${r.c}`, title: "the client event this answers",
     onclick: (/** @type {Event} */ e) => { e.stopPropagation(); on.jumpTo(/** @type {number} */ (r.c)); } }) : null);
   if (flags) el.dataset.flags = flags;
@@ -1223,7 +1321,8 @@ function logView(ctx) {
   /** @type {number | null} */
   let pendingFocus = null;
 
-  const rowHandlers = { toggle: (/** @type {number} */ rowId) => toggleDetail(rowId, 0), jumpTo: (/** @type {number} */ rowId) => jumpTo(rowId) };
+  const rowHandlers = { toggle: (/** @type {number} */ rowId) => toggleDetail(rowId, 0),
+    jumpTo: (/** @type {number} */ rowId) => jumpTo(rowId), search: () => String(model.get("log_search") || "") };
   const rowEl = (/** @type {LogRow} */ r) => logRowEl(r, rowHandlers);
 
   const updateCount = () => {
@@ -1473,24 +1572,45 @@ function makeContext(model) {
   /** @type {Map<number, number>} seq -> performance.now() when sent */
   const unacked = new Map();
   let req = 0;
-  return {
+  let gone = "";
+  /** @type {ViewContext} */
+  const ctx = {
     model,
     viewId,
     engine: engineFor(model),
     action(content) {
       const n = ++seq;
-      unacked.set(n, performance.now());
-      model.send({ ...content, seq: n, view: viewId });
+      if (send({ ...content, seq: n, view: viewId })) unacked.set(n, performance.now());
     },
-    request: (content) => model.send({ ...content, view: viewId, req: ++req }),
+    request: (content) => { send({ ...content, view: viewId, req: ++req }); },
     acked: (n) => { unacked.delete(n); },
     waiting() {
+      if (gone) return false;
       const now = performance.now();
       for (const t of unacked.values()) if (now - t >= BUSY_AFTER_MS) return true;
       return false;
     },
-    links: { jumpTo: () => {}, toggleErrors: () => {} },
+    gone: () => gone,
+    markGone(reason) {
+      if (gone) return;
+      gone = reason;
+      unacked.clear();
+      ctx.links.gone(reason);
+    },
+    links: { jumpTo: () => {}, toggleErrors: () => {}, gone: () => {} },
   };
+  // A dead comm (kernel restarted or shut down) throws on send ("Cannot send"): the view says why instead.
+  const send = (/** @type {object} */ content) => {
+    if (gone) return false;
+    try {
+      model.send(content);
+      return true;
+    } catch (err) {
+      ctx.markGone(KERNEL_GONE);
+      return false;
+    }
+  };
+  return ctx;
 }
 
 /**
@@ -1505,17 +1625,31 @@ function render({ model, el }) {
   const form = sessionForm(ctx);
   const talkBox = talk(ctx);
   const log = logView(ctx);
-  ctx.links.jumpTo = log.jumpTo;
-  ctx.links.toggleErrors = errors.toggle;
-  const components = [busy, head, errors, form, talkBox, log];
-
+  const goneNotice = h("div", { class: "rt-gone", testid: "rt-gone", role: "alert", hidden: true });
   const left = h("div", { class: "rt-left" }, form.el, talkBox.el);
   const body = h("div", { class: "rt-body" }, left, log.el);
-  const root = h("div", { class: "rt-root" }, head.el, errors.el, body);
+  const root = h("div", { class: "rt-root" }, head.el, goneNotice, errors.el, body);
+  ctx.links.jumpTo = log.jumpTo;
+  ctx.links.toggleErrors = errors.toggle;
+  ctx.links.gone = (reason) => {
+    goneNotice.textContent = reason;
+    goneNotice.hidden = false;
+    root.dataset.gone = "1";
+    head.update?.();
+    for (const c of root.querySelectorAll("button, input, select, textarea")) {
+      /** @type {HTMLButtonElement} */ (c).disabled = true;
+    }
+  };
+  const components = [busy, head, errors, form, talkBox, log];
   el.replaceChildren(root);
+  root.addEventListener("keydown", keepKeys);
 
   const onMsg = (/** @type {KernelMessage} */ msg) => handleKernelMessage(ctx, { busy, log, errors, talk: talkBox }, msg);
   model.on("msg:custom", onMsg);
+  // The widget manager sets comm_live false when the kernel restarts or dies (nothing else turns it off
+  // while a view lives: a comm closed by the kernel removes the views).
+  const onCommLive = () => ctx.markGone(KERNEL_GONE);
+  model.on("comm_live_update", onCommLive);
 
   // Handshake (docs/testing.md): the kernel sends nothing to a view before this message; it answers with
   // the tail of the log, so a view displayed later rebuilds from traits plus one window.
@@ -1523,8 +1657,27 @@ function render({ model, el }) {
 
   return () => {
     model.off("msg:custom", onMsg);
+    model.off("comm_live_update", onCommLive);
+    // The kernel closes the connection when its last view is gone for good (a re-run cell, a cleared output).
+    ctx.request({ type: "bye" });
     for (const c of components) c.dispose();
   };
+}
+
+/**
+ * Keys typed in the console belong to the console. JupyterLab and Notebook 7 run their shortcuts from a
+ * keydown listener on the document, so without this Shift+Enter in the prompt re-runs the cell (and replaces
+ * the console), Enter in command mode swallows a textarea's newline, and A, B or D D add or delete cells.
+ * In a field every key stays here (Escape leaves the field); elsewhere in the console plain keys stay here and
+ * chords go on. Ctrl/Cmd+S still saves the notebook.
+ * @param {KeyboardEvent} e
+ */
+function keepKeys(e) {
+  if ((e.ctrlKey || e.metaKey) && e.key.toLowerCase() === "s") return;
+  const t = /** @type {HTMLElement} */ (e.target);
+  const editable = t.isContentEditable || t.tagName === "INPUT" || t.tagName === "TEXTAREA" || t.tagName === "SELECT";
+  if (editable && e.key === "Escape") t.blur();
+  if (editable || !(e.ctrlKey || e.metaKey || e.altKey)) e.stopPropagation();
 }
 
 export default { initialize, render };

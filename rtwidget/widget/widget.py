@@ -20,13 +20,13 @@ from typing import TYPE_CHECKING, Any, Literal
 import anywidget
 import traitlets
 
-from rtwidget.protocol import catalog
-from rtwidget.widget.console import DEFAULT_KEEP_AUDIO_S, AudioTrack, ConsoleState, Item, wall_clock
+from rtwidget.widget import lifecycle
+from rtwidget.widget.console import DEFAULT_KEEP_AUDIO_S, AudioTrack, ConsoleState, Item, jsonable, wall_clock
 from rtwidget.widget.hub import EventHub, Handler
 from rtwidget.widget.log import LogEntry, redact
-from rtwidget.widget.loop import KernelLoop, awaited, closing, reported
-from rtwidget.widget.session import jsonable
-from rtwidget.widget.view import ViewMessageError, ViewSync, close_hint, route_view_message
+from rtwidget.widget.loop import KernelLoop, awaited, reported
+from rtwidget.widget.turns import QUEUED_NOTICE, ResponseQueue
+from rtwidget.widget.view import ViewMessageError, ViewSync, apply_outcome, route_view_message
 
 if TYPE_CHECKING:
     from rtwidget.protocol.conversation import Conversation
@@ -67,6 +67,8 @@ class RealtimeWidget(anywidget.AnyWidget):
     session_requested = traitlets.Dict().tag(sync=True)
     session_diff = traitlets.List(traitlets.Dict()).tag(sync=True)
     form_error = traitlets.Unicode("").tag(sync=True)
+    form_notice = traitlets.Unicode("").tag(sync=True)
+    talk_notice = traitlets.Unicode("").tag(sync=True)
     log_filter = traitlets.Unicode("all").tag(sync=True)
     log_search = traitlets.Unicode("").tag(sync=True)
     preroll_ms = traitlets.Int(100).tag(sync=True)
@@ -89,6 +91,7 @@ class RealtimeWidget(anywidget.AnyWidget):
         *,
         factory: Any = None,
         keep_audio_s: float = DEFAULT_KEEP_AUDIO_S,
+        close_without_view: bool = True,
         **kwargs: Any,
     ) -> None:
         """Create the console; nothing connects until ``connect()`` (or the Connect button).
@@ -104,6 +107,8 @@ class RealtimeWidget(anywidget.AnyWidget):
             keep_audio_s: Most received audio kept in the kernel, in seconds (default half an hour, see
                 ``rtwidget.widget.console.DEFAULT_KEEP_AUDIO_S``); past it the oldest items' audio is
                 dropped, a ``local.audio_dropped`` log row says so, and the log keeps sizes and durations.
+            close_without_view: Close the connection when the console's last view has been gone for a
+                moment (its cell re-run or its output cleared; see rtwidget.widget.lifecycle).
             **kwargs: Trait values (e.g. ``preroll_ms``).
         """
         if dialect not in ("ga", "beta"):
@@ -125,14 +130,20 @@ class RealtimeWidget(anywidget.AnyWidget):
         self._reader: asyncio.Task[None] | None = None
         self._connecting: asyncio.Task[None] | None = None
         self._closing_by_us = False
+        self._fail_hint = ""  # set when the widget itself ends a connection as failed (no session.created)
         self._t0: float | None = None
         self._hub = EventHub(
             lambda result: self._spawn(awaited(result)),
             lambda code, message: self._local_error(code, self._scrub(message)),
         )
         self._event_ids = itertools.count(1)
+        self._apply_id: str | None = None  # event_id of the form's last session.update, until answered
+        self._responses = ResponseQueue()
         self._ready = False
         self._views = ViewSync(self)
+        self.close_without_view = close_without_view
+        self._presence = lifecycle.ViewPresence(self._kernel, self._close_viewless)
+        self._session_timer = lifecycle.Timer(self._kernel)
         self.on_msg(self._on_view_msg)
         self.observe(self._views.on_filter, names=["log_filter", "log_search"])
 
@@ -215,61 +226,30 @@ class RealtimeWidget(anywidget.AnyWidget):
             await asyncio.shield(self._connecting)
             return
         self._loop = asyncio.get_running_loop()
-        self._connecting = asyncio.ensure_future(self._do_connect())
-        await asyncio.shield(self._connecting)
+        self._connecting = task = asyncio.ensure_future(self._do_connect())
+        try:
+            await asyncio.shield(task)
+        except asyncio.CancelledError:
+            current = asyncio.current_task()
+            if task.cancelled() and (current is None or not current.cancelling()):
+                raise reported(
+                    ConnectionError("the connect was cancelled by disconnect() or close()")
+                ) from None
+            raise
 
     async def _do_connect(self) -> None:
-        from rtwidget.client import connect
-
-        self.status = "connecting"
-        self.close_code = None
-        self.close_reason = ""
-        self.close_hint = ""
-        self._t0 = time.monotonic()
-        self._closing_by_us = False
-        # A new connection is a new server session: conversation and reply start afresh (the log goes on).
-        self._console.reset()
-        self._views.sync()
-        stack = AsyncExitStack()
-        try:
-            sim_url = None
-            if self._backend.embedded:
-                from rtwidget.server import serve
-
-                sim = await stack.enter_async_context(serve(port=0, speed=self._simulator_speed))
-                sim_url = sim.url
-                self._local("local.simulator", {"url": sim_url, "speed": self._simulator_speed})
-            config = self._make_config(sim_url)
-            self._local(
-                "local.connecting", {"backend": self.backend, "model": self.model, "dialect": self.dialect}
-            )
-            self.model_notice = catalog.shutdown_notice(self.model) or ""
-            if self.model_notice:
-                self._local("local.notice", {"model": self.model, "message": self.model_notice})
-            conn = await connect(config=config, factory=self._factory)
-            await stack.enter_async_context(closing(conn))
-        except BaseException as exc:
-            await stack.aclose()
-            message = self._scrub(f"{type(exc).__name__}: {exc}")
-            self.close_code = getattr(exc, "close_code", None)
-            self.close_reason = message
-            self.close_hint = close_hint(self.close_code, message)
-            self.status = "failed"
-            self._fail_waiters()
-            self._local_error("connect_failed", message)
-            if isinstance(exc, Exception):
-                raise reported(ConnectionError(f"could not connect to {self.backend}: {message}")) from None
-            raise
-        self._stack = stack
-        self._conn = conn
-        conn.on_frame(self._on_frame)
-        self.status = "open"
-        self._reader = asyncio.ensure_future(self._read_loop(conn))
+        await lifecycle.open_connection(self)
 
     async def disconnect(self) -> None:
         """Close the connection (and stop the embedded simulator)."""
         conn = self._conn
         if conn is None:
+            pending = self._connecting
+            if pending is not None and not pending.done():  # a connect under way: call it off
+                self._closing_by_us = True
+                pending.cancel()
+                with contextlib.suppress(Exception, asyncio.CancelledError):
+                    await pending
             return
         self._closing_by_us = True
         self.status = "closing"
@@ -303,10 +283,15 @@ class RealtimeWidget(anywidget.AnyWidget):
             raise reported(type(exc)(message)) from None
         if self._conn is None or self.status != "open":
             raise RuntimeError("not connected: call `await w.connect()` first")
+        self._responses.sent(data)
         return await self._conn.send(typed)
 
     async def send_text(self, text: str, respond: bool = True) -> None:
-        """Send a user message (``conversation.item.create``), then ``response.create`` if ``respond``."""
+        """Send a user message (``conversation.item.create``), then ``response.create`` if ``respond``.
+
+        While a response is in flight the server would refuse a second one, so the ``response.create`` waits
+        for it to end (``talk_notice`` and a ``local.queued`` row say so; ``stop()`` cancels both).
+        """
         await self.send_event(
             {
                 "type": "conversation.item.create",
@@ -317,11 +302,19 @@ class RealtimeWidget(anywidget.AnyWidget):
                 },
             }
         )
-        if respond:
+        if respond and self._responses.busy():
+            self._responses.waiting = True
+            self.talk_notice = QUEUED_NOTICE
+            self._local("local.queued", {"message": QUEUED_NOTICE})
+        elif respond:
             await self.send_event({"type": "response.create"})
 
-    async def update_session(self, session: Mapping[str, Any] | None = None, **fields: Any) -> None:
+    async def update_session(
+        self, session: Mapping[str, Any] | None = None, *, event_id: str | None = None, **fields: Any
+    ) -> None:
         """Send ``session.update`` with the given session fields (GA shape; ``fields`` merged in).
+
+        ``event_id`` is sent with the event (default: a fresh one), so a server error names it.
 
         Raises ``rtwidget.protocol.ValidationError`` naming the field (nothing sent) if a value is invalid.
         """
@@ -330,7 +323,10 @@ class RealtimeWidget(anywidget.AnyWidget):
             body.setdefault("type", "realtime")
         self._console.session_requested = redact(jsonable(body), self._secrets())
         self.session_requested = self._console.session_requested
-        await self.send_event({"type": "session.update", "session": body})
+        event: dict[str, Any] = {"type": "session.update", "session": body}
+        if event_id is not None:
+            event["event_id"] = event_id
+        await self.send_event(event)
 
     async def wait_for(
         self,
@@ -366,6 +362,7 @@ class RealtimeWidget(anywidget.AnyWidget):
             float(audio_end_ms) if audio_end_ms is not None else (console.played_ms(item) if item else 0.0)
         )
         in_flight = console.response_id is not None
+        self._responses.waiting, self.talk_notice = False, ""  # Stop cancels a waiting reply too
         if self._ready:
             self._views.post({"type": "audio.flush", "item": item})
         _, events = console.stop_plan(audio_end_ms)
@@ -409,29 +406,15 @@ class RealtimeWidget(anywidget.AnyWidget):
         except Exception as exc:
             self._local_error("connection_failed", self._scrub(f"{type(exc).__name__}: {exc}"))
         finally:
-            self._conn = None
-            self._console.connection_lost()
-            code = getattr(conn, "close_code", None)
-            reason = getattr(conn, "close_reason", "") or ""
-            self.close_code = code
-            self.close_reason = self._scrub(str(reason))
-            clean = self._closing_by_us or code in (1000, 1001)
-            self.close_hint = "" if clean else close_hint(code, self.close_reason)
-            self.status = "closed" if clean else "failed"
-            self._fail_waiters()
-            self._local(
-                "local.closed", {"code": code, "reason": self.close_reason, "by_client": self._closing_by_us}
-            )
-            if self._ready:
-                self._views.send_audio()
-                self._views.post({"type": "audio.end", "item": self._console.last_audio_item})
-            stack, self._stack = self._stack, None
-            if stack is not None:
-                with contextlib.suppress(Exception):
-                    await stack.aclose()
-            self._views.flush()
+            await lifecycle.connection_ended(self, conn)
 
     def _handle_event(self, event: Any) -> None:
+        if event.type == "session.created":
+            self._session_timer.cancel()
+        apply_outcome(self, event)
+        if self._responses.received(event):
+            self.talk_notice = ""
+            self._spawn(self.send_event({"type": "response.create"}))
         self._console.event(event, wall_clock())
         if self._console.audio_end_pending:
             self._views.send_audio()  # the end of an item's audio: forward what waits now, then the end
@@ -464,9 +447,31 @@ class RealtimeWidget(anywidget.AnyWidget):
 
     # --- view messages ---------------------------------------------------------------------------
 
+    def _close_viewless(self) -> None:
+        """The console's last view is gone for good (see rtwidget.widget.lifecycle): close what it showed."""
+        live = self._conn is not None or (self._connecting is not None and not self._connecting.done())
+        if self.close_without_view and live:
+            self._local(
+                "local.no_view", {"message": "no view shows this console any more: closing its connection"}
+            )
+            self._spawn(self.disconnect())
+
+    def _no_session(self) -> None:
+        """No ``session.created`` in time after the open: say so, and close as failed."""
+        if self._conn is None:
+            return
+        self._fail_hint = lifecycle.NO_SESSION_HINT
+        self._local_error(
+            "no_session", f"no session.created within {lifecycle.SESSION_CREATED_TIMEOUT_S:g} s of the open"
+        )
+        self._spawn(self.disconnect())
+
     def close(self) -> None:
-        """Close the widget's comm; an open connection is closed too (as a task on the running loop)."""
-        if getattr(self, "_conn", None) is not None and self._loop is not None and self._loop.is_running():
+        """Close the widget's comm; an open (or opening) connection is closed too, on the running loop."""
+        live = getattr(self, "_conn", None) is not None or (
+            getattr(self, "_connecting", None) is not None and not self._connecting.done()  # type: ignore[union-attr]
+        )
+        if live and self._loop is not None and self._loop.is_running():
             # A comm close may arrive over a subshell thread: the disconnect runs where the connection lives.
             self._spawn(self.disconnect())
         super().close()

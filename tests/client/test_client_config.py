@@ -228,3 +228,23 @@ def test_azure_key_as_query_parameter_needs_no_header() -> None:
     config = ClientConfig(url="wss://res.openai.azure.com/openai/v1/realtime?api-key=" + KEY)
     assert config.ws_headers() == {}
     assert ("api-key", KEY) in query(config.ws_url())
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [
+        {"ping_interval_s": 0},
+        {"ping_timeout_s": float("nan")},
+        {"receive_buffer_frames": 0},
+        {"receive_buffer_bytes": -1},
+    ],
+)
+def test_keepalive_and_buffer_options_must_be_positive(bad: dict[str, float]) -> None:
+    """Keepalive periods and receive-buffer caps are refused unless positive (None disables keepalive)."""
+    [(name, _)] = bad.items()
+    with pytest.raises(ValueError, match=name):
+        ClientConfig(url="ws://h/v1/realtime", **bad)
+    assert (
+        ClientConfig(url="ws://h/v1/realtime", ping_interval_s=None, ping_timeout_s=None).ping_timeout_s
+        is None
+    )

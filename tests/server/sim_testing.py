@@ -1,10 +1,16 @@
-"""Helpers for the simulator tests: a fake clock driver, schema validation, corpus shapes."""
+"""Helpers for the simulator tests: a fake clock driver, schema validation, corpus shapes, the CLI."""
 
 from __future__ import annotations
 
+import asyncio
 import json
+import os
 import pathlib
-from collections.abc import Iterable
+import signal
+import subprocess
+import sys
+from collections.abc import AsyncIterator, Iterable
+from contextlib import asynccontextmanager
 from functools import cache
 from typing import Any
 
@@ -15,6 +21,8 @@ CORPUS = DATA / "corpus"
 SCHEMA = DATA / "realtime-events.schema.json"
 # Tests stream ~50x faster than real time: quick, yet still paced by the timer.
 FAST_SPEED = 50.0
+# Seconds; the waits of the socket and CLI tests are multiples of it.
+UNIT_S = 5.0
 
 
 def as_dict(event: Any) -> dict[str, Any]:
@@ -115,3 +123,31 @@ def expected_speech(transcript: str, voice: str = "alloy", rate_hz: int = 24_000
     from rtwidget.server.voice import synthesize
 
     return b"".join(synthesize(s, voice, rate_hz=rate_hz).pcm for s in split_sentences(transcript))
+
+
+@asynccontextmanager
+async def cli_server(*args: str) -> AsyncIterator[tuple[asyncio.subprocess.Process, int]]:
+    """`python -m rtwidget.server --port 0 ARGS`: the process and its port, stopped with SIGINT on exit."""
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "rtwidget.server",
+        "--port",
+        "0",
+        *args,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    )
+    try:
+        assert proc.stdout is not None
+        url = (await asyncio.wait_for(proc.stdout.readline(), 6 * UNIT_S)).decode().strip()
+        yield proc, int(url.split(":")[2].split("/")[0])
+    finally:
+        if proc.returncode is None:
+            proc.send_signal(signal.SIGINT)
+            try:
+                await asyncio.wait_for(proc.wait(), 2 * UNIT_S)
+            except TimeoutError:
+                proc.kill()
+                await proc.wait()
