@@ -20,6 +20,7 @@ from rtwidget.protocol._conversation_state import (
     ContentPart,
     ConversationItem,
     ConversationResponse,
+    _append,
     _int_or,
     _opt,
     _plain,
@@ -251,7 +252,7 @@ class _ConversationEvents:
         if item is None:
             return
         part = self._part(item, _opt(ev.content_index), "input_audio")
-        part.transcript = (part.transcript or "") + (_opt(ev.delta) or "")
+        _append(part, "transcript", _opt(ev.delta) or "")
         part.transcription_status = "in_progress"
 
     def _on_transcription_completed(self, ev: Any) -> None:
@@ -340,7 +341,7 @@ class _ConversationEvents:
         item = self._item_for("response.output_text.delta", ev.item_id)
         if item is not None:
             part = self._part(item, ev.content_index, "output_text")
-            part.text = (part.text or "") + (ev.delta or "")
+            _append(part, "text", ev.delta or "")
 
     def _on_text_done(self, ev: Any) -> None:
         item = self._item_for("response.output_text.done", ev.item_id)
@@ -351,7 +352,7 @@ class _ConversationEvents:
         item = self._item_for("response.output_audio_transcript.delta", ev.item_id)
         if item is not None:
             part = self._part(item, ev.content_index, "output_audio")
-            part.transcript = (part.transcript or "") + (ev.delta or "")
+            _append(part, "transcript", ev.delta or "")
 
     def _on_transcript_done(self, ev: Any) -> None:
         item = self._item_for("response.output_audio_transcript.done", ev.item_id)
@@ -414,7 +415,7 @@ class _ConversationEvents:
             return
         if item.type == "message" and not item.content:
             item.type = "function_call"
-        item.arguments = (item.arguments or "") + (_opt(ev.delta) or "")
+        _append(item, "arguments", _opt(ev.delta) or "")
         call_id = _str_or_none(_opt(ev.call_id))
         if call_id is not None:
             item.call_id = call_id
@@ -434,7 +435,7 @@ class _ConversationEvents:
     def _on_mcp_arguments_delta(self, ev: Any) -> None:
         item = self._item_for("response.mcp_call_arguments.delta", ev.item_id, role=None)
         if item is not None:
-            item.arguments = (item.arguments or "") + (_opt(ev.delta) or "")
+            _append(item, "arguments", _opt(ev.delta) or "")
 
     def _on_mcp_arguments_done(self, ev: Any) -> None:
         item = self._item_for("response.mcp_call_arguments.done", ev.item_id, role=None)

@@ -48,6 +48,19 @@ def _wire(event: Any, name: str) -> Any:
     return _plain(getattr(event, name))
 
 
+def _append(obj: Any, name: str, delta: str) -> None:
+    """Append ``delta`` to the text attribute ``name`` of ``obj`` in amortized O(1).
+
+    ``obj.name = obj.name + delta`` copies the whole text on every delta (a 100k-delta reply: quadratic).
+    With the attribute cleared first, the local is the string's only reference, and CPython's ``+=`` then
+    grows it in place; if someone else holds the text, that one append copies it, as before.
+    """
+    text = getattr(obj, name) or ""
+    setattr(obj, name, None)
+    text += delta
+    setattr(obj, name, text)
+
+
 def _str_or_none(value: Any) -> str | None:
     return value if isinstance(value, str) else None
 

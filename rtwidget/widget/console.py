@@ -15,32 +15,31 @@ import time
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from rtwidget.protocol import Conversation, UnknownEvent, dialect_names
-from rtwidget.protocol.formats import PCM_RATE_HZ, AudioFormatName, duration_ms, session_audio_format
+from rtwidget.protocol.formats import AudioFormatName, duration_ms, session_audio_format
 from rtwidget.redaction import mask_known
-from rtwidget.widget.items import AudioTrack, Item
+from rtwidget.widget.items import AudioTrack, Item, to_pcm16
 from rtwidget.widget.log import (
     TEXT_DELTA_TYPES,
     EventLog,
-    LogEntry,
     redact,
     summarize,
 )
 from rtwidget.widget.logformat import kv_summary, payload_len, raw_type
-from rtwidget.widget.session import session_diff
+from rtwidget.widget.session import jsonable, session_diff
 
 if TYPE_CHECKING:
     from rtwidget.protocol import Dialect
-    from rtwidget.protocol.conversation import ConversationItem
 
 T = TypeVar("T")
 D = TypeVar("D")
 
-__all__ = ["DEFAULT_KEEP_AUDIO_S", "MAX_ERRORS_SHOWN", "AudioTrack", "ConsoleState", "Item"]
+__all__ = ["DEFAULT_KEEP_AUDIO_S", "MAX_ERRORS_SHOWN", "AudioTrack", "ConsoleState", "Item", "jsonable"]
 
 MAX_ERRORS_SHOWN = 50
-DEFAULT_KEEP_AUDIO_S = 3600.0
-"""Received audio kept for ``w.items`` and the log's details/export: one hour (~170 MB of PCM16 at 24 kHz);
-past it the oldest items' audio is dropped and the log keeps their sizes and durations."""
+DEFAULT_KEEP_AUDIO_S = 1800.0
+"""Received audio kept for ``w.items`` and the log's details/export: half an hour (86 MB of PCM16 at 24 kHz,
+so a one-hour voice session stays under 150 MB of kernel memory); past it the oldest items' audio is dropped,
+a ``local.audio_dropped`` row says so, and the log keeps their sizes and durations."""
 
 OUTPUT_AUDIO_DELTAS = dialect_names("response.output_audio.delta")
 OUTPUT_AUDIO_DONE = dialect_names("response.output_audio.done")
@@ -84,6 +83,7 @@ class ConsoleState:
         self.tolerated_count = 0
         self.dirty: set[str] = set()
         self.last_sent_index = -1
+        self._frame_time = 0.0  # log time of the last frame (local rows about it take its time)
         self._client_rows: dict[str, int] = {}
         self._unresolved: Any = None
         self.reset()
@@ -105,6 +105,8 @@ class ConsoleState:
         self._pending_audio: dict[str, list[bytes]] = {}
         self._pending_ends: list[str] = []
         self._conversation_failed: set[str] = set()
+        self._dropped_ms = 0.0
+        self._drop_cursor = 0  # tracks before it had their audio dropped (oldest first) and were noted
         self.dirty |= {"reply", "session"}
 
     def scrub(self, text: str) -> str:
@@ -118,6 +120,7 @@ class ConsoleState:
     ) -> None:
         """Log one frame (``direction`` ``client`` or ``server``); ``event`` None for an unparsable one."""
         log = self.log
+        self._frame_time = now
         # The log keeps frames as they were, except the key's value: a server may echo it (its URL with
         # ?api-key=, a header), and w.events hands out the log's frames.
         secret = isinstance(raw, str) and any(s in raw for s in self.secrets)
@@ -164,8 +167,9 @@ class ConsoleState:
         elif type_ in TEXT_DELTA_TYPES and not flags:
             text = _field(event, "delta", str, "")
             item_id = _field(event, "item_id", str, None)
-            # The frame text only (the entry parses it again on demand): deltas are many and small.
-            log.add("server", type_, now, raw=raw, item_id=item_id, text=text, summary=text)
+            # Deltas are many and small: kept compactly in their run (the entry is made again on demand).
+            if not isinstance(raw, str) or log.add_delta(type_, now, raw, item_id=item_id, text=text) is None:
+                log.add("server", type_, now, raw=raw, item_id=item_id, text=text, summary=text)
         else:
             self._log_other(event, raw, now, unknown, flags)
 
@@ -177,7 +181,16 @@ class ConsoleState:
         offset = part.audio_received_bytes if part is not None else 0
         fmt = (part.audio_format if part is not None else None) or self.output_format
         # The frame is logged without its audio: the conversation holds the one copy of the PCM, and the
-        # entry rebuilds the frame from it on demand (see LogEntry.audio_ref).
+        # log rebuilds the frame from it on demand (see rtwidget.widget.logruns and LogEntry.audio_ref).
+        ms = duration_ms(len(audio), fmt)
+        if isinstance(raw, str):
+            row = self.log.add_delta(
+                event.type, now, raw, item_id=item_id, audio=(self.conversation, content_index, offset),
+                nbytes=len(audio), audio_ms=ms,
+            )  # fmt: skip
+            if row is not None:
+                self._unresolved = row.run  # bound to its content part once the conversation applied it
+                return
         entry, _ = self.log.add_audio(
             type_=event.type,
             time=now,
@@ -187,7 +200,7 @@ class ConsoleState:
             conversation=self.conversation,
             offset=offset,
             nbytes=len(audio),
-            audio_ms=duration_ms(len(audio), fmt),
+            audio_ms=ms,
         )
         self._unresolved = entry.audio_ref  # bound to its content part once the conversation applied it
 
@@ -248,6 +261,8 @@ class ConsoleState:
     def event(self, event: Any, now: float) -> None:
         """Apply one received server event to the conversation, the reply, the session and the audio."""
         self._apply_conversation(event, now)
+        if self.conversation.audio_dropped_ms != self._dropped_ms:
+            self._note_dropped()
         if self._unresolved is not None:
             self._unresolved.resolve()
             self._unresolved = None
@@ -284,6 +299,24 @@ class ConsoleState:
                 self._conversation_failed.add(event.type)
                 self.local_error(
                     "conversation", self.scrub(f"{event.type}: {type(exc).__name__}: {exc}"), now
+                )
+
+    def _note_dropped(self) -> None:
+        """Say in the log which items' audio the ``keep_audio_s`` cap dropped (their rows keep the sizes)."""
+        self._dropped_ms = self.conversation.audio_dropped_ms
+        tracks = list(self.tracks.values())
+        while self._drop_cursor < len(tracks):
+            track = tracks[self._drop_cursor]
+            part = self.conversation.audio_part(track.item_id, track.content_index)
+            if part is not None and part.audio_buffer is not None:
+                break
+            self._drop_cursor += 1
+            if part is not None:
+                data = {"item_id": track.item_id, "audio_ms": round(part.audio_ms),
+                        "bytes": part.audio_bytes, "keep_audio_s": self.keep_audio_s,
+                        "dropped_ms_total": round(self._dropped_ms)}  # fmt: skip
+                self.log.add(
+                    "local", "local.audio_dropped", self._frame_time, data=data, summary=kv_summary(data)
                 )
 
     def _response_done(self, response: dict[str, Any]) -> None:
@@ -338,7 +371,7 @@ class ConsoleState:
                 self.reply["item_id"] = item_id
         self.last_audio_item = item_id
         if not track.stopped:
-            pcm = audio if self.output_format == "pcm16" else _g711_to_pcm16(audio, self.output_format)
+            pcm = audio if self.output_format == "pcm16" else to_pcm16(audio, self.output_format)
             self._pending_audio.setdefault(item_id, []).append(pcm)
 
     def connection_lost(self) -> None:
@@ -446,23 +479,8 @@ class ConsoleState:
     # --- reading -------------------------------------------------------------------------------------
 
     def items(self) -> list[Item]:
-        """Conversation items with text and the audio the conversation holds."""
-        return [self._item(it) for it in self.conversation.items]
-
-    def _item(self, it: ConversationItem) -> Item:
-        pcm = it.audio
-        fmt = next((p.audio_format for p in it.content if p.audio_format), None) or "pcm16"
-        text = it.text or it.arguments or it.output or ""
-        return Item(
-            id=it.id,
-            type=it.type,
-            role=it.role,
-            status=it.status,
-            text=text,
-            truncated_ms=self.truncated.get(it.id),
-            _pcm=pcm,
-            _format=fmt,
-        )
+        """Conversation items with text; their audio is read from the conversation when asked for."""
+        return [Item.of(it, self.truncated.get(it.id)) for it in self.conversation.items]
 
     def audio_stats(self) -> dict[str, dict[str, float | None]]:
         """Per audio item: ms received, ms played, wall times of the first delta and first sample."""
@@ -476,10 +494,6 @@ class ConsoleState:
                 "first_sample_at": track.first_sample_at,
             }
         return out
-
-    def entries(self) -> list[LogEntry]:
-        """Every log entry (a copy of the list)."""
-        return list(self.log.entries)
 
 
 def wall_clock() -> float:
@@ -495,17 +509,3 @@ def _field(event: Any, name: str, kind: type[T], default: D) -> T | D:
 
 def _str(value: Any) -> str | None:
     return value if isinstance(value, str) else None
-
-
-def _g711_to_pcm16(data: bytes, fmt: AudioFormatName) -> bytes:
-    from rtwidget import audio
-
-    samples = audio.decode_audio(data, fmt, PCM_RATE_HZ)
-    return bytes(audio.float32_to_pcm16(samples))
-
-
-def jsonable(value: Any) -> Any:
-    """A plain-JSON copy (traits must hold only JSON types)."""
-    import json
-
-    return json.loads(json.dumps(value, default=str))

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from rtwidget.protocol.formats import PCM_RATE_HZ, AudioFormatName
@@ -11,7 +11,16 @@ if TYPE_CHECKING:
     import numpy as np
     from IPython.display import Audio
 
-__all__ = ["AudioTrack", "Item"]
+    from rtwidget.protocol.conversation import ConversationItem
+
+__all__ = ["AudioTrack", "Item", "to_pcm16"]
+
+
+def to_pcm16(data: bytes, fmt: AudioFormatName) -> bytes:
+    """Received audio in ``fmt`` as PCM16 at 24 kHz, as the views play it (G.711 decoded and resampled)."""
+    from rtwidget import audio
+
+    return audio.encode_audio(audio.decode_audio(data, fmt, PCM_RATE_HZ), "pcm16", PCM_RATE_HZ)
 
 
 @dataclass
@@ -46,20 +55,38 @@ class Item:
     text: str
     truncated_ms: int | None = None
     rate_hz: int = PCM_RATE_HZ
-    _pcm: bytes | None = None
+    # The conversation's item: its audio is read when asked for, so listing ``w.items`` copies no audio.
+    _source: ConversationItem | None = field(default=None, repr=False)
     _format: AudioFormatName = "pcm16"
+
+    @classmethod
+    def of(cls, it: ConversationItem, truncated_ms: int | None = None) -> Item:
+        """The notebook's view of a conversation item (its audio stays in the conversation)."""
+        fmt = next((p.audio_format for p in it.content if p.audio_format), None) or "pcm16"
+        return cls(
+            id=it.id,
+            type=it.type,
+            role=it.role,
+            status=it.status,
+            text=it.text or it.arguments or it.output or "",
+            truncated_ms=truncated_ms,
+            _source=it,
+            _format=fmt,
+        )
 
     @property
     def audio(self) -> np.ndarray | None:
         """Received audio (what was heard, after truncation) as float32 in [-1, 1] at ``rate_hz``, or None.
 
-        Decoded on each access from the one copy the conversation holds (nothing is cached here).
+        Decoded on each access from the one copy the conversation holds (nothing is cached here); None also
+        once the ``keep_audio_s`` cap dropped it.
         """
-        if self._pcm is None:
+        pcm = None if self._source is None else self._source.audio
+        if pcm is None:
             return None
         from rtwidget.audio import decode_audio
 
-        return decode_audio(self._pcm, self._format, self.rate_hz)
+        return decode_audio(pcm, self._format, self.rate_hz)
 
     @property
     def player(self) -> Audio | None:
@@ -72,5 +99,7 @@ class Item:
         return Audio(data=audio, rate=self.rate_hz, normalize=False)  # type: ignore[no-untyped-call]
 
     def __repr__(self) -> str:
-        audio = f", {len(self._pcm) / 2 / self.rate_hz:.2f} s audio" if self._pcm else ""
+        source = self._source
+        held = source is not None and any(p.audio_buffer is not None for p in source.content)
+        audio = f", {source.audio_ms / 1000:.2f} s audio" if held and source and source.audio_bytes else ""
         return f"Item({self.id!r}, {self.type}/{self.role}, {self.status}, {self.text[:60]!r}{audio})"

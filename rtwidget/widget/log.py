@@ -11,7 +11,7 @@ import contextlib
 import json
 from bisect import bisect_left, bisect_right
 from collections.abc import Iterable
-from typing import Any, Literal
+from typing import Any
 
 from rtwidget.protocol import Dialect, dialect_names
 from rtwidget.redaction import REDACTED, redact
@@ -23,6 +23,7 @@ from rtwidget.widget.logformat import (
     elide_audio,
     summarize,
 )
+from rtwidget.widget.logruns import DeltaRun, Direction, Entries, Row, is_delta, split_frame
 
 __all__ = [
     "AUDIO_PAYLOAD_TYPES",
@@ -38,8 +39,6 @@ __all__ = [
     "summarize",
 ]
 
-Direction = Literal["client", "server", "local"]
-
 FILTER_PRESETS = ("all", "no_audio", "no_deltas", "errors")
 
 TEXT_DELTA_TYPES = dialect_names(
@@ -49,12 +48,6 @@ TEXT_DELTA_TYPES = dialect_names(
     "response.mcp_call_arguments.delta",
     "conversation.item.input_audio_transcription.delta",
 )
-_DIR_CODE = {"client": "c", "server": "s", "local": "l"}
-
-
-def is_delta(type_: str) -> bool:
-    """Whether events of this type come in runs that the log aggregates into one row."""
-    return type_.endswith(".delta") or type_ == "input_audio_buffer.append"
 
 
 class LogEntry:
@@ -153,72 +146,12 @@ class LogEntry:
         return f"LogEntry(#{self.index} {self.direction} {self.type!r} at {self.time:.3f}s)"
 
 
-class Row:
-    """What a view shows as one line: a single entry or a run of deltas."""
-
-    __slots__ = (
-        "audio_ms",
-        "cause",
-        "direction",
-        "flags",
-        "id",
-        "is_delta",
-        "members",
-        "nbytes",
-        "summary",
-        "text",
-        "time",
-        "type",
-    )
-
-    def __init__(self, id_: int, entry: LogEntry, summary: str, flags: str, cause: int | None) -> None:
-        """Start a row from its first entry."""
-        self.id = id_
-        self.direction = entry.direction
-        self.type = entry.type
-        self.time = entry.time
-        self.members = [entry.index]
-        self.nbytes = 0
-        self.audio_ms = 0.0
-        self.summary = summary
-        self.flags = flags
-        self.cause = cause
-        self.is_delta = is_delta(entry.type)
-        self.text: list[str] = []
-
-    def view(self) -> dict[str, Any]:
-        """Compact JSON for the view (keys kept short: rows are the bulk of the traffic)."""
-        out: dict[str, Any] = {
-            "i": self.id,
-            "d": _DIR_CODE[self.direction],
-            "t": round(self.time, 3),
-            "y": self.type,
-        }
-        if len(self.members) > 1:
-            out["n"] = len(self.members)
-        if self.nbytes:
-            out["b"] = self.nbytes
-        if self.audio_ms:
-            out["ms"] = round(self.audio_ms)
-        if self.summary:
-            out["s"] = self.summary
-        if self.flags:
-            out["f"] = self.flags
-        if self.cause is not None:
-            out["c"] = self.cause
-        return out
-
-    def searchable(self) -> str:
-        """Lower-cased text the search box matches against."""
-        return f"{self.type} {self.summary}".lower()
-
-
 class EventLog:
     """All entries, their rows, the rows matching the filter, and what changed since the last flush."""
 
     def __init__(self) -> None:
         """Create an empty log."""
-        self.entries: list[LogEntry] = []
+        self.entries = Entries()
         self.rows: list[Row] = []
         self.preset = "all"
         self.search = ""
@@ -257,32 +190,71 @@ class EventLog:
         self.entries.append(entry)
         if unknown and "u" not in flags:
             flags += "u"
-        row: Row | None = None
-        if is_delta(type_) and not flags:
-            key = (entry_direction, type_, item_id)
-            row = self._open_runs.get(key)
-            if row is not None:
-                row.members.append(entry.index)
-                if row.id not in self._new:
-                    self._updated.add(row.id)
-            else:
-                row = self._new_row(entry, summary, flags, cause)
-                self._open_runs[key] = row
-        else:
-            # Any other event ends the runs: deltas after it start new rows, so order stays readable.
-            self._open_runs.clear()
-            row = self._new_row(entry, summary, flags, cause)
+        row = self._row_for(
+            entry_direction, type_, time, item_id=item_id, summary=summary, flags=flags, cause=cause
+        )
+        self._fold(row, entry.index, nbytes, audio_ms, text)
         entry.row = row.id
+        return entry, row
+
+    def add_delta(
+        self, type_: str, time: float, raw: str, *, item_id: str | None, text: str | None = None,
+        audio: tuple[Any, int, int] | None = None, nbytes: int = 0, audio_ms: float = 0.0,
+    ) -> Row | None:  # fmt: skip
+        """Append a received delta to its run's compact storage; None (nothing added) if it does not fit.
+
+        ``audio`` is ``(conversation, content_index, offset)`` for an audio delta whose PCM the conversation
+        holds at ``offset`` of its part (the frame's base64 is not kept).
+        """
+        pieces, spans, delta_at = split_frame(raw)
+        if delta_at < 0:
+            return None
+        row = self._open_runs.get(("server", type_, item_id))
+        if row is None:
+            row = self._row_for(
+                "server", type_, time, item_id=item_id, summary=text or "", flags="", cause=None
+            )
+            conversation, content_index, _ = audio or (None, 0, 0)
+            row.run = DeltaRun(
+                type_, row.id, pieces, delta_at, self.dialect, conversation=conversation,
+                item_id=item_id or "", content_index=content_index,
+            )  # fmt: skip
+        elif row.id not in self._new:
+            self._updated.add(row.id)
+        run = row.run
+        index = len(self.entries)
+        offset = audio[2] if audio else 0
+        if run is None or not run.add(index, time, raw, pieces, spans, offset=offset, nbytes=nbytes):
+            return None
+        self.entries.append(run)
+        self._fold(row, index, nbytes, audio_ms, text)
+        return row
+
+    def _row_for(
+        self, direction: Direction, type_: str, time: float, *, item_id: str | None, summary: str, flags: str,
+        cause: int | None,
+    ) -> Row:  # fmt: skip
+        if is_delta(type_) and not flags:
+            key = (direction, type_, item_id)
+            row = self._open_runs.get(key)
+            if row is None:
+                row = self._new_row(direction, type_, time, summary=summary, flags=flags, cause=cause)
+                self._open_runs[key] = row
+            elif row.id not in self._new:
+                self._updated.add(row.id)
+            return row
+        # Any other event ends the runs: deltas after it start new rows, so order stays readable.
+        self._open_runs.clear()
+        return self._new_row(direction, type_, time, summary=summary, flags=flags, cause=cause)
+
+    def _fold(self, row: Row, index: int, nbytes: int, audio_ms: float, text: str | None) -> None:
+        row.members.append(index)
         row.nbytes += nbytes
         row.audio_ms += audio_ms
-        if text:
-            row.text.append(text)
-            if (
-                len(row.summary) <= SUMMARY_CHARS
-            ):  # the summary shows the run's start: later text is not joined
-                joined = row.summary + text if len(row.text) > 1 else text
-                row.summary = joined if len(joined) <= SUMMARY_CHARS else joined[:SUMMARY_CHARS] + "…"
-        return entry, row
+        if text and len(row.summary) <= SUMMARY_CHARS:
+            # The summary shows the run's start: later text is not joined.
+            joined = row.summary + text if len(row.members) > 1 else text
+            row.summary = joined if len(joined) <= SUMMARY_CHARS else joined[:SUMMARY_CHARS] + "…"
 
     def add_audio(
         self,
@@ -323,8 +295,12 @@ class EventLog:
         if row.id not in self._new:
             self._updated.add(row.id)
 
-    def _new_row(self, entry: LogEntry, summary: str, flags: str, cause: int | None) -> Row:
-        row = Row(len(self.rows), entry, summary, flags, cause)
+    def _new_row(
+        self, direction: Direction, type_: str, time: float, *, summary: str, flags: str, cause: int | None
+    ) -> Row:
+        if len(summary) > SUMMARY_CHARS:
+            summary = summary[:SUMMARY_CHARS] + "…"
+        row = Row(len(self.rows), direction, type_, time, summary=summary, flags=flags, cause=cause)
         self.rows.append(row)
         if self.matches(row):
             self._matching.append(row.id)
@@ -438,8 +414,22 @@ class EventLog:
             "entry": entry.index,
             "json": json.dumps(data, indent=2, ensure_ascii=False),
         }
-        if row.text:
-            out["text"] = redact("".join(row.text), secrets)
+        text = self.row_text(row)
+        if text:
+            out["text"] = redact(text, secrets)
         if row.cause is not None:
             out["cause"] = {"row": row.cause, "type": self.rows[row.cause].type}
         return out
+
+    def row_text(self, row: Row) -> str:
+        """The text deltas of a row joined ("" for other rows)."""
+        if row.type not in TEXT_DELTA_TYPES:
+            return ""
+        run = row.run
+        if run is not None and len(run) == len(row.members):
+            return run.text()
+        pieces = []
+        for index in row.members:
+            delta = self.entries[index].data.get("delta")
+            pieces.append(delta if isinstance(delta, str) else "")
+        return "".join(pieces)

@@ -543,7 +543,7 @@ class Replay:
     ) -> None:
         """Show a frame fed without its audio as recorded: its entry says so, its row keeps the size."""
         log = console.log
-        entry = log.entries[len(log.entries) - 1 if at is None else at]
+        entry = log.entries.pin(len(log.entries) - 1 if at is None else at)
         note = dict(frame.audio or {})
         nbytes = note["bytes"] if isinstance(note.get("bytes"), int) else 0
         why = (

@@ -6,7 +6,14 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-__all__ = ["session_diff"]
+__all__ = ["jsonable", "session_diff"]
+
+
+def jsonable(value: Any) -> Any:
+    """A plain-JSON copy (traits must hold only JSON types)."""
+    import json
+
+    return json.loads(json.dumps(value, default=str))
 
 
 def _leaves(value: Any, path: str) -> Iterator[tuple[str, Any]]:

@@ -10,16 +10,17 @@ closed by the server with a code other than 1000/1001, or a connect that did not
 recording, no server), ``close_code``,
 ``close_reason``, ``close_hint`` (what to do after a failure), ``model_notice`` (the model is on the
 shutdown list: when, and what replaces it), ``backend``,
-``model``, ``dialect``, ``error_count``, ``errors`` (last 50), ``reply``, ``session_effective``,
-``session_requested``, ``session_diff``, ``form_error`` (a refused Apply: the form's rule or the server's
-error), ``form_notice`` (an Apply's progress: sent, applied), ``talk_notice`` (a reply waiting for the one
-in flight), ``mic_rate`` (the rate the views capture at: the session's input format), ``log_filter``,
-``log_search``, ``preroll_ms``, ``tolerated_count``.
+``model``, ``dialect``, ``error_count``, ``reply`` (status and item; its text comes as ``reply.text``),
+``session_effective``, ``session_requested``, ``session_diff``, ``form_error`` (a refused Apply: the form's
+rule or the server's error), ``form_notice`` (an Apply's progress: sent, applied), ``talk_notice`` (a reply
+waiting for the one in flight), ``mic_rate`` (the rate the views capture at: the session's input format),
+``log_filter``, ``log_search``, ``preroll_ms``, ``tolerated_count``.
 
 Browser -> kernel (UI actions carry ``seq`` and are acknowledged at once with ``ack``; an action left
 unacknowledged for a second means a cell is running, and the view says "kernel busy — waiting"):
-    {type: "ready", view, limit}                       -> log.window for that view (the handshake: the kernel
-                                                          sends no custom message before the first ready)
+    {type: "ready", view, limit}                       -> log.window, errors.window and reply.text for that
+                                                          view (the handshake: the kernel sends no custom
+                                                          message before the first ready)
     {type: "bye", view, req}                           the view's element was removed (cell re-run, output
                                                           cleared); the last one leaving closes the connection
                                                           (rtwidget.widget.lifecycle)
@@ -47,11 +48,20 @@ Kernel -> browser:
     {type: "log.window", view, rows, offset, total, tail}   view "*" = every view (filter change, clear)
     {type: "log.page", view, dir: "older" | "newer", rows, offset, total, tail}
     {type: "log.detail", view, row, member, count, entry, json, text?, cause?}
+    {type: "errors.window", view, errors, max}         the pinned errors (the last ``max``): to a new view, or
+                                                          to "*" (empty) after Clear
+    {type: "errors.append", errors, max}               the errors since the last flush, each sent once; a view
+                                                          skips an error whose row it already shows
+    {type: "reply.text", view?, item, at, text}        the reply's text from character ``at`` on is
+                                                          ``text`` (``at`` 0 replaces it): appends while the
+                                                          reply streams (at most every FLUSH_S), the whole
+                                                          text for a new item, a changed text or a new view
     {type: "audio", item} + buffers [PCM16 LE 24 kHz bytes]   the deltas of one loop pass, merged per item
     {type: "audio.end", item}                          no more audio for now: release the pre-roll gate
     {type: "audio.flush", item}                        Stop: drop what is buffered, ignore that item from now
     {type: "export.data", view, name} + buffers [JSONL bytes]   the recording, saved by the view as a download
     {type: "import.result", view, ok, message}         how an import went (the reason when refused)
+Error JSON: {row: log row id, code, message, time, cause_row?, cause_type?}.
 Row JSON: {i: row id, d: "c"|"s"|"l", t: seconds, y: type, n: members, b: bytes, ms: audio ms,
            s: summary, f: flags (e error, u unknown type, x bad frame), c: row of the causing client event}.
 Row flags: ``w`` a tolerated frame (a known type that deviates from the schema: its problems are in the
@@ -68,6 +78,7 @@ from typing import TYPE_CHECKING, Any
 from rtwidget.protocol.closes import CLOSE_INVALID_KEY, CLOSE_INVALID_REQUEST
 from rtwidget.protocol.sessions import ga_session_to_beta
 from rtwidget.redaction import redact
+from rtwidget.widget.console import MAX_ERRORS_SHOWN
 from rtwidget.widget.log import FILTER_PRESETS
 
 if TYPE_CHECKING:
@@ -77,6 +88,7 @@ __all__ = [
     "AUDIO_MERGE_S",
     "FLUSH_S",
     "WINDOW_LIMIT_MAX",
+    "ReplyStream",
     "ViewMessageError",
     "ViewSync",
     "apply_form",
@@ -92,6 +104,8 @@ AUDIO_MERGE_S = 0.005
 """Audio after an item's first chunk waits at most this long, so a burst goes out as one message."""
 WINDOW_LIMIT_MAX = 1000
 """Most rows a view may ask for at once."""
+REDACT_CONTEXT_CHARS = 256
+"""Reply text before the views' end redacted again with each increment (longer than any key it masks)."""
 
 
 # What to do after a failed connection, by close code (the live server's: 3000 for a bad key, 4000 for a bad
@@ -169,6 +183,7 @@ def route_view_message(
         widget._ready = True
         widget._presence.joined(str(view))
         widget._views.post({"type": "log.window", "view": view, **log.tail(limit)})
+        widget._views.hello(view)
         widget._views.schedule_flush()
     elif kind == "bye":
         widget._presence.left(str(view))
@@ -258,6 +273,41 @@ def apply_outcome(widget: RealtimeWidget, event: Any) -> None:
         widget.form_notice, widget._apply_id = "", None
 
 
+class ReplyStream:
+    """The reply's text as the views have it, and what brings them up to date (``reply.text``).
+
+    While a reply streams, only the new text is redacted and sent, with the REDACT_CONTEXT_CHARS before it
+    redacted again as context: redacting the whole text on every flush made the work per flush grow with
+    the reply. A key split across two increments is still masked: the context then changes, and the whole
+    text is redacted and sent again (also when the item or the text changed other than by an append).
+    """
+
+    def __init__(self) -> None:
+        """Nothing sent yet."""
+        self.item: Any = None
+        self.raw_len = 0  # characters of the kernel's text the views have
+        self.tail = ""  # the last REDACT_CONTEXT_CHARS of them, to tell an append from a change
+        self.view_len = 0  # characters the views' (redacted) text has
+
+    def update(self, item: Any, raw: str, secrets: list[str]) -> tuple[int, str] | None:
+        """``(at, text)`` for a ``reply.text`` message that makes the views show ``raw``; None if they do."""
+        n = self.raw_len
+        start = n - len(self.tail)
+        if item == self.item and len(raw) >= n and raw.startswith(self.tail, start):
+            if len(raw) == n:
+                return None
+            context = redact(raw[start:n], secrets)
+            window = redact(raw[start:], secrets)
+            if window.startswith(context):
+                return self._sent(item, raw, self.view_len, window[len(context) :])
+        return self._sent(item, raw, 0, redact(raw, secrets))
+
+    def _sent(self, item: Any, raw: str, at: int, text: str) -> tuple[int, str]:
+        self.item, self.raw_len, self.view_len = item, len(raw), at + len(text)
+        self.tail = raw[max(0, len(raw) - REDACT_CONTEXT_CHARS) :]
+        return at, text
+
+
 class ViewSync:
     """What goes from the kernel to the views: log rows and the reply on a short timer, audio as it comes,
     trait copies of the console's state. Nothing is sent before a view said ``ready``."""
@@ -267,6 +317,9 @@ class ViewSync:
         self._w = widget
         self._flush_handle: asyncio.TimerHandle | None = None
         self._audio_handle: asyncio.Handle | None = None
+        self._errors_sent_row = -1
+        """Log row of the last error sent to the views (error rows only grow)."""
+        self._reply = ReplyStream()
 
     def post(self, content: dict[str, Any], buffers: list[bytes] | None = None) -> None:
         """Send one custom message to the views."""
@@ -277,14 +330,28 @@ class ViewSync:
         w, console = self._w, self._w._console
         dirty = console.dirty
         if "errors" in dirty:
-            w.errors = console.errors
+            w.errors = console.errors  # kernel-side only: the views get errors.append (see flush)
             w.error_count = console.error_count
             w.tolerated_count = console.tolerated_count
             dirty.discard("errors")
+            if not console.errors and self._errors_sent_row >= 0:  # cleared: every view empties its list
+                self._errors_sent_row = -1
+                if w._ready:
+                    self.post({"type": "errors.window", "view": "*", "errors": [], "max": MAX_ERRORS_SHOWN})
         if "session" in dirty:
             w.session_effective = console.session_effective
             w.session_diff = console.session_diff
             dirty.discard("session")
+
+    def hello(self, view: Any) -> None:
+        """What a new view cannot rebuild from traits: the pinned errors and the reply's text."""
+        w = self._w
+        self.post(
+            {"type": "errors.window", "view": view, "errors": w._console.errors, "max": MAX_ERRORS_SHOWN}
+        )
+        reply = w._console.reply_view()
+        text = redact(reply.get("text", ""), w._secrets())
+        self.post({"type": "reply.text", "view": view, "item": reply.get("item_id"), "at": 0, "text": text})
 
     def schedule_flush(self) -> None:
         """Send new log rows and the reply within FLUSH_S (batched: one message for many rows)."""
@@ -295,17 +362,35 @@ class ViewSync:
             self._flush_handle = loop.call_later(FLUSH_S, self.flush)
 
     def flush(self) -> None:
-        """Send what changed in the log and the reply now."""
+        """Send what changed in the log, the errors and the reply now."""
         self._flush_handle = None
         w = self._w
         if w._ready:
             new, updated = w._log.take_changes()
             if new or updated:
                 self.post({"type": "log.append", "rows": new, "updates": updated, "total": w._log.total})
+            self._send_errors()
         if "reply" in w._console.dirty:
             w._console.dirty.discard("reply")
-            w.reply = redact(w._console.reply_view(), w._secrets())
+            reply = w._console.reply_view()
+            text = reply.pop("text", "")
+            w.reply = redact(reply, w._secrets())
+            change = self._reply.update(reply.get("item_id"), text, w._secrets())
+            if w._ready and change is not None:
+                at, piece = change
+                self.post({"type": "reply.text", "item": reply.get("item_id"), "at": at, "text": piece})
         self.sync()
+
+    def _send_errors(self) -> None:
+        # Only the errors since the last flush: resending the whole list per error made N errors cost
+        # O(N x 50) bytes (20k bad frames were 217 MB to the browser).
+        errors = self._w._console.errors
+        start = len(errors)
+        while start > 0 and errors[start - 1]["row"] > self._errors_sent_row:
+            start -= 1
+        if start < len(errors):
+            self._errors_sent_row = errors[-1]["row"]
+            self.post({"type": "errors.append", "errors": errors[start:], "max": MAX_ERRORS_SHOWN})
 
     def schedule_audio(self) -> None:
         """Forward received audio: an item's first at once, later audio merged for up to AUDIO_MERGE_S."""

@@ -766,6 +766,21 @@ function fillForm(f, s) {
  * @property {string} [json]
  * @property {string} [text]
  * @property {{type: string, row: number}} [cause]
+ * @property {ErrorInfo[]} [errors]   errors.window / errors.append
+ * @property {number} [max]           errors.*: how many errors a view keeps
+ * @property {string | null} [item]   reply.text: the reply's item
+ * @property {number} [at]            reply.text: where `text` starts in the reply's text (0 replaces it)
+ */
+
+/**
+ * One pinned error (errors.window, errors.append).
+ * @typedef {object} ErrorInfo
+ * @property {number} row
+ * @property {string} code
+ * @property {string} message
+ * @property {number} time
+ * @property {number} [cause_row]
+ * @property {string} [cause_type]
  */
 
 /**
@@ -920,31 +935,44 @@ function header(ctx, busy) {
 }
 
 /**
- * Pinned errors (the `errors` trait), hidden until the header's counter is clicked; a click jumps to the row.
+ * Pinned errors (errors.window, then errors.append), hidden until the header's counter is clicked; a click jumps
+ * to the row.
  * @param {ViewContext} ctx
- * @returns {Component & {toggle: () => void}}
+ * @returns {Component & {toggle: () => void, show: (msg: KernelMessage) => void, append: (msg: KernelMessage) => void}}
  */
 function errorList(ctx) {
-  const { model } = ctx;
-  const scope = makeScope(model);
   const el = h("div", { class: "rt-error-list", testid: "rt-error-list", hidden: true });
-  const update = () => {
-    el.replaceChildren();
-    if (!model.get("errors").length) el.hidden = true;  // Clear leaves no empty box behind
-    for (const e of model.get("errors")) {
-      const cause = e.cause_row != null ? h("span", { class: "rt-cause", text: `← ${e.cause_type} #${e.cause_row}` }) : null;
-      const item = h("div", { class: "rt-error-item", testid: "rt-error-item", "data-row": String(e.row) },
-        h("span", { class: "rt-time", text: fmtTime(e.time) }),
-        h("span", { class: "rt-code", text: e.code || "error" }),
-        h("span", { class: "rt-msg", text: e.message || "" }), cause);
-      if (e.cause_row != null) item.dataset.causeRow = String(e.cause_row);
-      item.addEventListener("click", () => ctx.links.jumpTo(e.row));
-      el.append(item);
-    }
+  /** @type {ErrorInfo[]} */
+  let shown = [];
+  let max = 50;
+  const itemEl = (/** @type {ErrorInfo} */ e) => {
+    const cause = e.cause_row != null ? h("span", { class: "rt-cause", text: `← ${e.cause_type} #${e.cause_row}` }) : null;
+    const item = h("div", { class: "rt-error-item", testid: "rt-error-item", "data-row": String(e.row) },
+      h("span", { class: "rt-time", text: fmtTime(e.time) }),
+      h("span", { class: "rt-code", text: e.code || "error" }),
+      h("span", { class: "rt-msg", text: e.message || "" }), cause);
+    if (e.cause_row != null) item.dataset.causeRow = String(e.cause_row);
+    item.addEventListener("click", () => ctx.links.jumpTo(e.row));
+    return item;
   };
-  scope.on("change:errors", update);
-  update();
-  return { el, update, toggle: () => { el.hidden = !el.hidden || !model.get("errors").length; }, dispose: scope.dispose };
+  // The kernel sends each error once (errors.append) and the whole list only to a new view or after a clear
+  // (errors.window); an error already shown (same or older row) is skipped, so the two may overlap.
+  const show = (/** @type {KernelMessage} */ msg) => {
+    max = msg.max || max;
+    shown = (msg.errors || []).slice(-max);
+    el.replaceChildren(...shown.map(itemEl));
+    if (!shown.length) el.hidden = true;  // Clear leaves no empty box behind
+  };
+  const append = (/** @type {KernelMessage} */ msg) => {
+    max = msg.max || max;
+    for (const e of msg.errors || []) {
+      if (shown.length && e.row <= shown[shown.length - 1].row) continue;
+      shown.push(e);
+      el.append(itemEl(e));
+    }
+    while (shown.length > max) { shown.shift(); el.firstElementChild?.remove(); }
+  };
+  return { el, show, append, toggle: () => { el.hidden = !el.hidden || !shown.length; }, dispose: () => {} };
 }
 
 /**
@@ -1318,9 +1346,10 @@ function voiceBar(ctx) {
 }
 
 /**
- * Talk: the streamed reply (the `reply` trait), the prompt (Enter sends), respond, Send, Stop and the audio bar.
+ * Talk: the streamed reply (status from the `reply` trait, text from reply.text messages), the prompt (Enter
+ * sends), respond, Send, Stop and the audio bar.
  * @param {ViewContext} ctx
- * @returns {Component}
+ * @returns {Component & {setReplyText: (msg: KernelMessage) => void}}
  */
 function talk(ctx) {
   const { model, engine } = ctx;
@@ -1331,6 +1360,11 @@ function talk(ctx) {
   const sendBtn = /** @type {HTMLButtonElement} */ (h("button", { class: "rt-btn rt-primary", testid: "rt-send", text: "Send" }));
   const stopBtn = /** @type {HTMLButtonElement} */ (h("button", { class: "rt-btn rt-danger", testid: "rt-stop", text: "Stop" }));
   const reply = h("div", { class: "rt-reply", testid: "rt-reply" });
+  // The reply's text arrives in pieces (reply.text: the text from `at` on), appended to one text node.
+  const replyText = document.createTextNode("");
+  const replyTextEl = h("span", { class: "rt-reply-text" }, replyText);
+  /** @type {string | null} */
+  let replyItem = null;
   const notice = h("div", { class: "rt-talk-notice", testid: "rt-talk-notice", role: "status", hidden: true });
   const audio = audioBar(ctx);
   scope.add(audio.dispose);
@@ -1354,7 +1388,7 @@ function talk(ctx) {
     const r = model.get("reply") || {};
     reply.dataset.status = r.status || "";
     reply.dataset.itemId = r.item_id || "";
-    reply.replaceChildren(h("span", { class: "rt-reply-text", text: r.text || "" }));
+    reply.replaceChildren(replyTextEl);
     if (r.status === "truncated") {
       reply.append(h("span", { class: "rt-tag", text: `truncated at ${((r.truncated_ms || 0) / 1000).toFixed(2)} s` }));
     } else if (r.status && r.status !== "done" && r.status !== "streaming") {
@@ -1365,6 +1399,14 @@ function talk(ctx) {
     const open = model.get("status") === "open";
     sendBtn.disabled = !open;
     stopBtn.disabled = !open;
+  };
+  const setReplyText = (/** @type {KernelMessage} */ msg) => {
+    const at = msg.at || 0;
+    const text = msg.text || "";
+    if (at > 0 && msg.item === replyItem && at === replyText.length) replyText.appendData(text);
+    else if (at > 0 && msg.item === replyItem) replyText.data = replyText.data.slice(0, at) + text;
+    else replyText.data = text;
+    replyItem = msg.item ?? null;
   };
   const renderNotice = () => {
     notice.textContent = model.get("talk_notice") || "";
@@ -1379,7 +1421,7 @@ function talk(ctx) {
     h("div", { class: "rt-subtle", text: "reply" }), reply,
     prompt, notice,
     h("div", { class: "rt-row" }, h("label", { class: "rt-check" }, respond, " respond"), sendBtn, stopBtn, audio.el));
-  return { el, update, dispose: scope.dispose };
+  return { el, update, setReplyText, dispose: scope.dispose };
 }
 
 /**
@@ -1748,7 +1790,7 @@ function recorder(ctx) {
  * Route one kernel -> view message to the component that owns it. Audio messages are not here: they go to the
  * engine, through the one listener initialize() registers per widget.
  * @param {ViewContext} ctx
- * @param {{busy: Component, log: LogHandlers}} parts
+ * @param {{busy: Component, log: LogHandlers, errors: ReturnType<typeof errorList>, talk: ReturnType<typeof talk>}} parts
  * @param {KernelMessage} msg
  */
 function handleKernelMessage(ctx, parts, msg) {
@@ -1759,6 +1801,9 @@ function handleKernelMessage(ctx, parts, msg) {
     case "log.window": parts.log.showWindow(msg); break;
     case "log.page": parts.log.addPage(msg); break;
     case "log.detail": parts.log.showDetail(msg); break;
+    case "errors.window": parts.errors.show(msg); break;
+    case "errors.append": parts.errors.append(msg); break;
+    case "reply.text": parts.talk.setReplyText(msg); break;
     default: break;
   }
 }
@@ -1868,7 +1913,7 @@ function render({ model, el }) {
   };
   window.addEventListener("keydown", markKeys, true);
 
-  const onMsg = (/** @type {KernelMessage} */ msg) => handleKernelMessage(ctx, { busy, log }, msg);
+  const onMsg = (/** @type {KernelMessage} */ msg) => handleKernelMessage(ctx, { busy, log, errors, talk: talkBox }, msg);
   model.on("msg:custom", onMsg);
   // The widget manager sets comm_live false when the kernel restarts or dies (nothing else turns it off
   // while a view lives: a comm closed by the kernel removes the views).

@@ -62,7 +62,9 @@ class RealtimeWidget(anywidget.AnyWidget):
     model = traitlets.Unicode("").tag(sync=True)
     dialect = traitlets.Unicode("ga").tag(sync=True)
     error_count = traitlets.Int(0).tag(sync=True)
-    errors = traitlets.List(traitlets.Dict()).tag(sync=True)
+    # Not synced: the views get errors.append and errors.window messages (a synced list is resent whole).
+    errors = traitlets.List(traitlets.Dict())
+    # The reply's status and item; its text goes to the views as reply.text increments.
     reply = traitlets.Dict().tag(sync=True)
     session_effective = traitlets.Dict().tag(sync=True)
     session_requested = traitlets.Dict().tag(sync=True)
@@ -106,8 +108,9 @@ class RealtimeWidget(anywidget.AnyWidget):
             config: A ready ``rtwidget.client.ClientConfig`` (overrides url/api_key/model/dialect).
             simulator_speed: Pace of the embedded simulator (1.0 = real time).
             factory: Transport factory handed to ``rtwidget.client.connect`` (tests, custom transports).
-            keep_audio_s: Most received audio kept in the kernel, in seconds (default one hour); past it
-                the oldest items' audio is dropped, and the log keeps their sizes and durations.
+            keep_audio_s: Most received audio kept in the kernel, in seconds (default half an hour, see
+                ``rtwidget.widget.console.DEFAULT_KEEP_AUDIO_S``); past it the oldest items' audio is
+                dropped, a ``local.audio_dropped`` log row says so, and the log keeps sizes and durations.
             close_without_view: Close the connection when the console's last view has been gone for a
                 moment (its cell re-run or its output cleared; see rtwidget.widget.lifecycle).
             **kwargs: Trait values (e.g. ``preroll_ms``).
@@ -187,7 +190,7 @@ class RealtimeWidget(anywidget.AnyWidget):
     @property
     def events(self) -> list[LogEntry]:
         """Every log entry so far (a copy of the list): direction, type, time since connect, data."""
-        return self._console.entries()
+        return list(self._log.entries)  # deltas kept compactly are made into entries again
 
     @property
     def conversation(self) -> Conversation:

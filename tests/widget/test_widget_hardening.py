@@ -141,6 +141,9 @@ async def test_keep_audio_s_caps_held_audio_and_the_log_says_so() -> None:
     assert "no longer held" in deltas[0].data["delta"]
     assert base64.b64decode(deltas[-1].data["delta"]) == bytes([3]) * 4800
     assert w._log.rows[deltas[0].row].nbytes == 48_000
+    (dropped,) = [e.data for e in w.events if e.type == "local.audio_dropped"]
+    assert (dropped["item_id"], dropped["audio_ms"], dropped["bytes"]) == ("a1", 1000, 48_000)
+    assert (dropped["keep_audio_s"], dropped["dropped_ms_total"]) == (2.5, 1000)
 
 
 async def test_wait_for_raises_at_once_when_the_server_closes() -> None:

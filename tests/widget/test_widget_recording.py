@@ -55,7 +55,7 @@ def rows(w: RealtimeWidget) -> list[dict[str, Any]]:
 
 
 def audio_of(w: RealtimeWidget) -> list[bytes | None]:
-    return [item._pcm for item in w.items]
+    return [item.audio for item in w.conversation.items]  # the bytes the conversation holds, as received
 
 
 def texts(w: RealtimeWidget) -> list[tuple[str | None, str]]:
@@ -148,7 +148,7 @@ async def test_audio_dropped_by_keep_audio_s_is_said_so_in_the_export(tmp_path: 
         assert dropped
         assert kept
         assert all(line["event"]["delta"] is None for line in dropped)
-        last = w.items[-1]._pcm
+        last = w.conversation.items[-1].audio
         assert last
         kept_pcm = b"".join(base64.b64decode(line["event"]["delta"]) for line in kept)
         assert kept_pcm.endswith(last)
