@@ -61,3 +61,16 @@ def test_the_module_has_one_export() -> None:
     """Joined, the two files are one module with one default export (capture.js only defines)."""
     assert "export " not in (HERE / "capture.js").read_text(encoding="utf-8")
     assert JS.count("export default") == 1
+
+
+def test_the_view_protocol_doc_is_the_modules_own() -> None:
+    """docs/view-protocol.md shows view.py's description of the protocol as it is (one owner: the module)."""
+    from rtwidget.widget import view
+
+    doc = (HERE.parents[1] / "docs" / "view-protocol.md").read_text(encoding="utf-8")
+    assert view.__doc__ is not None
+    block = view.__doc__[view.__doc__.index("View protocol (anywidget") :].rstrip()
+    shown = doc[
+        doc.index("```text\n") + len("```text\n") : doc.index("```", doc.index("```text\n") + 8)
+    ].rstrip()
+    assert shown == block, "docs/view-protocol.md is out of step with rtwidget/widget/view.py's docstring"
