@@ -428,11 +428,15 @@ class ConsoleState:
             else:
                 self.conversation.set_played(item_id, float(ms))
 
-    def audio_started(self, item_id: str, at_ms: float) -> None:
-        """Record when a view rendered an item's first sample (wall clock, ms)."""
-        track = self.tracks.get(item_id)
-        if track is not None and track.first_sample_at is None:
-            track.first_sample_at = at_ms / 1000.0
+    def audio_started(self, item_id: str, *stamps_ms: float | None) -> None:
+        """A view rendered an item's first sample (see :meth:`AudioTrack.started`)."""
+        if (track := self.tracks.get(item_id)) is not None:
+            track.started(*stamps_ms)
+
+    def audio_sent(self, item_id: str) -> None:
+        """The first audio of an item went to the views now."""
+        if (track := self.tracks.get(item_id)) is not None and track.first_sent_at is None:
+            track.first_sent_at = wall_clock()
 
     def received_ms(self, item_id: str) -> float:
         """Milliseconds of output audio received for an item (truncation not applied)."""
@@ -491,7 +495,10 @@ class ConsoleState:
                 "received_ms": self.received_ms(item_id),
                 "played_ms": self.played_ms(item_id),
                 "first_delta_at": first,
+                "first_sent_at": track.first_sent_at,
+                "first_arrived_at": track.first_arrived_at,
                 "first_sample_at": track.first_sample_at,
+                "first_noticed_at": track.first_noticed_at,
             }
         return out
 

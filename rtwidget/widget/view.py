@@ -38,7 +38,10 @@ unacknowledged for a second means a cell is running, and the view says "kernel b
     {type: "log.around", view, req, row, limit}
     {type: "log.detail", view, req, row, member}
     {type: "played", items: {item_id: ms}, underruns, buffered_ms}   throttled by the view (~100 ms)
-    {type: "audio.started", item, at_ms}               wall-clock ms of the first rendered sample of an item
+    {type: "audio.started", item, at_ms, arrived_ms, noticed_ms}   wall-clock ms: an item's first sample
+                                                          rendered (the worklet's frame through
+                                                          getOutputTimestamp), its audio reached the page,
+                                                          the start notice reached the main thread
     {type: "export", seq, audio}                       -> export.data (rtwidget.widget.recording)
     {type: "import", view, name, size} + buffers [the file's bytes]   -> import.result; refused over 200 MB
                                                           or while connected, else the session is replaced
@@ -167,6 +170,11 @@ def view_int(
     return number
 
 
+def _number(value: Any) -> float | None:
+    """A view message's number field, or None when it is not a number."""
+    return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
+
+
 def route_view_message(
     widget: RealtimeWidget, kind: Any, view: Any, content: dict[str, Any], buffers: list[Any] | None = None
 ) -> None:
@@ -207,9 +215,9 @@ def route_view_message(
         items = content.get("items")
         console.played(items if isinstance(items, dict) else {})
     elif kind == "audio.started":
-        at_ms = content.get("at_ms")
-        if isinstance(at_ms, int | float) and not isinstance(at_ms, bool):
-            console.audio_started(str(content.get("item")), float(at_ms))
+        at_ms, arrived, noticed = (_number(content.get(k)) for k in ("at_ms", "arrived_ms", "noticed_ms"))
+        if at_ms is not None:
+            console.audio_started(str(content.get("item")), at_ms, arrived, noticed)
     elif kind == "clear":
         widget.clear_log()
     elif kind == "connect":
@@ -418,6 +426,7 @@ class ViewSync:
                 self.post({"type": "audio.end", "item": item_id})
             else:
                 self.post({"type": "audio", "item": item_id}, [pcm])
+                self._w._console.audio_sent(item_id)
 
     def on_filter(self, change: Any) -> None:
         """The filter or search changed: every view gets a fresh window."""
