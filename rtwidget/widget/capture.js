@@ -292,16 +292,27 @@ class Capture {
   }
 }
 
-/** @type {Map<string, Capture>} one Capture per widget, keyed like the engines */
+/**
+ * The one object of a widget in `cache`, made by `make` the first time. anywidget hands initialize() and each
+ * render() a different proxy of the same model, so objects are keyed by the widget's own id trait.
+ * @template T
+ * @param {Map<string, T>} cache
+ * @param {Model} model
+ * @param {(model: Model) => T} make
+ * @returns {T}
+ */
+function perWidget(cache, model, make) {
+  const key = model.get("_rt_id");
+  let value = cache.get(key);
+  if (value === undefined) {
+    value = make(model);
+    cache.set(key, value);
+  }
+  return value;
+}
+
+/** @type {Map<string, Capture>} one Capture per widget */
 const CAPTURES = new Map();
 
 /** @param {Model} model */
-function captureFor(model) {
-  const key = model.get("_rt_id");
-  let capture = CAPTURES.get(key);
-  if (!capture) {
-    capture = new Capture(model);
-    CAPTURES.set(key, capture);
-  }
-  return capture;
-}
+const captureFor = (model) => perWidget(CAPTURES, model, (m) => new Capture(m));

@@ -510,21 +510,11 @@ class AudioEngine {
   }
 }
 
-// anywidget hands initialize() and each render() a different proxy of the same model, so the engine is
-// keyed by the widget's own id trait rather than by the proxy object.
-/** @type {Map<string, AudioEngine>} */
+/** @type {Map<string, AudioEngine>} one engine per widget (perWidget, in capture.js) */
 const ENGINES = new Map();
 
 /** @param {Model} model */
-function engineFor(model) {
-  const key = model.get("_rt_id");
-  let engine = ENGINES.get(key);
-  if (!engine) {
-    engine = new AudioEngine(model);
-    ENGINES.set(key, engine);
-  }
-  return engine;
-}
+const engineFor = (model) => perWidget(ENGINES, model, (m) => new AudioEngine(m));
 
 /**
  * Once per widget: the audio engine and the one listener for audio messages.
