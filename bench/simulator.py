@@ -1,13 +1,16 @@
 """Benchmark: many concurrent simulator sessions streaming audio, vs a single-session baseline.
 
-    .venv/bin/python bench/simulator.py [--sessions 50] [--speed 10] [--turns 4]
+    .venv/bin/python bench/simulator.py [--sessions 200] [--speed 1] [--turns 4] [--workers N]
 
-The simulator runs in this process; the clients run in a child process (so the two share the 2 cores the
-way a real client and server would). Each client session asks for audio replies `--turns` times and
+The simulator runs in this process (with `--workers N`: `python -m rtwidget.server --workers N`, N processes
+on one port); the clients run in a child process (so they share the cores the way a real client and server
+would). Each client session asks for audio replies `--turns` times and
 records, for every `response.output_audio.delta`, how late it arrived vs its schedule: the moment the
 client sent `response.create` + the audio before it / speed (synthesis, queueing and the socket all
 count). The simulator side records how late each delta was written to its socket.
-Reported: events/s, audio deltas, errors, p50 / p95 / max lateness, for 1 session and for N sessions;
+Reported: events/s, audio deltas, errors, p50 / p95 / max lateness, simulator and client CPU (per event),
+for 1 session and for N sessions (with `--workers`, the simulator's CPU is its workers', read from /proc
+from the moment it listens, and its socket lateness is not recorded);
 then the simulator's own CPU per event in process (the sans-I/O core driving the same N sessions and
 turns with a simulated clock, events encoded as for the wire) as a ratio to encoding the same events
 with msgspec alone. Audio deltas carry the default 100 ms each (recordings: 40-200 ms). Last, 20k
@@ -21,7 +24,9 @@ import argparse
 import asyncio
 import heapq
 import json
+import os
 import resource
+import signal
 import statistics
 import subprocess
 import sys
@@ -135,6 +140,45 @@ async def _run(sessions: int, turns: int, speed: float, stagger_ms: float = 0.0)
     return result
 
 
+async def _run_workers(
+    sessions: int, turns: int, speed: float, stagger_ms: float, workers: int
+) -> dict[str, Any]:
+    """As `_run`, with the simulator in `python -m rtwidget.server --workers N` (Linux: CPU from /proc)."""
+    server = await asyncio.create_subprocess_exec(
+        sys.executable,
+        *("-m", "rtwidget.server", "--port", "0", "--workers", str(workers), "--speed", str(speed)),
+        stdout=subprocess.PIPE,
+    )
+    assert server.stdout is not None
+    url = (await server.stdout.readline()).decode().strip()
+    pids = _worker_pids(server.pid) if workers > 1 else [server.pid]
+    server_cpu0 = sum(map(_proc_cpu_s, pids))
+    child_cpu0 = _children_cpu_s()
+    cmd = [sys.executable, __file__, "--client", f"{url}?model=gpt-realtime-2", "--sessions", str(sessions)]
+    cmd += ["--turns", str(turns), "--speed", str(speed), "--stagger-ms", str(stagger_ms)]
+    proc = await asyncio.create_subprocess_exec(*cmd, stdout=subprocess.PIPE)
+    stdout, _ = await proc.communicate()
+    result: dict[str, Any] = json.loads(stdout)
+    result["client_cpu_s"] = _children_cpu_s() - child_cpu0
+    result["server_cpu_s"] = sum(map(_proc_cpu_s, pids)) - server_cpu0
+    result["server_lateness_s"] = []
+    server.send_signal(signal.SIGINT)
+    await server.wait()
+    return result
+
+
+def _worker_pids(pid: int) -> list[int]:
+    with open(f"/proc/{pid}/task/{pid}/children") as f:
+        return [int(p) for p in f.read().split()]
+
+
+def _proc_cpu_s(pid: int) -> float:
+    """User + system CPU seconds of a live process (Linux /proc/<pid>/stat fields 14 and 15)."""
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def _core_cpu(sessions: int, turns: int, speed: float) -> tuple[int, float, float]:
     """(events, CPU s of the sans-I/O core + wire encoding, CPU s of msgspec encoding the same events)."""
     import msgspec
@@ -230,11 +274,15 @@ def _report(label: str, r: dict[str, Any]) -> dict[str, float]:
         f"{row['events_per_s']:6.0f} events/s, "
         f"{r['audio_deltas']:5d} audio deltas, errors {len(r['errors'])}; CPU: simulator "
         f"{r['server_cpu_s']:.2f} s ({1e6 * r['server_cpu_s'] / r['events']:.0f} us/event), "
-        f"clients {r['client_cpu_s']:.2f} s\n"
+        f"clients {r['client_cpu_s']:.2f} s ({1e6 * r['client_cpu_s'] / r['events']:.0f} us/event)\n"
         f"{'':>14}audio delta lateness at the client: p50 {row['p50_ms']:.1f} ms, "
         f"p95 {row['p95_ms']:.1f} ms, "
-        f"max {row['max_ms']:.1f} ms; at the simulator's socket: p95 {row['server_p95_ms']:.1f} ms "
-        f"(mean {statistics.fmean(server_ms):.1f} ms)"
+        f"max {row['max_ms']:.1f} ms; at the simulator's socket: "
+        + (
+            f"p95 {row['server_p95_ms']:.1f} ms (mean {statistics.fmean(server_ms):.1f} ms)"
+            if server_ms
+            else "not recorded"
+        )
     )
     for err in r["errors"][:5]:
         print("    error:", err)
@@ -243,14 +291,20 @@ def _report(label: str, r: dict[str, Any]) -> dict[str, float]:
 
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--sessions", type=int, default=50)
-    p.add_argument("--speed", type=float, default=10.0)
+    p.add_argument("--sessions", type=int, default=200)
+    p.add_argument("--speed", type=float, default=1.0, help="1: real time, the case of issue 12 (default)")
     p.add_argument("--turns", type=int, default=4)
     p.add_argument(
         "--stagger-ms",
         type=float,
         default=0.0,
         help="start session n after n * this delay (default 0: all in lockstep, the worst case)",
+    )
+    p.add_argument(
+        "--workers",
+        type=int,
+        default=0,
+        help="serve the sessions by `python -m rtwidget.server --workers N` (default 0: in this process)",
     )
     p.add_argument("--client", help=argparse.SUPPRESS)
     args = p.parse_args()
@@ -262,10 +316,12 @@ def main() -> None:
         f"sessions started {args.stagger_ms} ms apart"
     )
     base = _report("1 session", asyncio.run(_run(1, args.turns, args.speed)))
-    many = _report(
-        f"{args.sessions} sessions",
-        asyncio.run(_run(args.sessions, args.turns, args.speed, args.stagger_ms)),
-    )
+    if args.workers:
+        label = f"{args.sessions} sessions, {args.workers} worker{'s' if args.workers > 1 else ''}"
+        run = _run_workers(args.sessions, args.turns, args.speed, args.stagger_ms, args.workers)
+    else:
+        label, run = f"{args.sessions} sessions", _run(args.sessions, args.turns, args.speed, args.stagger_ms)
+    many = _report(label, asyncio.run(run))
     print(
         f"ratio {args.sessions} vs 1: events/s x{many['events_per_s'] / base['events_per_s']:.1f}, "
         f"client p95 lateness x{many['p95_ms'] / max(base['p95_ms'], 1.0):.1f}, "

@@ -1,6 +1,7 @@
-"""Command line: `python -m rtwidget.server [--host 127.0.0.1] [--port 8765] [--allow-origin ORIGIN] ...`.
+"""Command line: `python -m rtwidget.server [--host 127.0.0.1] [--port 8765] [--workers N] ...`.
 
-Prints the WebSocket URL on one line once it accepts connections; Ctrl-C stops it cleanly.
+Prints the WebSocket URL on one line once it accepts connections; Ctrl-C stops it cleanly. With
+`--workers N`, N processes share the port (:mod:`rtwidget.server.workers`).
 """
 
 from __future__ import annotations
@@ -8,11 +9,13 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import os
 import signal
 import sys
 
 from rtwidget.server.adapter import serve
 from rtwidget.server.handshake import allowed_origins
+from rtwidget.server.workers import supervise
 
 __all__ = ["main"]
 
@@ -44,7 +47,28 @@ def _parser() -> argparse.ArgumentParser:
         "'*' for any). Other pages get HTTP 403; clients that send no Origin header (Python, Node) are "
         "always accepted",
     )
+    p.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        help="processes sharing the port (Linux SO_REUSEPORT): the kernel spreads connections over them, "
+        "one core each (default: %(default)s)",
+    )
+    # Set by the supervisor of `--workers`: this process is worker "i/n" (named in each upgrade's
+    # X-Simulator-Worker header) and stops when its stdin, the supervisor's pipe, closes.
+    p.add_argument("--worker", default=None, help=argparse.SUPPRESS)
     return p
+
+
+def _stop_at_stdin_eof(loop: asyncio.AbstractEventLoop, stop: asyncio.Event) -> None:
+    fd = sys.stdin.fileno()
+
+    def readable() -> None:
+        if not os.read(fd, 4096):
+            loop.remove_reader(fd)
+            stop.set()
+
+    loop.add_reader(fd, readable)
 
 
 async def _run(args: argparse.Namespace) -> None:
@@ -53,6 +77,8 @@ async def _run(args: argparse.Namespace) -> None:
     for sig in (signal.SIGINT, signal.SIGTERM):
         with contextlib.suppress(NotImplementedError):  # Windows: KeyboardInterrupt handles Ctrl-C
             loop.add_signal_handler(sig, stop.set)
+    if args.worker is not None:
+        _stop_at_stdin_eof(loop, stop)
     async with serve(
         host=args.host,
         port=args.port,
@@ -60,6 +86,8 @@ async def _run(args: argparse.Namespace) -> None:
         require_key=args.require_key,
         reject_beta=args.reject_beta,
         allow_origins=args.allow_origin,
+        reuse_port=args.worker is not None,
+        worker=None if args.worker is None else f"{args.worker}; pid={os.getpid()}",
     ) as sim:
         print(sim.url, flush=True)
         await stop.wait()
@@ -76,6 +104,11 @@ def main(argv: list[str] | None = None) -> int:
     except ValueError as exc:
         print(f"error: --allow-origin: {exc}", file=sys.stderr)
         return 2
+    if args.workers < 1:
+        print("error: --workers must be >= 1", file=sys.stderr)
+        return 2
+    if args.workers > 1:
+        return supervise(args)
     try:
         asyncio.run(_run(args))
     except KeyboardInterrupt:

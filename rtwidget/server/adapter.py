@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import heapq
 import itertools
 import json
 import secrets
@@ -35,14 +34,17 @@ from rtwidget.server.dialect import to_event
 from rtwidget.server.faults import MALFORMED_FRAME, UNKNOWN_EVENT_TYPE, Faults
 from rtwidget.server.handshake import allowed_origins, check_handshake, origin_refusal, select_subprotocol
 from rtwidget.server.ids import IdFactory
+from rtwidget.server.pacing import SynthesisQueue, Timers
 from rtwidget.server.wslog import refusal, ws_logger
 
-__all__ = ["MAX_FRAME_BYTES", "PING_INTERVAL_S", "Simulator", "serve"]
+__all__ = ["MAX_FRAME_BYTES", "PING_INTERVAL_S", "WORKER_HEADER", "Simulator", "serve"]
 
 # docs/protocol-notes.md: appends carry up to 15 MiB of audio per event; leave room for the JSON around it.
 MAX_FRAME_BYTES = 16 * 2**20
 # docs/protocol-notes.md: "The server sends a WebSocket PING about every 20 s when idle."
 PING_INTERVAL_S = 20.0
+# Names the process that took a connection when several share the port (`serve(worker=...)`, `--workers`).
+WORKER_HEADER = "X-Simulator-Worker"
 _STOP = object()
 _AUDIO_DELTA_TYPES = dialect_names("response.output_audio.delta")
 
@@ -91,47 +93,6 @@ class _StampedConnection(ServerConnection):
         super().data_received(data)
 
 
-class _SynthesisQueue:
-    """Runs the sessions' deferred speech syntheses one per loop iteration, the most urgently needed first.
-
-    A synthesis takes 1-5 ms. Done inside frame handling, 50 sessions asking at once would block the loop
-    for their sum: every other session's due audio and even the arrival of the next frames would wait.
-    One at a time via `call_soon`, the loop sends due deltas and reads sockets between two syntheses.
-    """
-
-    def __init__(self) -> None:
-        self.heap: list[tuple[float, int, _Connection]] = []
-        self.queued: set[_Connection] = set()
-        self.order = itertools.count()
-        self.running = False
-
-    def want(self, conn: _Connection) -> None:
-        """Queue `conn` if its session has a synthesis to do (once; by when it is needed)."""
-        if conn in self.queued:
-            return
-        due = conn.session.work_deadline()
-        if due is None:
-            return
-        heapq.heappush(self.heap, (due, next(self.order), conn))
-        self.queued.add(conn)
-        if not self.running:
-            self.running = True
-            conn.loop.call_soon(self.run_one)
-
-    def run_one(self) -> None:
-        self.running = False
-        if not self.heap:
-            return
-        _, _, conn = heapq.heappop(self.heap)
-        self.queued.discard(conn)
-        if not conn.closed:
-            conn.session.work()
-            conn.advance()  # its audio may be due already; queues the session again if it has more work
-        if self.heap and not self.running:
-            self.running = True
-            conn.loop.call_soon(self.run_one)
-
-
 class _Connection:
     """One WebSocket connection driving one `SimSession`."""
 
@@ -139,12 +100,15 @@ class _Connection:
         self,
         ws: ServerConnection,
         session: SimSession,
+        *,
         faults: Faults,
         sim: Simulator,
-        synthesis: _SynthesisQueue,
+        synthesis: SynthesisQueue,
+        timers: Timers,
     ) -> None:
         self.ws = ws
         self.synthesis = synthesis
+        self.timers = timers
         self.session = session
         self.faults = faults
         # `Faults.active` compares with a fresh `Faults()`: computed once, not per event.
@@ -153,7 +117,7 @@ class _Connection:
         self.loop = asyncio.get_running_loop()
         self.queue: deque[Any] = deque()
         self.wake = asyncio.Event()
-        self.timer: asyncio.TimerHandle | None = None
+        # The session's next deadline as `timers` holds it (only `Timers` writes it).
         self.timer_due: float | None = None
         # The last time handed to the session: its clock never goes back.
         self.clock_s = 0.0
@@ -200,18 +164,7 @@ class _Connection:
 
     def reschedule(self) -> None:
         self.synthesis.want(self)
-        due = self.session.next_deadline()
-        if due == self.timer_due:
-            return
-        if self.timer is not None:
-            self.timer.cancel()
-        self.timer_due = due
-        self.timer = None if due is None else self.loop.call_at(due, self.on_timer)
-
-    def on_timer(self) -> None:
-        self.timer = None
-        self.timer_due = None
-        self.advance()
+        self.timers.set(self, self.session.next_deadline())
 
     def advance(self) -> None:
         """Emit what is due now, re-arm the timer and queue any synthesis the session needs."""
@@ -235,9 +188,7 @@ class _Connection:
         except ConnectionClosed:
             pass
         finally:
-            self.closed = True
-            if self.timer is not None:
-                self.timer.cancel()
+            self.closed = True  # `timers` and `synthesis` drop the connection when it comes up
             self.queue.append(_STOP)
             self.wake.set()
             with contextlib.suppress(ConnectionClosed):
@@ -334,7 +285,9 @@ class _Handler:
         self.record_lateness = record_lateness
         self.counter = itertools.count()
         self.ids = IdFactory("handshake")
-        self.synthesis = _SynthesisQueue()
+        loop = asyncio.get_running_loop()
+        self.synthesis = SynthesisQueue(loop)
+        self.timers = Timers(loop)
 
     def process_request(self, connection: ServerConnection, request: Request) -> Response | None:
         refused = origin_refusal(request.headers.get_all("Origin"), self.allow_origins)
@@ -393,7 +346,9 @@ class _Handler:
         self.sim.sessions_opened += 1
         self.sim.sessions_active += 1
         try:
-            await _Connection(ws, session, faults, self.sim, self.synthesis).run()
+            await _Connection(
+                ws, session, faults=faults, sim=self.sim, synthesis=self.synthesis, timers=self.timers
+            ).run()
         finally:
             self.sim.sessions_active -= 1
 
@@ -423,6 +378,8 @@ async def serve(
     record_lateness: bool = False,
     seed: int | str | None = None,
     allow_origins: Iterable[str] = (),
+    reuse_port: bool = False,
+    worker: str | None = None,
 ) -> AsyncIterator[Simulator]:
     """Run the simulator on the running loop until the block exits.
 
@@ -444,6 +401,10 @@ async def serve(
             (the kernel, the openai Python SDK, node's `ws`) are always accepted. The default accepts no page,
             loopback ones included (a notebook's output runs on the Jupyter server's origin): right for the
             widget's embedded simulator, reached only from the kernel.
+        reuse_port: bind with SO_REUSEPORT, so several processes can listen on one port and the kernel
+            spreads connections over them (what `python -m rtwidget.server --workers N` does; Linux).
+        worker: when set, each upgrade response carries it as the `X-Simulator-Worker` header (which
+            process took the connection).
 
     Raises:
         ValueError: a `speed` <= 0, or an `allow_origins` entry that is no origin (see `allowed_origins`).
@@ -463,11 +424,17 @@ async def serve(
         seed=seed,
         allow_origins=origins,
     )
+
+    def name_worker(connection: ServerConnection, request: Request, response: Response) -> None:
+        if worker is not None:
+            response.headers[WORKER_HEADER] = worker
+
     async with ws_serve(
         handler,
         host,
         port,
         process_request=handler.process_request,
+        process_response=name_worker if worker is not None else None,
         select_subprotocol=_select_subprotocol,
         logger=ws_logger,
         create_connection=_StampedConnection,
@@ -476,6 +443,8 @@ async def serve(
         ping_timeout=ping_interval_s,
         # Audio in base64 barely compresses; deflate would only cost CPU.
         compression=None,
+        # Passed on to `loop.create_server`.
+        reuse_port=reuse_port or None,
     ) as server:
         sock = next(iter(server.sockets))
         sim.port = sock.getsockname()[1]
