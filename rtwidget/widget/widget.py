@@ -21,6 +21,7 @@ import anywidget
 import traitlets
 
 from rtwidget.widget import lifecycle, recording, voice
+from rtwidget.widget import replay as replaying  # the module; RealtimeWidget.replay is the classmethod
 from rtwidget.widget.console import DEFAULT_KEEP_AUDIO_S, AudioTrack, ConsoleState, Item, jsonable, wall_clock
 from rtwidget.widget.hub import EventHub, Handler
 from rtwidget.widget.log import LogEntry, redact
@@ -151,7 +152,7 @@ class RealtimeWidget(anywidget.AnyWidget):
         self._session_timer = lifecycle.Timer(self._kernel)
         self._tools = ToolRunner(self)
         self.on_msg(self._on_view_msg)
-        self.on_msg(lambda _w, content, buffers: recording.on_view_msg(self, content, buffers))
+        self.on_msg(lambda _w, content, buffers: replaying.on_view_msg(self, content, buffers))
         self.observe(self._views.on_filter, names=["log_filter", "log_search"])
 
     # --- configuration ---------------------------------------------------------------------------
@@ -411,7 +412,7 @@ class RealtimeWidget(anywidget.AnyWidget):
 
     # --- record and replay (rtwidget.widget.recording) ------------------------------------------
 
-    _replay: recording.Replay | None = None  # the recording this console shows (None: a live console)
+    _replay: replaying.Replay | None = None  # the recording this console shows (None: a live console)
 
     @classmethod
     def replay(cls, path: str | Path, *, keep_audio_s: float = DEFAULT_KEEP_AUDIO_S) -> RealtimeWidget:
@@ -419,16 +420,16 @@ class RealtimeWidget(anywidget.AnyWidget):
         server: status ``replay``, everything rebuilt at once; then ``await w.play()`` or ``w.seek(t)``."""
         recorded = recording.read_recording(path)
         w = cls(keep_audio_s=keep_audio_s)
-        recording.open_replay(w, recorded, Path(path).name)
+        replaying.open_replay(w, recorded, Path(path).name)
         return w
 
     async def play(self, speed: float = 1.0) -> None:
         """Play the recording from the current point (from the start when at its end) at ``speed`` x pace."""
-        await recording.play(self, speed)
+        await replaying.play(self, speed)
 
     def seek(self, t: float) -> None:
         """Show the recorded session as it was ``t`` seconds in (its log, conversation and audio)."""
-        recording.seek(self, t)
+        replaying.seek(self, t)
 
     def clear_log(self) -> None:
         """Clear the console's log view (``events`` keeps every entry)."""
