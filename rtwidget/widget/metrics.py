@@ -50,6 +50,8 @@ STAGES: tuple[str, ...] = (
 TOKEN_COLUMNS: tuple[str, ...] = tuple(usage_tokens(None))
 """The token counts of a row (``rtwidget.protocol.prices.usage_tokens``)."""
 
+_ID_COLUMNS = ("response_id", "status", "model", "session_id")
+
 _TURN_STARTS = {
     ("client", "input_audio_buffer.commit"): "commit",
     ("client", "response.create"): "response.create",
@@ -319,7 +321,7 @@ class Metrics:
             import pandas as pd  # type: ignore[import-untyped, import-not-found, unused-ignore]
         except ImportError:
             return rows
-        columns = list(rows[0]) if rows else ["response_id", "status", "model", *TOKEN_COLUMNS, "cost_usd"]
+        columns = list(rows[0]) if rows else [*_ID_COLUMNS, *TOKEN_COLUMNS, "cost_usd", "turn", *STAGES]
         return pd.DataFrame(rows, columns=columns)
 
     def usage(self) -> dict[str, Any]:
@@ -342,7 +344,7 @@ class Metrics:
             n = len(values)
             out[stage] = {
                 "n": n,
-                "median_ms": statistics.median(values) if values else None,
+                "median_ms": round(statistics.median(values), 1) if values else None,
                 "p90_ms": values[math.ceil(0.9 * n) - 1] if values else None,
             }
         return out
