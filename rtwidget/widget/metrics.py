@@ -8,7 +8,8 @@ each stage happened:
   (the client's ``input_audio_buffer.commit``), or a text send (the client's ``response.create``): the first
   of these since the previous ``response.created``. A new user input makes earlier candidates stale: the
   server's ``speech_started``, the client's ``input_audio_buffer.clear`` (a press to talk) and a user message
-  sent with ``conversation.item.create`` forget them;
+  sent with ``conversation.item.create`` forget them. (``speech_stopped`` comes once the server's VAD has
+  heard its ``silence_duration_ms`` of silence: the user stopped speaking that much earlier);
 - ``response.created``, the first text (``output_text`` or ``output_audio_transcript``) delta, the first audio
   delta as the kernel received it, and ``response.done``;
 - the first sample a view rendered (its ``audio.started`` notice, converted to the kernel's clock: see
