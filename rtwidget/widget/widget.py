@@ -26,6 +26,7 @@ from rtwidget.widget.console import DEFAULT_KEEP_AUDIO_S, AudioTrack, ConsoleSta
 from rtwidget.widget.hub import EventHub, Handler
 from rtwidget.widget.log import LogEntry, redact
 from rtwidget.widget.loop import KernelLoop, awaited, reported
+from rtwidget.widget.metrics import Metrics
 from rtwidget.widget.tools import Tool, ToolRunner, make_tool
 from rtwidget.widget.turns import QUEUED_NOTICE, ResponseQueue
 from rtwidget.widget.view import ViewMessageError, ViewSync, apply_outcome, route_view_message
@@ -151,6 +152,7 @@ class RealtimeWidget(anywidget.AnyWidget):
         self._presence = lifecycle.ViewPresence(self._kernel, self._close_viewless)
         self._session_timer = lifecycle.Timer(self._kernel)
         self._tools = ToolRunner(self)
+        self._metrics = Metrics(self)
         self.on_msg(self._on_view_msg)
         self.on_msg(lambda _w, content, buffers: replaying.on_view_msg(self, content, buffers))
         self.observe(self._views.on_filter, names=["log_filter", "log_search"])
@@ -481,6 +483,38 @@ class RealtimeWidget(anywidget.AnyWidget):
         """The registered tools by name (a copy)."""
         return dict(self._tools.tools)
 
+    # --- usage, cost and latency per response (rtwidget.widget.metrics) -------------------------
+
+    @property
+    def metrics(self) -> Any:
+        """One row per response: usage, ``cost_usd``, latency stages in ms from the turn start (None where a
+        stage does not apply); a pandas DataFrame when pandas is installed, else a list of dicts."""
+        return self._metrics.table()
+
+    @property
+    def usage(self) -> dict[str, Any]:
+        """Token counts and ``cost_usd`` summed over every response of this console (``metrics``' rows)."""
+        return self._metrics.usage()
+
+    @property
+    def prices(self) -> dict[str, dict[str, float]]:
+        """USD per 1M tokens by model (``rtwidget.protocol.prices``); assign ``{model: {field: usd}}`` to
+        override: merged per model into the shipped table (each assignment replaces the last)."""
+        return {model: dict(fields) for model, fields in self._metrics.prices.items()}
+
+    @prices.setter
+    def prices(self, overrides: Mapping[str, Mapping[str, float]]) -> None:
+        self._metrics.set_prices(overrides)
+
+    @property
+    def rate_limits(self) -> dict[str, dict[str, Any]]:
+        """The session's latest ``rate_limits.updated``, by limit name (``limit``, ``remaining``, ...)."""
+        return self._metrics.rate_limits()
+
+    def latency_summary(self) -> dict[str, dict[str, float | None]]:
+        """Per latency stage over this console's responses: ``n``, ``median_ms`` and ``p90_ms``."""
+        return self._metrics.latency_summary()
+
     # --- frames in and out -----------------------------------------------------------------------
 
     def _now(self) -> float:
@@ -488,7 +522,9 @@ class RealtimeWidget(anywidget.AnyWidget):
 
     def _on_frame(self, direction: str, raw: str | bytes, event: Any, error: Exception | None) -> None:
         """Log every frame both ways (called synchronously by the connection)."""
-        self._console.frame(direction, raw, event, error, self._now())
+        now = self._now()
+        self._console.frame(direction, raw, event, error, now)
+        self._metrics.frame(direction, event, now)
         self._views.sync()
         self._views.schedule_flush()
 
