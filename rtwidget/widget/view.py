@@ -185,6 +185,8 @@ def route_view_message(
         widget._views.post({"type": "log.window", "view": view, **log.tail(limit)})
         widget._views.hello(view)
         widget._views.schedule_flush()
+    elif isinstance(kind, str) and kind.startswith("conv."):
+        widget._views.conversation.route(kind, view, content)
     elif kind == "bye":
         widget._presence.left(str(view))
     elif kind == "log.window":
@@ -320,6 +322,10 @@ class ViewSync:
         self._errors_sent_row = -1
         """Log row of the last error sent to the views (error rows only grow)."""
         self._reply = ReplyStream()
+        from rtwidget.widget.convview import ConversationSync
+
+        self.conversation = ConversationSync(widget)
+        """The conversation panel's windows and increments (rtwidget.widget.convview)."""
 
     def post(self, content: dict[str, Any], buffers: list[bytes] | None = None) -> None:
         """Send one custom message to the views."""
@@ -352,6 +358,7 @@ class ViewSync:
         reply = w._console.reply_view()
         text = redact(reply.get("text", ""), w._secrets())
         self.post({"type": "reply.text", "view": view, "item": reply.get("item_id"), "at": 0, "text": text})
+        self.post(self.conversation.window(view))
 
     def schedule_flush(self) -> None:
         """Send new log rows and the reply within FLUSH_S (batched: one message for many rows)."""
@@ -379,6 +386,7 @@ class ViewSync:
             if w._ready and change is not None:
                 at, piece = change
                 self.post({"type": "reply.text", "item": reply.get("item_id"), "at": at, "text": piece})
+        self.conversation.flush()
         self.sync()
 
     def _send_errors(self) -> None:
