@@ -70,6 +70,21 @@ async def w() -> AsyncIterator[RealtimeWidget]:
     widget.close()
 
 
+async def items_added(w: RealtimeWidget, n: int) -> None:
+    """Wait until the conversation holds ``n`` items."""
+    enough = asyncio.Event()
+
+    def check(_event: Any) -> None:
+        if len(w.items) >= n:
+            enough.set()
+
+    w.on("conversation.item.added", check)
+    check(None)
+    async with asyncio.timeout(WAIT_S):
+        await enough.wait()
+    w.off("conversation.item.added", check)
+
+
 async def settled(w: RealtimeWidget, view: View) -> list[dict[str, Any]]:
     """Flush now (no timer involved) and return what the view shows."""
     w._views.flush()
@@ -188,12 +203,10 @@ async def test_delete_sends_the_event_and_the_item_leaves_on_deleted(w: Realtime
 
 async def test_a_new_view_gets_a_window_and_a_new_session_empties_every_view(w: RealtimeWidget) -> None:
     """A view that joins later gets the items whole; after a reconnect every view gets an empty window."""
-    first = View(w)
+    View(w)
     await w.send_text("one", respond=False)
     await w.send_text("two", respond=False)
-    async with asyncio.timeout(WAIT_S):
-        while len(w.items) < 2:
-            await w.wait_for("conversation.item.added", timeout=WAIT_S, since=0 if not w.items else None)
+    await items_added(w, 2)
     w._views.flush()
     later = View(w, "v2")
     (window,) = later.custom("conv.window")
@@ -204,8 +217,7 @@ async def test_a_new_view_gets_a_window_and_a_new_session_empties_every_view(w: 
     await w.wait_for("session.created", timeout=WAIT_S)
     w._views.flush()
     assert later.custom("conv.window")[-1]["items"] == []
-    assert later.custom("conv.window")[-1]["view"] == "*"
-    assert first.custom("conv.window")[-1]["items"] == []
+    assert later.custom("conv.window")[-1]["view"] == "*"  # every view, the first one too
 
 
 async def _scripted(api_key: str | None = None) -> tuple[RealtimeWidget, ScriptedTransport, View]:
@@ -283,3 +295,19 @@ def test_conv_audio_of_an_unknown_item_says_so() -> None:
     ]
     assert (msg["reason"], buffers) == ("no audio", [])
     w.close()
+
+
+async def test_a_scrolled_up_view_pages_older_items_in(w: RealtimeWidget) -> None:
+    """A window holds the newest items; conv.page returns the ones before a given item, oldest first."""
+    for i in range(6):
+        await w.send_text(f"message {i}", respond=False)
+    await items_added(w, 6)
+    view = View(w, "v2")
+    ids = [it.id for it in w.items]
+    w._handle_custom_msg({"type": "conv.window", "view": "v2", "req": 1, "limit": 2}, [])
+    window = view.custom("conv.window")[-1]
+    assert ([it["id"] for it in window["items"]], window["offset"]) == (ids[4:], 4)
+    w._handle_custom_msg({"type": "conv.page", "view": "v2", "req": 2, "before": ids[4], "limit": 3}, [])
+    (page,) = view.custom("conv.page")
+    assert [it["text"] for it in page["items"]] == ["message 1", "message 2", "message 3"]
+    assert (page["offset"], page["total"]) == (1, 6)
