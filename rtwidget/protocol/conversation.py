@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import base64
 import binascii
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from rtwidget.protocol._base import ClientEvent, Dialect, Event, UnknownEvent
@@ -95,6 +95,10 @@ class Conversation(_ConversationEvents):
     def items(self) -> list[ConversationItem]:
         """Items in the conversation, in the server's order (a new list)."""
         return [self._items[item_id] for item_id in self._order]
+
+    def item_ids(self) -> Sequence[str]:
+        """Item ids in conversation order, without a copy (read it, do not keep it: it changes)."""
+        return self._order
 
     def item(self, item_id: str) -> ConversationItem:
         """Return the item with ``item_id`` (also items of out-of-band responses).

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from rtwidget.protocol import Conversation, UnknownEvent, dialect_names
 from rtwidget.protocol.formats import AudioFormatName, duration_ms, session_audio_format
 from rtwidget.redaction import mask_known
+from rtwidget.widget.convview import touched_items
 from rtwidget.widget.items import AudioTrack, Item, to_pcm16
 from rtwidget.widget.log import (
     TEXT_DELTA_TYPES,
@@ -86,6 +87,8 @@ class ConsoleState:
         self._frame_time = 0.0  # log time of the last frame (local rows about it take its time)
         self._client_rows: dict[str, int] = {}
         self._unresolved: Any = None
+        self.conv_touched: set[str] = set()
+        """Items events touched since the views last heard of them (rtwidget.widget.convview)."""
         self.reset()
 
     def reset(self) -> None:
@@ -260,6 +263,7 @@ class ConsoleState:
 
     def event(self, event: Any, now: float) -> None:
         """Apply one received server event to the conversation, the reply, the session and the audio."""
+        self.conv_touched.update(touched_items(event))
         self._apply_conversation(event, now)
         if self.conversation.audio_dropped_ms != self._dropped_ms:
             self._note_dropped()

@@ -18,9 +18,9 @@ waiting for the one in flight), ``mic_rate`` (the rate the views capture at: the
 
 Browser -> kernel (UI actions carry ``seq`` and are acknowledged at once with ``ack``; an action left
 unacknowledged for a second means a cell is running, and the view says "kernel busy — waiting"):
-    {type: "ready", view, limit}                       -> log.window, errors.window and reply.text for that
-                                                          view (the handshake: the kernel sends no custom
-                                                          message before the first ready)
+    {type: "ready", view, limit}                       -> log.window, errors.window, reply.text and
+                                                          conv.window for that view (the handshake: the kernel
+                                                          sends no custom message before the first ready)
     {type: "bye", view, req}                           the view's element was removed (cell re-run, output
                                                           cleared); the last one leaving closes the connection
                                                           (rtwidget.widget.lifecycle)
@@ -37,6 +37,11 @@ unacknowledged for a second means a cell is running, and the view says "kernel b
     {type: "log.page", view, req, before | after: row_id, limit}
     {type: "log.around", view, req, row, limit}
     {type: "log.detail", view, req, row, member}
+    {type: "conv.window", view, req, limit?}           -> conv.window (the newest items: "↓ latest")
+    {type: "conv.page", view, req, before: item_id, limit?}   -> conv.page (the items before that one)
+    {type: "conv.audio", view, req, item}              -> conv.audio (the item's audio, to play it)
+    {type: "conv.delete", seq, item}                   sends conversation.item.delete; the item leaves the
+                                                          views when conversation.item.deleted comes back
     {type: "played", items: {item_id: ms}, underruns, buffered_ms}   throttled by the view (~100 ms)
     {type: "audio.started", item, at_ms, arrived_ms, noticed_ms}   wall-clock ms: an item's first sample
                                                           rendered (the worklet's frame through
@@ -59,12 +64,25 @@ Kernel -> browser:
                                                           ``text`` (``at`` 0 replaces it): appends while the
                                                           reply streams (at most every FLUSH_S), the whole
                                                           text for a new item, a changed text or a new view
+    {type: "conv.window", view, items, offset, total}  the last CONV_WINDOW items, whole (widget/convview.py):
+                                                          to a new view, or to "*" after a new session
+    {type: "conv.page", view, items, offset, total}    older items, whole, for a scrolled-up view
+    {type: "conv.items", items, removed, total}        per flush: the items events touched, each with its text
+                                                          from ``at`` on (appends while it streams, redacted),
+                                                          and the ids conversation.item.deleted removed
+    {type: "conv.audio", view, item, ms?, reason?} + buffers [PCM16 LE 24 kHz]   one item's audio, truncation
+                                                          applied (what was heard); no buffer and a reason
+                                                          when there is none or keep_audio_s dropped it
     {type: "audio", item} + buffers [PCM16 LE 24 kHz bytes]   the deltas of one loop pass, merged per item
     {type: "audio.end", item}                          no more audio for now: release the pre-roll gate
     {type: "audio.flush", item}                        Stop: drop what is buffered, ignore that item from now
     {type: "export.data", view, name} + buffers [JSONL bytes]   the recording, saved by the view as a download
     {type: "import.result", view, ok, message}         how an import went (the reason when refused)
 Error JSON: {row: log row id, code, message, time, cause_row?, cause_type?}.
+Item JSON (conv.*): {id, type, role: user | assistant | system | tool (a function_call is the assistant's, its
+           output the tool's), status: in_progress | completed | interrupted | incomplete | failed, name?,
+           call_id?, audio?: {received_ms, heard_ms, end_ms, played_ms, held}, transcription?, at?, text?,
+           after? (a new item: the id before it, null when first)}.
 Row JSON: {i: row id, d: "c"|"s"|"l", t: seconds, y: type, n: members, b: bytes, ms: audio ms,
            s: summary, f: flags (e error, u unknown type, x bad frame), c: row of the causing client event}.
 Row flags: ``w`` a tolerated frame (a known type that deviates from the schema: its problems are in the
@@ -193,6 +211,8 @@ def route_view_message(
         widget._views.post({"type": "log.window", "view": view, **log.tail(limit)})
         widget._views.hello(view)
         widget._views.schedule_flush()
+    elif isinstance(kind, str) and kind.startswith("conv."):
+        widget._views.conversation.route(kind, view, content)
     elif kind == "bye":
         widget._presence.left(str(view))
     elif kind == "log.window":
@@ -328,6 +348,10 @@ class ViewSync:
         self._errors_sent_row = -1
         """Log row of the last error sent to the views (error rows only grow)."""
         self._reply = ReplyStream()
+        from rtwidget.widget.convview import ConversationSync
+
+        self.conversation = ConversationSync(widget)
+        """The conversation panel's windows and increments (rtwidget.widget.convview)."""
 
     def post(self, content: dict[str, Any], buffers: list[bytes] | None = None) -> None:
         """Send one custom message to the views."""
@@ -360,6 +384,7 @@ class ViewSync:
         reply = w._console.reply_view()
         text = redact(reply.get("text", ""), w._secrets())
         self.post({"type": "reply.text", "view": view, "item": reply.get("item_id"), "at": 0, "text": text})
+        self.post(self.conversation.window(view))
 
     def schedule_flush(self) -> None:
         """Send new log rows and the reply within FLUSH_S (batched: one message for many rows)."""
@@ -387,6 +412,7 @@ class ViewSync:
             if w._ready and change is not None:
                 at, piece = change
                 self.post({"type": "reply.text", "item": reply.get("item_id"), "at": at, "text": piece})
+        self.conversation.flush()
         self.sync()
 
     def _send_errors(self) -> None:

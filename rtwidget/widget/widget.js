@@ -48,8 +48,21 @@
  *                    waits for the current one to end); hidden when empty
  *   rt-send          Send button
  *   rt-stop          Stop button: flush playback, response.cancel if a response is in flight, truncate
- *   rt-reply         streamed reply text / transcript; data-status = streaming | done | cancelled | truncated |
- *                    incomplete | failed, data-item-id
+ *   rt-reply         the current reply in one compact box (the conversation shows every item): streamed text /
+ *                    transcript; data-status = streaming | done | cancelled | truncated | incomplete | failed,
+ *                    data-item-id; empty after a reconnect
+ *   rt-conversation  the conversation panel (conversation.js): one rt-item per item, in conversation order, keyed
+ *                    by data-item-id, with data-role (user | assistant | system | tool: a function_call is the
+ *                    assistant's, its function_call_output the tool's), data-type (message | function_call |
+ *                    function_call_output), data-status (in_progress | completed | interrupted | incomplete |
+ *                    failed) and, for items with audio, data-received-ms / data-played-ms (live playback, the
+ *                    engine's or the kernel's count); at most CONV_MAX_DOM_ITEMS items, older ones paged in on
+ *                    scroll; rt-conversation-count "N items". In each item: rt-item-text (text, transcript, a
+ *                    call's arguments or an output), rt-item-status ("interrupted at N ms of M", "transcribing…",
+ *                    "incomplete"...), rt-item-play (plays the item's audio fetched from the kernel: what was
+ *                    received, for an interrupted reply what was heard; aria-pressed while it plays,
+ *                    data-fetched-ms its length, data-position-ms how far it got), rt-item-delete (sends
+ *                    conversation.item.delete; the item leaves on conversation.item.deleted)
  *   rt-audio         audio bar; data-received-ms / data-played-ms for the current (latest) audio item,
  *                    data-total-received-ms / data-total-played-ms over the session, data-item-id,
  *                    data-state = none | suspended | running | closed, data-mode = worklet | fallback,
@@ -86,7 +99,8 @@
  *   Component pattern    each part of the console is a function `(ctx) => ({el, update?, dispose})`: it builds
  *                        its DOM, observes the traits it shows (through makeScope, so dispose() drops them),
  *                        calls update() once to draw from the traits, and returns. Components are busyNotice,
- *                        header, errorList, sessionForm, talk (with audioBar) and logView; they reach each
+ *                        header, errorList, sessionForm, voiceBar, conversationView (conversation.js), talk
+ *                        (with audioBar) and logView; they reach each
  *                        other only through ctx.links. handleKernelMessage() routes kernel -> view messages.
  */
 
@@ -1408,7 +1422,7 @@ function talk(ctx) {
   scope.on("change:talk_notice", renderNotice);
   update();
   const el = h("div", { class: "rt-talk" },
-    h("div", { class: "rt-subtle", text: "reply" }), reply,
+    h("div", { class: "rt-subtle", text: "current reply" }), reply,
     prompt, notice,
     h("div", { class: "rt-row" }, h("label", { class: "rt-check" }, respond, " respond"), sendBtn, stopBtn, audio.el));
   return { el, update, setReplyText, dispose: scope.dispose };
@@ -1865,9 +1879,10 @@ function render({ model, el }) {
   const form = sessionForm(ctx);
   const talkBox = talk(ctx);
   const voiceBox = voiceBar(ctx);
+  const conv = conversationView(ctx);
   const log = logView(ctx);
   const goneNotice = h("div", { class: "rt-gone", testid: "rt-gone", role: "alert", hidden: true });
-  const left = h("div", { class: "rt-left" }, form.el, voiceBox.el, talkBox.el);
+  const left = h("div", { class: "rt-left" }, form.el, voiceBox.el, conv.el, talkBox.el);
   const body = h("div", { class: "rt-body" }, left, log.el);
   const root = h("div", { class: "rt-root" }, head.el, goneNotice, errors.el, body);
   ctx.links.jumpTo = log.jumpTo;
@@ -1881,7 +1896,7 @@ function render({ model, el }) {
       /** @type {HTMLButtonElement} */ (c).disabled = true;
     }
   };
-  const components = [busy, head, errors, form, voiceBox, talkBox, log];
+  const components = [busy, head, errors, form, voiceBox, conv, talkBox, log];
   const rec = recorder(ctx);
   left.append(rec.el);
   components.push(rec);

@@ -37,6 +37,8 @@ if TYPE_CHECKING:
 __all__ = ["AudioTrack", "Item", "LogEntry", "RealtimeWidget"]
 
 HERE = Path(__file__).parent
+ESM_FILES = ("capture.js", "conversation.js", "widget.js")
+"""The files of the ES module, in the order they are joined (only the last one exports)."""
 
 
 class RealtimeWidget(anywidget.AnyWidget):
@@ -50,9 +52,9 @@ class RealtimeWidget(anywidget.AnyWidget):
     the log, an export, a repr or an exception message.
     """
 
-    # One ES module from two files (no build step): capture.js defines the microphone capture, widget.js
-    # the console and the module's export.
-    _esm = "\n".join((HERE / name).read_text(encoding="utf-8") for name in ("capture.js", "widget.js"))
+    # One ES module from three files (no build step): capture.js defines the microphone capture,
+    # conversation.js the conversation panel, widget.js the console and the module's export.
+    _esm = "\n".join((HERE / name).read_text(encoding="utf-8") for name in ESM_FILES)
     _css = HERE / "widget.css"
 
     status = traitlets.Unicode("idle").tag(sync=True)

@@ -9,8 +9,8 @@ import rtwidget.widget.widget as widget_module
 
 HERE = Path(widget_module.__file__).parent
 WIDGET_JS = (HERE / "widget.js").read_text(encoding="utf-8")
-# The ES module anywidget loads: capture.js then widget.js, joined by the widget (no build step).
-JS = "\n".join((HERE / name).read_text(encoding="utf-8") for name in ("capture.js", "widget.js"))
+# The ES module anywidget loads: its ESM_FILES joined by the widget (no build step), widget.js last.
+JS = "\n".join((HERE / name).read_text(encoding="utf-8") for name in widget_module.ESM_FILES)
 CONTRACT_HOOKS = {
     "rt-status",
     "rt-connect",
@@ -43,13 +43,13 @@ def test_every_hook_is_documented() -> None:
 
 
 def test_no_network_imports() -> None:
-    """The ES module imports nothing (no CDN, no build step): its two files make one self-contained module."""
+    """The ES module imports nothing (no CDN, no build step): its files make one self-contained module."""
     assert re.search(r"^\s*import\s", JS, flags=re.MULTILINE) is None
     assert "https://" not in JS
 
 
 def test_widget_ships_its_files_in_state() -> None:
-    """The widget state carries the module (capture.js + widget.js) and widget.css as on disk."""
+    """The widget state carries the module (its ESM_FILES joined) and widget.css as on disk."""
     from rtwidget.widget import RealtimeWidget
 
     state = RealtimeWidget().get_state()
@@ -58,8 +58,10 @@ def test_widget_ships_its_files_in_state() -> None:
 
 
 def test_the_module_has_one_export() -> None:
-    """Joined, the two files are one module with one default export (capture.js only defines)."""
-    assert "export " not in (HERE / "capture.js").read_text(encoding="utf-8")
+    """Joined, the files are one module with one default export (the files before widget.js only define)."""
+    assert widget_module.ESM_FILES[-1] == "widget.js"
+    for name in widget_module.ESM_FILES[:-1]:
+        assert "export " not in (HERE / name).read_text(encoding="utf-8")
     assert JS.count("export default") == 1
 
 
