@@ -38,7 +38,9 @@ __all__ = [
     "VIEWLESS_CLOSE_S",
     "Timer",
     "ViewPresence",
+    "close_viewless",
     "connection_ended",
+    "no_session",
     "open_connection",
 ]
 
@@ -159,7 +161,7 @@ async def open_connection(w: RealtimeWidget) -> None:
     w._conn = conn
     conn.on_frame(w._on_frame)
     w.status = "open"
-    w._session_timer.start(SESSION_CREATED_TIMEOUT_S, w._no_session)
+    w._session_timer.start(SESSION_CREATED_TIMEOUT_S, lambda: no_session(w))
     w._reader = asyncio.ensure_future(w._read_loop(conn))
 
 
@@ -188,3 +190,20 @@ async def connection_ended(w: RealtimeWidget, conn: Any) -> None:
         with contextlib.suppress(Exception):
             await stack.aclose()
     w._views.flush()
+
+
+def close_viewless(w: RealtimeWidget) -> None:
+    """The console's last view is gone for good: close what it showed (unless close_without_view=False)."""
+    live = w._conn is not None or (w._connecting is not None and not w._connecting.done())
+    if w.close_without_view and live:
+        w._local("local.no_view", {"message": "no view shows this console any more: closing its connection"})
+        w._spawn(w.disconnect())
+
+
+def no_session(w: RealtimeWidget) -> None:
+    """No ``session.created`` in time after the open: say so, and close as failed."""
+    if w._conn is None:
+        return
+    w._fail_hint = NO_SESSION_HINT
+    w._local_error("no_session", f"no session.created within {SESSION_CREATED_TIMEOUT_S:g} s of the open")
+    w._spawn(w.disconnect())

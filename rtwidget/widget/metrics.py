@@ -363,3 +363,39 @@ def _response_id(event: Any) -> str | None:
 
 def _str(value: Any) -> str | None:
     return value if isinstance(value, str) else None
+
+
+class MetricsMethods:
+    """RealtimeWidget's usage, cost and latency API (the bookkeeping is :class:`Metrics`)."""
+
+    _metrics: Metrics
+
+    @property
+    def metrics(self) -> Any:
+        """One row per response: usage, ``cost_usd``, latency stages in ms from the turn start (None where a
+        stage does not apply); a pandas DataFrame when pandas is installed, else a list of dicts."""
+        return self._metrics.table()
+
+    @property
+    def usage(self) -> dict[str, Any]:
+        """Token counts and ``cost_usd`` summed over every response of this console (``metrics``' rows)."""
+        return self._metrics.usage()
+
+    @property
+    def prices(self) -> dict[str, dict[str, float]]:
+        """USD per 1M tokens by model (``rtwidget.protocol.prices``); assign ``{model: {field: usd}}`` to
+        override: merged per model into the shipped table (each assignment replaces the last)."""
+        return {model: dict(fields) for model, fields in self._metrics.prices.items()}
+
+    @prices.setter
+    def prices(self, overrides: Mapping[str, Mapping[str, float]]) -> None:
+        self._metrics.set_prices(overrides)
+
+    @property
+    def rate_limits(self) -> dict[str, dict[str, Any]]:
+        """The session's latest ``rate_limits.updated``, by limit name (``limit``, ``remaining``, ...)."""
+        return self._metrics.rate_limits()
+
+    def latency_summary(self) -> dict[str, dict[str, float | None]]:
+        """Per latency stage over this console's responses: ``n``, ``median_ms`` and ``p90_ms``."""
+        return self._metrics.latency_summary()

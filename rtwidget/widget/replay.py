@@ -14,12 +14,13 @@ import math
 from bisect import bisect_right
 from collections import deque
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, cast
 
 from rtwidget.protocol import ProtocolError, UnknownEvent, parse_client_event, parse_server_event
 from rtwidget.protocol.formats import duration_ms
 from rtwidget.widget import recording as recordings  # MAX_IMPORT_BYTES read at call time
-from rtwidget.widget.console import ConsoleState
+from rtwidget.widget.console import DEFAULT_KEEP_AUDIO_S, ConsoleState
 from rtwidget.widget.logformat import AUDIO_PAYLOAD_TYPES
 from rtwidget.widget.recording import (
     MAX_PROBLEMS_SHOWN,
@@ -35,7 +36,7 @@ from rtwidget.widget.recording import (
 if TYPE_CHECKING:
     from rtwidget.widget.widget import RealtimeWidget
 
-__all__ = ["Replay", "on_view_msg", "open_replay", "play", "rebuild", "seek"]
+__all__ = ["Replay", "ReplayMethods", "on_view_msg", "open_replay", "play", "rebuild", "seek"]
 
 
 class Replay:
@@ -307,3 +308,26 @@ def _import(w: RealtimeWidget, name: str, buffers: list[Any]) -> str | None:
 def _refuse(w: RealtimeWidget, message: str) -> str:
     w._local_error("import", w._scrub(message))
     return message
+
+
+class ReplayMethods:
+    """RealtimeWidget's record-and-replay methods (the widget's shell stays small; the logic is above)."""
+
+    _replay: Replay | None = None  # the recording this console shows (None: a live console)
+
+    @classmethod
+    def replay(cls, path: str | Path, *, keep_audio_s: float = DEFAULT_KEEP_AUDIO_S) -> RealtimeWidget:
+        """A console holding the session recorded in ``path`` (rtwidget JSONL, HAR, pydantic-ai cassette), no
+        server: status ``replay``, everything rebuilt at once; then ``await w.play()`` or ``w.seek(t)``."""
+        recorded = read_recording(path)
+        w = cast("RealtimeWidget", cls(keep_audio_s=keep_audio_s))  # type: ignore[call-arg]  # a mixin's cls
+        open_replay(w, recorded, Path(path).name)
+        return w
+
+    async def play(self, speed: float = 1.0) -> None:
+        """Play the recording from the current point (from the start when at its end) at ``speed`` x pace."""
+        await play(cast("RealtimeWidget", self), speed)  # the module's play (names resolve to globals)
+
+    def seek(self, t: float) -> None:
+        """Show the recorded session as it was ``t`` seconds in (its log, conversation and audio)."""
+        seek(cast("RealtimeWidget", self), t)

@@ -398,3 +398,46 @@ class _ToolRow:
             summary = f"{summary} · {failure[1]}"
         self._w._log.revise(self.row.id, self._w._console.scrub(summary), "e" if failure else "")
         self._w._views.schedule_flush()
+
+
+class ToolMethods:
+    """RealtimeWidget's function-tool methods (the registry and the runner are :class:`ToolRunner`)."""
+
+    _tools: ToolRunner
+
+    def tool(self, fn: Any = None, **options: Any) -> Any:
+        """Decorator form of :meth:`add_tool`: ``@w.tool`` or ``@w.tool(name=..., respond=False)``."""
+        if fn is not None:
+            self.add_tool(fn, **options)
+            return fn
+        return lambda f: self.tool(f, **options)
+
+    def add_tool(
+        self,
+        fn: Any,
+        *,
+        name: str | None = None,
+        description: str | None = None,
+        parameters: Mapping[str, Any] | None = None,
+        respond: bool | None = None,
+    ) -> Tool:
+        """Register a sync or async function the model may call; an open session gets it at once.
+
+        Args:
+            fn: Called with the model's arguments as keywords; a sync one runs in a worker thread.
+            name: The tool's name (default ``fn.__name__``).
+            description: For the model (default: the docstring's first line).
+            parameters: Its JSON schema (default: from the signature, type hints and ``Args:``).
+            respond: Send ``response.create`` after its output (default ``tool_auto_respond``).
+        """
+        tool = make_tool(fn, name=name, description=description, parameters=parameters, respond=respond)
+        return self._tools.add(tool)
+
+    def remove_tool(self, name: str) -> None:
+        """Unregister a tool (and take it out of an open session); KeyError if there is none of that name."""
+        self._tools.remove(name)
+
+    @property
+    def tools(self) -> dict[str, Tool]:
+        """The registered tools by name (a copy)."""
+        return dict(self._tools.tools)

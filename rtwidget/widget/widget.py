@@ -26,8 +26,9 @@ from rtwidget.widget.console import DEFAULT_KEEP_AUDIO_S, AudioTrack, ConsoleSta
 from rtwidget.widget.hub import EventHub, Handler
 from rtwidget.widget.log import LogEntry, redact
 from rtwidget.widget.loop import KernelLoop, awaited, reported
-from rtwidget.widget.metrics import Metrics
-from rtwidget.widget.tools import Tool, ToolRunner, make_tool
+from rtwidget.widget.metrics import Metrics, MetricsMethods
+from rtwidget.widget.replay import ReplayMethods
+from rtwidget.widget.tools import ToolMethods, ToolRunner
 from rtwidget.widget.turns import QUEUED_NOTICE, ResponseQueue
 from rtwidget.widget.view import ViewMessageError, ViewSync, apply_outcome, route_view_message
 
@@ -41,7 +42,7 @@ ESM_FILES = ("capture.js", "conversation.js", "widget.js")
 """The files of the ES module, in the order they are joined (only the last one exports)."""
 
 
-class RealtimeWidget(anywidget.AnyWidget):
+class RealtimeWidget(ToolMethods, ReplayMethods, MetricsMethods, anywidget.AnyWidget):
     """A live console for a Realtime-protocol server; also an awaitable API on the running kernel loop.
 
     With no ``api_key``, no ``url``, no ``config`` and no ``OPENAI_API_KEY`` in the environment, ``connect()``
@@ -151,7 +152,7 @@ class RealtimeWidget(anywidget.AnyWidget):
         self._ready = False
         self._views = ViewSync(self)
         self.close_without_view = close_without_view
-        self._presence = lifecycle.ViewPresence(self._kernel, self._close_viewless)
+        self._presence = lifecycle.ViewPresence(self._kernel, lambda: lifecycle.close_viewless(self))
         self._session_timer = lifecycle.Timer(self._kernel)
         self._tools = ToolRunner(self)
         self._metrics = Metrics(self)
@@ -414,27 +415,6 @@ class RealtimeWidget(anywidget.AnyWidget):
         payloads out (their sizes stay). Returns the number of entries; ``RealtimeWidget.replay`` reads it."""
         return recording.write(self, path, audio=audio)
 
-    # --- record and replay (rtwidget.widget.recording) ------------------------------------------
-
-    _replay: replaying.Replay | None = None  # the recording this console shows (None: a live console)
-
-    @classmethod
-    def replay(cls, path: str | Path, *, keep_audio_s: float = DEFAULT_KEEP_AUDIO_S) -> RealtimeWidget:
-        """A console holding the session recorded in ``path`` (rtwidget JSONL, HAR, pydantic-ai cassette), no
-        server: status ``replay``, everything rebuilt at once; then ``await w.play()`` or ``w.seek(t)``."""
-        recorded = recording.read_recording(path)
-        w = cls(keep_audio_s=keep_audio_s)
-        replaying.open_replay(w, recorded, Path(path).name)
-        return w
-
-    async def play(self, speed: float = 1.0) -> None:
-        """Play the recording from the current point (from the start when at its end) at ``speed`` x pace."""
-        await replaying.play(self, speed)
-
-    def seek(self, t: float) -> None:
-        """Show the recorded session as it was ``t`` seconds in (its log, conversation and audio)."""
-        replaying.seek(self, t)
-
     def clear_log(self) -> None:
         """Clear the console's log view (``events`` keeps every entry)."""
         self._log.clear()
@@ -443,79 +423,10 @@ class RealtimeWidget(anywidget.AnyWidget):
         if self._ready:
             self._views.post({"type": "log.window", "view": "*", **self._log.tail(300)})
 
-    # --- function tools (rtwidget.widget.tools) ----------------------------------------------------
+    # --- function tools (methods: rtwidget.widget.tools.ToolMethods) ------------------------------
 
     tool_auto_respond = traitlets.Bool(True)
     """Ask for a response once every tool call of a response has its output (per tool: ``respond=``)."""
-
-    def tool(self, fn: Any = None, **options: Any) -> Any:
-        """Decorator form of :meth:`add_tool`: ``@w.tool`` or ``@w.tool(name=..., respond=False)``."""
-        if fn is not None:
-            self.add_tool(fn, **options)
-            return fn
-        return lambda f: self.tool(f, **options)
-
-    def add_tool(
-        self,
-        fn: Any,
-        *,
-        name: str | None = None,
-        description: str | None = None,
-        parameters: Mapping[str, Any] | None = None,
-        respond: bool | None = None,
-    ) -> Tool:
-        """Register a sync or async function the model may call; an open session gets it at once.
-
-        Args:
-            fn: Called with the model's arguments as keywords; a sync one runs in a worker thread.
-            name: The tool's name (default ``fn.__name__``).
-            description: For the model (default: the docstring's first line).
-            parameters: Its JSON schema (default: from the signature, type hints and ``Args:``).
-            respond: Send ``response.create`` after its output (default ``tool_auto_respond``).
-        """
-        tool = make_tool(fn, name=name, description=description, parameters=parameters, respond=respond)
-        return self._tools.add(tool)
-
-    def remove_tool(self, name: str) -> None:
-        """Unregister a tool (and take it out of an open session); KeyError if there is none of that name."""
-        self._tools.remove(name)
-
-    @property
-    def tools(self) -> dict[str, Tool]:
-        """The registered tools by name (a copy)."""
-        return dict(self._tools.tools)
-
-    # --- usage, cost and latency per response (rtwidget.widget.metrics) -------------------------
-
-    @property
-    def metrics(self) -> Any:
-        """One row per response: usage, ``cost_usd``, latency stages in ms from the turn start (None where a
-        stage does not apply); a pandas DataFrame when pandas is installed, else a list of dicts."""
-        return self._metrics.table()
-
-    @property
-    def usage(self) -> dict[str, Any]:
-        """Token counts and ``cost_usd`` summed over every response of this console (``metrics``' rows)."""
-        return self._metrics.usage()
-
-    @property
-    def prices(self) -> dict[str, dict[str, float]]:
-        """USD per 1M tokens by model (``rtwidget.protocol.prices``); assign ``{model: {field: usd}}`` to
-        override: merged per model into the shipped table (each assignment replaces the last)."""
-        return {model: dict(fields) for model, fields in self._metrics.prices.items()}
-
-    @prices.setter
-    def prices(self, overrides: Mapping[str, Mapping[str, float]]) -> None:
-        self._metrics.set_prices(overrides)
-
-    @property
-    def rate_limits(self) -> dict[str, dict[str, Any]]:
-        """The session's latest ``rate_limits.updated``, by limit name (``limit``, ``remaining``, ...)."""
-        return self._metrics.rate_limits()
-
-    def latency_summary(self) -> dict[str, dict[str, float | None]]:
-        """Per latency stage over this console's responses: ``n``, ``median_ms`` and ``p90_ms``."""
-        return self._metrics.latency_summary()
 
     # --- frames in and out -----------------------------------------------------------------------
 
@@ -582,25 +493,6 @@ class RealtimeWidget(anywidget.AnyWidget):
         self._views.schedule_flush()
 
     # --- view messages ---------------------------------------------------------------------------
-
-    def _close_viewless(self) -> None:
-        """The console's last view is gone for good (see rtwidget.widget.lifecycle): close what it showed."""
-        live = self._conn is not None or (self._connecting is not None and not self._connecting.done())
-        if self.close_without_view and live:
-            self._local(
-                "local.no_view", {"message": "no view shows this console any more: closing its connection"}
-            )
-            self._spawn(self.disconnect())
-
-    def _no_session(self) -> None:
-        """No ``session.created`` in time after the open: say so, and close as failed."""
-        if self._conn is None:
-            return
-        self._fail_hint = lifecycle.NO_SESSION_HINT
-        self._local_error(
-            "no_session", f"no session.created within {lifecycle.SESSION_CREATED_TIMEOUT_S:g} s of the open"
-        )
-        self._spawn(self.disconnect())
 
     def close(self) -> None:
         """Close the widget's comm; an open (or opening) connection is closed too, on the running loop."""
