@@ -21,6 +21,7 @@ from rtwidget.widget.logformat import (
     AudioRef,
     b64_decoded_len,
     elide_audio,
+    search_text,
     summarize,
 )
 
@@ -149,6 +150,10 @@ class LogEntry:
                 return parse_server_event(self._frame, self._dialect)
         return self._event
 
+    def search_text(self) -> str:
+        """The lower-cased JSON the search reads, audio payloads left out (computed per search, not kept)."""
+        return search_text(self.type, self._frame, self._data, self._audio)
+
     def __repr__(self) -> str:
         return f"LogEntry(#{self.index} {self.direction} {self.type!r} at {self.time:.3f}s)"
 
@@ -209,8 +214,8 @@ class Row:
         return out
 
     def searchable(self) -> str:
-        """Lower-cased text the search box matches against."""
-        return f"{self.type} {self.summary}".lower()
+        """Lower-cased type, summary and streamed text (a word split across deltas is found here)."""
+        return f"{self.type} {self.summary} {''.join(self.text)}".lower()
 
 
 class EventLog:
@@ -282,6 +287,8 @@ class EventLog:
             ):  # the summary shows the run's start: later text is not joined
                 joined = row.summary + text if len(row.text) > 1 else text
                 row.summary = joined if len(joined) <= SUMMARY_CHARS else joined[:SUMMARY_CHARS] + "…"
+        if len(row.members) > 1:
+            self._recheck(row, entry)
         return entry, row
 
     def add_audio(
@@ -313,6 +320,7 @@ class EventLog:
         )
         if entry._audio is None:  # the frame is not in the plain shape: keep it whole
             entry._frame = raw
+        self._recheck(row, entry)  # add() searched the entry before its frame was attached
         return entry, row
 
     def revise(self, row_id: int, summary: str, flags: str = "") -> None:
@@ -333,16 +341,45 @@ class EventLog:
 
     # --- filtering -------------------------------------------------------------------------------
 
-    def matches(self, row: Row) -> bool:
-        """Whether a row passes the current preset and search."""
+    def _in_preset(self, row: Row) -> bool:
         preset = self.preset
         if preset == "no_audio" and row.type in AUDIO_PAYLOAD_TYPES:
             return False
         if preset == "no_deltas" and row.is_delta:
             return False
-        if preset == "errors" and "e" not in row.flags and "x" not in row.flags:
+        return preset != "errors" or "e" in row.flags or "x" in row.flags
+
+    def _recheck(self, row: Row, entry: LogEntry) -> None:
+        """A run grew while a search is set: it joins the matching rows if its new member or text matches.
+
+        Only the new member and the text around the join are read, so a long run costs no more per delta.
+        """
+        needle = self.search
+        if not needle or not self._in_preset(row):
+            return
+        m = self._matching
+        pos = bisect_left(m, row.id)
+        if pos < len(m) and m[pos] == row.id:
+            return
+        tail = ""
+        for piece in reversed(row.text):  # enough of the run's end to hold a match that ends in its last text
+            tail = piece + tail
+            if len(tail) >= len(needle) + len(row.text[-1]):
+                break
+        if needle in tail.lower() or needle in entry.search_text():
+            m.insert(pos, row.id)
+            self._new.append(row.id)
+
+    def matches(self, row: Row) -> bool:
+        """Whether a row passes the current preset and search (type, summary, text, every member's JSON)."""
+        if not self._in_preset(row):
             return False
-        return not self.search or self.search in row.searchable()
+        if not self.search or self.search in row.searchable():
+            return True
+        entries, members = self.entries, row.members
+        if len(members) == 1:  # most rows: no generator
+            return self.search in entries[members[0]].search_text()
+        return any(self.search in entries[i].search_text() for i in members)
 
     def set_filter(self, preset: str, search: str) -> None:
         """Change the filter and recompute the matching rows (one pass over the rows since the last clear)."""
@@ -372,7 +409,12 @@ class EventLog:
         """New matching rows and updated runs since the last call, as view JSON."""
         rows = self.rows
         new = [self._view(rows[i]) for i in self._new]
-        updated = [self._view(rows[i]) for i in sorted(self._updated) if self.matches(rows[i])]
+        m = self._matching  # membership, not matches(): a search would read every member of a long run
+        updated = [
+            self._view(rows[i])
+            for i in sorted(self._updated)
+            if (p := bisect_left(m, i)) < len(m) and m[p] == i
+        ]
         self._new = []
         self._updated = set()
         return new, updated
