@@ -21,6 +21,7 @@ from rtwidget.widget.logformat import (
     AudioRef,
     b64_decoded_len,
     elide_audio,
+    search_text,
     summarize,
 )
 from rtwidget.widget.logruns import DeltaRun, Direction, Entries, Row, is_delta, split_frame
@@ -142,6 +143,10 @@ class LogEntry:
                 return parse_server_event(self._frame, self._dialect)
         return self._event
 
+    def search_text(self) -> str:
+        """The lower-cased JSON the search reads, audio payloads left out (computed per search, not kept)."""
+        return search_text(self.type, self._frame, self._data, self._audio)
+
     def __repr__(self) -> str:
         return f"LogEntry(#{self.index} {self.direction} {self.type!r} at {self.time:.3f}s)"
 
@@ -195,6 +200,7 @@ class EventLog:
         )
         self._fold(row, entry.index, nbytes, audio_ms, text)
         entry.row = row.id
+        self._recheck(row, entry.index)  # the row was filtered before it had this member
         return entry, row
 
     def add_delta(
@@ -228,6 +234,7 @@ class EventLog:
             return None
         self.entries.append(run)
         self._fold(row, index, nbytes, audio_ms, text)
+        self._recheck(row, index)
         return row
 
     def _row_for(
@@ -309,16 +316,54 @@ class EventLog:
 
     # --- filtering -------------------------------------------------------------------------------
 
-    def matches(self, row: Row) -> bool:
-        """Whether a row passes the current preset and search."""
+    def _in_preset(self, row: Row) -> bool:
         preset = self.preset
         if preset == "no_audio" and row.type in AUDIO_PAYLOAD_TYPES:
             return False
         if preset == "no_deltas" and row.is_delta:
             return False
-        if preset == "errors" and "e" not in row.flags and "x" not in row.flags:
+        return preset != "errors" or "e" in row.flags or "x" in row.flags
+
+    def _recheck(self, row: Row, index: int) -> None:
+        """A run grew while a search is set: it joins the matching rows if its new member, or the text that
+        ends with it, matches (only the run's end is read, so a long run costs no more per delta)."""
+        needle = self.search
+        if not needle or not self._in_preset(row):
+            return
+        m = self._matching
+        pos = bisect_left(m, row.id)
+        if pos < len(m) and m[pos] == row.id:
+            return
+        if needle in self.entries[index].search_text() or needle in self._text_tail(row, len(needle)):
+            m.insert(pos, row.id)
+            self._new.append(row.id)
+
+    def _text_tail(self, row: Row, need: int) -> str:
+        """The end of a text run's joined deltas: enough to hold a match that ends in its last delta."""
+        if row.type not in TEXT_DELTA_TYPES:
+            return ""
+        tail, last = "", -1
+        for index in reversed(row.members):
+            delta = self.entries[index].data.get("delta")
+            piece = delta if isinstance(delta, str) else ""
+            last = len(piece) if last < 0 else last
+            tail = piece + tail
+            if len(tail) >= need + last:
+                break
+        return tail.lower()
+
+    def matches(self, row: Row) -> bool:
+        """Whether a row passes the current preset and search (type, summary, a run's text, every member's
+        JSON without audio payloads)."""
+        if not self._in_preset(row):
             return False
-        return not self.search or self.search in row.searchable()
+        needle = self.search
+        if not needle or needle in row.searchable() or needle in self.row_text(row).lower():
+            return True
+        entries, members = self.entries, row.members
+        if len(members) == 1:  # most rows
+            return needle in entries[members[0]].search_text()
+        return any(needle in entries[i].search_text() for i in members)
 
     def set_filter(self, preset: str, search: str) -> None:
         """Change the filter and recompute the matching rows (one pass over the rows since the last clear)."""
@@ -348,7 +393,12 @@ class EventLog:
         """New matching rows and updated runs since the last call, as view JSON."""
         rows = self.rows
         new = [self._view(rows[i]) for i in self._new]
-        updated = [self._view(rows[i]) for i in sorted(self._updated) if self.matches(rows[i])]
+        m = self._matching  # membership, not matches(): a search would read every member of a long run
+        updated = [
+            self._view(rows[i])
+            for i in sorted(self._updated)
+            if (p := bisect_left(m, i)) < len(m) and m[p] == i
+        ]
         self._new = []
         self._updated = set()
         return new, updated

@@ -12,6 +12,8 @@ import sys
 from collections.abc import Mapping
 from typing import Any
 
+import msgspec
+
 from rtwidget.protocol import dialect_names
 from rtwidget.protocol.formats import duration_ms
 
@@ -21,6 +23,7 @@ __all__ = [
     "AudioRef",
     "b64_decoded_len",
     "elide_audio",
+    "search_text",
     "summarize",
 ]
 
@@ -168,6 +171,51 @@ def elide_audio(type_: str, data: Mapping[str, Any]) -> dict[str, Any]:
                 parts.append(part)
         out["item"] = {**item, "content": parts}
     return out
+
+
+# A JSON string of 256+ base64 characters (a data: URL's too): audio or an image inside a frame the search
+# reads. Words appear in base64 by chance (a 3-letter one about every 30 KB), so the search skips them.
+_B64_STRING = re.compile(r'"(?:data:[^";,]*;base64,)?[A-Za-z0-9+/]{256,}={0,2}"')
+_B64_SCAN_CHARS = 512
+_JSON = msgspec.json.Encoder()  # shorter frames cannot hold such a string next to their other fields
+
+
+def _without_string(text: str, key: str) -> str:
+    """``text`` with the string value of its first ``"key"`` emptied (str.find: no regex over the payload)."""
+    at = text.find(f'"{key}"')
+    start = text.find('"', at + len(key) + 2) if at >= 0 else -1
+    end = text.find('"', start + 1) if start >= 0 else -1
+    return text if end < 0 else text[:start] + '""' + text[end + 1 :]
+
+
+def search_text(
+    type_: str, frame: str | bytes | None, data: Mapping[str, Any] | None, audio: AudioRef | None
+) -> str:
+    """The lower-cased JSON text the log search reads for one entry, without its audio payloads.
+
+    Received frames are searched as kept (no parse: the log may hold 100k of them); an audio delta held by
+    reference as the text around its base64; an event kept as a dict (sent, local) as its JSON.
+    """
+    if audio is not None:
+        return ("".join(audio.head) + audio.tail).lower()
+    if frame is not None:
+        text = frame if isinstance(frame, str) else frame.decode("utf-8", "replace")
+    elif data is not None:
+        field = AUDIO_PAYLOAD_TYPES.get(type_)
+        shown = {k: v for k, v in data.items() if k != field} if field else data
+        try:
+            text = _JSON.encode(shown).decode("utf-8", "replace")  # several times faster than json.dumps
+        except (TypeError, ValueError):  # what only json can write (NaN, a lone surrogate)
+            text = json.dumps(shown, ensure_ascii=False, default=str)
+    else:
+        return ""
+    if len(text) > _B64_SCAN_CHARS:
+        field = AUDIO_PAYLOAD_TYPES.get(type_)
+        if field and frame is not None:
+            text = _without_string(text, field)
+        if '"audio"' in text or ";base64," in text:  # an item's audio part, an image
+            text = _B64_STRING.sub('""', text)
+    return text.lower()
 
 
 def _clip(text: str, n: int = SUMMARY_CHARS) -> str:

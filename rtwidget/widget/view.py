@@ -50,6 +50,14 @@ unacknowledged for a second means a cell is running, and the view says "kernel b
     {type: "export", seq, audio}                       -> export.data (rtwidget.widget.recording)
     {type: "import", view, name, size} + buffers [the file's bytes]   -> import.result; refused over 200 MB
                                                           or while connected, else the session is replaced
+    {type: "composer.template", view, req, event | row, member}   -> composer.template: the template of a
+                                                          client type (rtwidget.widget.composer), or a logged
+                                                          client event without its event_id (edit and resend)
+    {type: "composer.check", view, req, n, json}       -> composer.check: the protocol core checks the text
+    {type: "composer.send", seq, view, json}           checked again: refused -> composer.check, else sent
+                                                          with w.send_event, -> composer.sent
+    {type: "resend", seq, view, row, member}           a logged client event sent again with a new event_id
+                                                          (-> composer.sent)
 Kernel -> browser:
     {type: "ack", seq, view}
     {type: "log.append", rows, updates, total}         batched every FLUSH_S while the log changes
@@ -78,6 +86,12 @@ Kernel -> browser:
     {type: "audio.flush", item}                        Stop: drop what is buffered, ignore that item from now
     {type: "export.data", view, name} + buffers [JSONL bytes]   the recording, saved by the view as a download
     {type: "import.result", view, ok, message}         how an import went (the reason when refused)
+    {type: "composer.template", view, dialect, types, event, json, optional: [[path, type]]}   the
+                                                          dialect's client types, the event as JSON text, and
+                                                          the optional fields' paths and types
+    {type: "composer.check", view, n, ok, event? | path, code, rule, message}   n echoed; path e.g.
+                                                          "$.item.content[0].type", code the core's
+    {type: "composer.sent", view, ok, event_id? | message}   the send went out, or why not (not connected)
 Error JSON: {row: log row id, code, message, time, cause_row?, cause_type?}.
 Item JSON (conv.*): {id, type, role: user | assistant | system | tool (a function_call is the assistant's, its
            output the tool's), status: in_progress | completed | interrupted | incomplete | failed, name?,
@@ -197,7 +211,7 @@ def route_view_message(
     widget: RealtimeWidget, kind: Any, view: Any, content: dict[str, Any], buffers: list[Any] | None = None
 ) -> None:
     """Do what one view message asks (the shell has acknowledged it and handed it to the kernel loop)."""
-    from rtwidget.widget import voice
+    from rtwidget.widget import composer, voice
 
     if kind == "mic":  # the hot path of capture: ~20 a second while the microphone streams
         voice.mic_chunk(widget, content, buffers or [])
@@ -231,6 +245,8 @@ def route_view_message(
     elif kind == "log.detail":
         row, member = view_int(content, "row"), view_int(content, "member", 0)
         widget._views.post({"type": "log.detail", "view": view, **log.detail(row, member, widget._secrets())})
+    elif kind in composer.KINDS:
+        composer.handle(widget, kind, view, content)
     elif kind == "played":
         items = content.get("items")
         console.played(items if isinstance(items, dict) else {})

@@ -78,7 +78,19 @@
  *                    local.connecting row (each new connection) has class rt-row-sep: a rule above it
  *   rt-log-detail    expanded JSON of one row member; rt-detail-prev / rt-detail-next walk a run's members
  *   rt-filter        filter preset select: all | no_audio (hide audio deltas) | no_deltas | errors
- *   rt-search        text search (type and summary, evaluated kernel-side)
+ *   rt-search        text search (type, summary and each event's whole JSON, base64 audio skipped; evaluated
+ *                    kernel-side); matches are marked in the rows and in rt-log-detail
+ *   rt-row-copy-json, rt-row-copy-python   in a row's rt-log-detail: copy the shown event's JSON (keys redacted,
+ *                    audio elided, as the detail shows it), or it as Python (client events: await
+ *                    w.send_event({...}) without the event_id; others a dict literal); rt-copy-notice says "copied".
+ *                    Client rows add rt-row-resend (sent again by the kernel, new event_id) and rt-row-edit (edit and
+ *                    resend: opens rt-composer on the event, without its event_id)
+ *   rt-composer      the event composer (a collapsible <details> under the session form): rt-composer-type the client
+ *                    event types of the session's dialect (choosing one loads its template: required fields filled),
+ *                    rt-composer-json the event as JSON, checked by the kernel (protocol core) after each edit;
+ *                    rt-composer-error the refusal, "path: rule (code)", data-path = the field's JSON path;
+ *                    rt-composer-send (disabled until the text passes); rt-composer-notice "sent evt_...";
+ *                    rt-composer-fields the optional fields' paths and types
  *   rt-log-count     "N rows" (rows matching the filter)
  *   rt-follow        "jump to latest" button, visible while autoscroll is paused
  *   rt-clear         clears the console log (the kernel keeps w.events)
@@ -810,6 +822,7 @@ function fillForm(f, s) {
  * @property {(rowId: number) => void} jumpTo   show a log row, centred and outlined
  * @property {() => void} toggleErrors          show or hide the pinned error list
  * @property {(reason: string) => void} gone     the model is gone: show why, disable every control
+ * @property {(row: number, member: number) => void} compose   open the composer on a logged client event
  */
 
 /**
@@ -1710,7 +1723,7 @@ function logView(ctx) {
     const row = /** @type {number} */ (msg.row);
     const member = /** @type {number} */ (msg.member);
     const box = shown.el;
-    box.replaceChildren();
+    box.replaceChildren(rowActions(ctx, msg, rowEls.get(row)?.dataset.dir || ""));
     if ((msg.count || 0) > 1) {
       const show = (/** @type {number} */ m) => { shown.member = m; request({ type: "log.detail", row, member: m }); };
       const prev = h("button", { class: "rt-btn rt-icon", testid: "rt-detail-prev", text: "◀", disabled: member <= 0 });
@@ -1718,14 +1731,14 @@ function logView(ctx) {
       prev.addEventListener("click", (e) => { e.stopPropagation(); show(member - 1); });
       next.addEventListener("click", (e) => { e.stopPropagation(); show(member + 1); });
       box.append(h("div", { class: "rt-row" }, prev, h("span", { text: `member ${member + 1} of ${msg.count} (entry #${msg.entry})` }), next));
-      if (msg.text) box.append(h("div", { class: "rt-run-text", text: msg.text }));
+      if (msg.text) box.append(marked(msg.text, rowHandlers.search(), { class: "rt-run-text" }));
     }
     const cause = msg.cause;
     if (cause) {
       box.append(h("a", { class: "rt-cause", text: `caused by ${cause.type} #${cause.row}`,
         onclick: () => jumpTo(cause.row) }));
     }
-    box.append(h("pre", { text: msg.json }));
+    box.append(h("pre", {}, marked(/** @type {string} */ (msg.json), rowHandlers.search(), {})));
   };
 
   updateCount();
@@ -1790,6 +1803,191 @@ function recorder(ctx) {
   return { el, dispose: scope.dispose };
 }
 
+// ---------------------------------------------------------------------------------------------------------
+// Event composer and row actions. Every protocol rule is the kernel's (rtwidget/widget/composer.py asks the
+// protocol core): the composer only sends its text, on each edit after a pause, and shows the verdict.
+
+const CHECK_DEBOUNCE_MS = 250;
+const COPIED_NOTICE_MS = 1500;
+
+/**
+ * A JSON value as a Python literal. JSON strings as JSON.stringify writes them are valid Python string
+ * literals (the same escapes), so only the constants and the layout differ.
+ * @param {any} v
+ * @param {string} [pad]
+ * @returns {string}
+ */
+function pyLiteral(v, pad = "") {
+  if (v === null || v === undefined) return "None";
+  if (v === true) return "True";
+  if (v === false) return "False";
+  if (typeof v === "number") return Number.isFinite(v) ? JSON.stringify(v) : `float("${v > 0 ? "inf" : "-inf"}")`;
+  if (typeof v === "string") return JSON.stringify(v);
+  const inner = `${pad}    `;
+  if (Array.isArray(v)) {
+    return v.length ? `[\n${v.map((x) => inner + pyLiteral(x, inner)).join(",\n")},\n${pad}]` : "[]";
+  }
+  const keys = Object.keys(v);
+  if (!keys.length) return "{}";
+  return `{\n${keys.map((k) => `${inner}${JSON.stringify(k)}: ${pyLiteral(v[k], inner)}`).join(",\n")},\n${pad}}`;
+}
+
+/**
+ * Put text on the clipboard: the async clipboard API where the page may use it (a secure context, during a
+ * user gesture), else a hidden textarea and execCommand("copy"), which also needs the gesture.
+ * @param {string} text
+ * @returns {Promise<boolean>}
+ */
+async function copyText(text) {
+  if (navigator.clipboard && window.isSecureContext) {
+    try {
+      await navigator.clipboard.writeText(text);
+      return true;
+    } catch (err) {
+      // Refused (no permission, the document lost focus): try the old way below.
+    }
+  }
+  const area = /** @type {HTMLTextAreaElement} */ (h("textarea", { class: "rt-copy-buffer", readonly: true }));
+  area.value = text;
+  document.body.append(area);
+  area.select();
+  let ok = false;
+  try { ok = document.execCommand("copy"); } catch (err) { ok = false; }
+  area.remove();
+  return ok;
+}
+
+/**
+ * The actions of one shown row member (its log.detail): copy JSON, copy as Python, and for a client event
+ * resend (the kernel sends the logged event again, with a new event_id) and edit and resend (the composer).
+ * @param {ViewContext} ctx
+ * @param {KernelMessage} msg   the log.detail (JSON already redacted and its audio elided by the kernel)
+ * @param {string} dir          client | server | local
+ */
+function rowActions(ctx, msg, dir) {
+  const row = /** @type {number} */ (msg.row);
+  const member = /** @type {number} */ (msg.member);
+  const notice = h("span", { class: "rt-copy-notice", testid: "rt-copy-notice", role: "status" });
+  /** @type {ReturnType<typeof setTimeout> | undefined} */
+  let timer;
+  const copy = async (/** @type {string} */ text) => {
+    const ok = await copyText(text);
+    notice.textContent = ok ? "copied" : "copy refused by the browser";
+    clearTimeout(timer);
+    timer = setTimeout(() => { notice.textContent = ""; }, COPIED_NOTICE_MS);
+  };
+  const python = () => {
+    const event = JSON.parse(/** @type {string} */ (msg.json));
+    if (dir !== "client") return pyLiteral(event);
+    delete event.event_id;  // send_event gives the copy a new one: two events must not share an id
+    return `await w.send_event(${pyLiteral(event)})`;
+  };
+  /** @type {(testid: string, text: string, title: string, fn: () => void) => HTMLElement} */
+  const btn = (testid, text, title, fn) => h("button", { class: "rt-btn rt-small", testid, text, title,
+    onclick: (/** @type {Event} */ e) => { e.stopPropagation(); fn(); } });
+  const bar = h("div", { class: "rt-row rt-row-actions" },
+    btn("rt-row-copy-json", "copy JSON", "this event's JSON (keys redacted, audio elided)", () => copy(String(msg.json))),
+    btn("rt-row-copy-python", "copy as Python", dir === "client" ? "await w.send_event({...}), without the event_id"
+      : "the event as a Python dict", () => copy(python())));
+  if (dir === "client") {
+    bar.append(
+      btn("rt-row-resend", "resend", "send this event again, with a new event_id",
+        () => ctx.action({ type: "resend", row, member })),
+      btn("rt-row-edit", "edit and resend", "open it in the composer", () => ctx.links.compose(row, member)));
+  }
+  bar.append(notice);
+  return bar;
+}
+
+/**
+ * The event composer: pick a client event type of the session's dialect, edit its template as JSON (checked by
+ * the kernel on each edit, after a pause), send it. Collapsible, like the session form.
+ * @param {ViewContext} ctx
+ * @returns {Component & {edit: (row: number, member: number) => void}}
+ */
+function composer(ctx) {
+  const { model } = ctx;
+  const scope = makeScope(model);
+  const typeSel = /** @type {HTMLSelectElement} */ (h("select", { testid: "rt-composer-type", "aria-label": "client event type" }));
+  const editor = /** @type {HTMLTextAreaElement} */ (h("textarea", { testid: "rt-composer-json", rows: 9,
+    spellcheck: false, "aria-label": "the event as JSON" }));
+  const error = h("div", { class: "rt-composer-error", testid: "rt-composer-error", role: "alert" });
+  const notice = h("span", { class: "rt-composer-notice", testid: "rt-composer-notice", role: "status" });
+  const sendBtn = /** @type {HTMLButtonElement} */ (h("button", { class: "rt-btn", testid: "rt-composer-send",
+    text: "Send", disabled: true, title: "validated again by the kernel, then sent with w.send_event" }));
+  const fields = h("ul", { class: "rt-composer-fields", testid: "rt-composer-fields" });
+  const optional = h("details", { class: "rt-composer-optional" }, h("summary", { text: "optional fields" }), fields);
+  const el = /** @type {HTMLDetailsElement} */ (h("details", { class: "rt-form rt-composer", testid: "rt-composer" },
+    h("summary", {}, h("span", { text: "Compose event" })),
+    h("div", { class: "rt-composer-body" }, typeSel, editor, h("div", { class: "rt-row" }, sendBtn, notice), error,
+      optional)));
+  let n = 0;  // the latest check asked: older verdicts are stale
+  let loaded = false;
+  /** @type {ReturnType<typeof setTimeout> | undefined} */
+  let timer;
+  const ask = (/** @type {Record<string, any>} */ content) => { loaded = true; ctx.request({ type: "composer.template", ...content }); };
+  const check = () => {
+    clearTimeout(timer);
+    sendBtn.disabled = true;
+    ctx.request({ type: "composer.check", n: ++n, json: editor.value });
+  };
+  editor.addEventListener("input", () => {
+    sendBtn.disabled = true;
+    notice.textContent = "";
+    clearTimeout(timer);
+    timer = setTimeout(check, CHECK_DEBOUNCE_MS);
+  });
+  scope.add(() => clearTimeout(timer));
+  typeSel.addEventListener("change", () => ask({ event: typeSel.value }));
+  el.addEventListener("toggle", () => { if (el.open && !loaded) ask({ event: "" }); });
+  sendBtn.addEventListener("click", () => {
+    sendBtn.disabled = true;
+    notice.textContent = "sending…";
+    ctx.action({ type: "composer.send", json: editor.value });
+  });
+  scope.on("change:dialect", () => { if (loaded) ask({ event: typeSel.value }); });
+
+  /** @param {any} msg  composer.template (view.py) */
+  const showTemplate = (msg) => {
+    const types = /** @type {string[]} */ (msg.types || []);
+    if (Array.from(typeSel.options, (o) => o.value).join() !== types.join()) {
+      typeSel.replaceChildren(...types.map((t) => h("option", { value: t, text: t })));
+    }
+    typeSel.value = String(msg.event);
+    editor.value = String(msg.json);
+    const pairs = /** @type {Array<[string, string]>} */ (msg.optional || []);
+    fields.replaceChildren(...pairs.map(([path, type]) => h("li", {}, h("code", { text: path }), ` ${type}`)));
+    optional.hidden = !pairs.length;
+    notice.textContent = "";
+    check();
+  };
+  /** @param {any} msg  composer.check */
+  const showVerdict = (msg) => {
+    if (msg.n != null && msg.n !== n) return;  // a newer edit is being checked (n is null for a refused send)
+    error.dataset.path = msg.ok ? "" : String(msg.path);
+    error.textContent = msg.ok ? "" : `${msg.path}: ${msg.rule} (${msg.code})`;
+    sendBtn.disabled = !msg.ok;
+    if (!msg.ok) notice.textContent = "";
+  };
+  scope.on("msg:custom", (/** @type {any} */ msg) => {
+    if (msg.view !== ctx.viewId) return;
+    if (msg.type === "composer.template") showTemplate(msg);
+    else if (msg.type === "composer.check") showVerdict(msg);
+    else if (msg.type === "composer.sent") {
+      notice.textContent = msg.ok ? `sent ${msg.event_id}` : "";
+      if (!msg.ok) error.textContent = String(msg.message);
+      sendBtn.disabled = false;
+    }
+  });
+  /** Open the composer on a logged client event, without its event_id (edit and resend). */
+  const edit = (/** @type {number} */ row, /** @type {number} */ member) => {
+    ask({ row, member });
+    el.open = true;
+    el.scrollIntoView({ block: "nearest" });
+  };
+  return { el, edit, dispose: scope.dispose };
+}
+
 /**
  * Route one kernel -> view message to the component that owns it. Audio messages are not here: they go to the
  * engine, through the one listener initialize() registers per widget.
@@ -1851,7 +2049,7 @@ function makeContext(model) {
       unacked.clear();
       ctx.links.gone(reason);
     },
-    links: { jumpTo: () => {}, toggleErrors: () => {}, gone: () => {} },
+    links: { jumpTo: () => {}, toggleErrors: () => {}, gone: () => {}, compose: () => {} },
   };
   // A dead comm (kernel restarted or shut down) throws on send ("Cannot send"): the view says why instead.
   const send = (/** @type {object} */ content) => {
@@ -1881,12 +2079,14 @@ function render({ model, el }) {
   const voiceBox = voiceBar(ctx);
   const conv = conversationView(ctx);
   const log = logView(ctx);
+  const compose = composer(ctx);
   const goneNotice = h("div", { class: "rt-gone", testid: "rt-gone", role: "alert", hidden: true });
-  const left = h("div", { class: "rt-left" }, form.el, voiceBox.el, conv.el, talkBox.el);
+  const left = h("div", { class: "rt-left" }, form.el, compose.el, voiceBox.el, conv.el, talkBox.el);
   const body = h("div", { class: "rt-body" }, left, log.el);
   const root = h("div", { class: "rt-root" }, head.el, goneNotice, errors.el, body);
   ctx.links.jumpTo = log.jumpTo;
   ctx.links.toggleErrors = errors.toggle;
+  ctx.links.compose = compose.edit;
   ctx.links.gone = (reason) => {
     goneNotice.textContent = reason;
     goneNotice.hidden = false;
@@ -1896,7 +2096,7 @@ function render({ model, el }) {
       /** @type {HTMLButtonElement} */ (c).disabled = true;
     }
   };
-  const components = [busy, head, errors, form, voiceBox, conv, talkBox, log];
+  const components = [busy, head, errors, form, compose, voiceBox, conv, talkBox, log];
   const rec = recorder(ctx);
   left.append(rec.el);
   components.push(rec);
