@@ -1494,7 +1494,7 @@ function logView(ctx) {
   const filter = sel("rt-filter", [["all", "all events"], ["no_audio", "hide audio deltas"],
     ["no_deltas", "hide all deltas"], ["errors", "errors only"]], model.get("log_filter"));
   const search = /** @type {HTMLInputElement} */ (h("input", { type: "search", testid: "rt-search",
-    placeholder: "search type / text", value: model.get("log_search") }));
+    placeholder: "search type, text, JSON", value: model.get("log_search") }));
   const count = h("span", { class: "rt-subtle", testid: "rt-log-count" });
   const follow = h("button", { class: "rt-btn rt-follow", testid: "rt-follow", text: "↓ latest", hidden: true });
   const clearBtn = h("button", { class: "rt-btn", testid: "rt-clear", text: "Clear" });
