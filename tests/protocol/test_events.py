@@ -29,7 +29,8 @@ from rtwidget.protocol import (
     validate_client_event,
 )
 from rtwidget.protocol._base import event_class_name
-from rtwidget.protocol.codec import BETA_TO_GA, _first_unknown_field
+from rtwidget.protocol._client_rules import first_unknown_field
+from rtwidget.protocol.codec import BETA_TO_GA
 
 GA_CLIENT_TYPES = sorted(event_index("ga_client"))
 GA_SERVER_TYPES = sorted(event_index("ga_server"))
@@ -149,7 +150,7 @@ def test_ga_server_event_types_every_schema_field(wire_type: str) -> None:
     """Every field the official schema gives a GA server event (nested too) is a typed attribute."""
     for sample in _ga_samples("ga_server", wire_type):
         typed_view = msgspec.to_builtins(parse_server_event(sample))
-        assert _first_unknown_field(sample, typed_view, "$") is None
+        assert first_unknown_field(sample, typed_view, "$") is None
 
 
 @pytest.mark.parametrize("wire_type", GA_CLIENT_TYPES)
@@ -193,7 +194,7 @@ def test_beta_seed_server_event_parses_and_round_trips(wire_type: str) -> None:
         assert type(event) is beta.SERVER_EVENTS[wire_type], getattr(event, "error", None)
         assert event.to_dict() == sample
         assert parse_server_event(sample, dialect="beta") == event
-        assert _first_unknown_field(sample, msgspec.to_builtins(event), "$") is None
+        assert first_unknown_field(sample, msgspec.to_builtins(event), "$") is None
 
 
 @pytest.mark.parametrize("wire_type", sorted(set(beta.SERVER_EVENTS) - set(beta.SEED_SERVER_TYPES)))
