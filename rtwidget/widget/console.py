@@ -11,14 +11,13 @@ around it (traits, comm, loop hand-off).
 from __future__ import annotations
 
 import json
-import time
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from rtwidget.protocol import Conversation, UnknownEvent, dialect_names
 from rtwidget.protocol.formats import AudioFormatName, duration_ms, session_audio_format
 from rtwidget.redaction import mask_known
 from rtwidget.widget.convview import touched_items
-from rtwidget.widget.items import AudioTrack, Item, to_pcm16
+from rtwidget.widget.items import AudioTrack, Item, to_pcm16, wall_clock
 from rtwidget.widget.log import (
     TEXT_DELTA_TYPES,
     EventLog,
@@ -492,24 +491,15 @@ class ConsoleState:
 
     def audio_stats(self) -> dict[str, dict[str, float | None]]:
         """Per audio item: ms received, ms played, wall times of the first delta and first sample."""
-        out: dict[str, dict[str, float | None]] = {}
-        for item_id, track in self.tracks.items():
-            first = self.conversation.item(item_id).first_audio_at if item_id in self.conversation else None
-            out[item_id] = {
-                "received_ms": self.received_ms(item_id),
-                "played_ms": self.played_ms(item_id),
-                "first_delta_at": first,
-                "first_sent_at": track.first_sent_at,
-                "first_arrived_at": track.first_arrived_at,
-                "first_sample_at": track.first_sample_at,
-                "first_noticed_at": track.first_noticed_at,
-            }
-        return out
-
-
-def wall_clock() -> float:
-    """Wall-clock seconds (the clock of ``first_delta_at``, comparable with the browser's)."""
-    return time.time()
+        conv = self.conversation
+        return {
+            item_id: track.stats(
+                self.received_ms(item_id),
+                self.played_ms(item_id),
+                conv.item(item_id).first_audio_at if item_id in conv else None,
+            )
+            for item_id, track in self.tracks.items()
+        }
 
 
 def _field(event: Any, name: str, kind: type[T], default: D) -> T | D:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -13,7 +14,7 @@ if TYPE_CHECKING:
 
     from rtwidget.protocol.conversation import ConversationItem
 
-__all__ = ["AudioTrack", "Item", "to_pcm16"]
+__all__ = ["AudioTrack", "Item", "to_pcm16", "wall_clock"]
 
 
 def to_pcm16(data: bytes, fmt: AudioFormatName) -> bytes:
@@ -21,6 +22,11 @@ def to_pcm16(data: bytes, fmt: AudioFormatName) -> bytes:
     from rtwidget import audio
 
     return audio.encode_audio(audio.decode_audio(data, fmt, PCM_RATE_HZ), "pcm16", PCM_RATE_HZ)
+
+
+def wall_clock() -> float:
+    """Wall-clock seconds (the clock of ``first_delta_at``, comparable with the browser's)."""
+    return time.time()
 
 
 @dataclass
@@ -38,6 +44,20 @@ class AudioTrack:
     first_noticed_at: float | None = None
     stopped: bool = False
     forwarded: bool = False
+
+    def stats(
+        self, received_ms: float, played_ms: float, first_delta_at: float | None
+    ) -> dict[str, float | None]:
+        """This item's line of ``w.audio_stats``: ms received and played, and the first audio's stamps."""
+        return {
+            "received_ms": received_ms,
+            "played_ms": played_ms,
+            "first_delta_at": first_delta_at,
+            "first_sent_at": self.first_sent_at,
+            "first_arrived_at": self.first_arrived_at,
+            "first_sample_at": self.first_sample_at,
+            "first_noticed_at": self.first_noticed_at,
+        }
 
     def started(
         self, at_ms: float | None, arrived_ms: float | None = None, noticed_ms: float | None = None

@@ -42,6 +42,7 @@ __all__ = [
     "connection_ended",
     "no_session",
     "open_connection",
+    "read_loop",
 ]
 
 VIEWLESS_CLOSE_S = 2.0
@@ -162,7 +163,21 @@ async def open_connection(w: RealtimeWidget) -> None:
     conn.on_frame(w._on_frame)
     w.status = "open"
     w._session_timer.start(SESSION_CREATED_TIMEOUT_S, lambda: no_session(w))
-    w._reader = asyncio.ensure_future(w._read_loop(conn))
+    w._reader = asyncio.ensure_future(read_loop(w, conn))
+
+
+async def read_loop(w: RealtimeWidget, conn: Any) -> None:
+    """Hand every server event of ``conn`` to the widget until the connection ends, then say how."""
+    try:
+        async for event in conn:
+            try:
+                w._handle_event(event)
+            except Exception as exc:  # a bug in one handler must not end the session
+                w._local_error("handler_failed", w._scrub(f"{type(exc).__name__}: {exc}"))
+    except Exception as exc:
+        w._local_error("connection_failed", w._scrub(f"{type(exc).__name__}: {exc}"))
+    finally:
+        await connection_ended(w, conn)
 
 
 async def connection_ended(w: RealtimeWidget, conn: Any) -> None:

@@ -46,6 +46,8 @@ __all__ = [
     "push_to_talk",
     "send_audio",
     "set_mode",
+    "silence_plan",
+    "stop",
 ]
 
 CHUNK_MS = 50
@@ -161,16 +163,33 @@ def push_to_talk(w: RealtimeWidget, pressed: bool) -> None:
         w._outbox.put({"type": "response.create"})
 
 
-def _silence_reply(w: RealtimeWidget, *, cancel: bool) -> None:
-    """Flush the views' playback and truncate the playing item at ``min(played, received)``."""
+def silence_plan(w: RealtimeWidget, audio_end_ms: int | None = None) -> list[dict[str, Any]]:
+    """Flush the views' playback of the latest audio item; return what to send: ``response.cancel`` while a
+    response is in flight, and the truncation at ``min(played, received)`` (the console's ``stop_plan``)."""
+    console = w._console
+    if w._ready:
+        w._views.post({"type": "audio.flush", "item": console.last_audio_item})
+    return console.stop_plan(audio_end_ms)[1]
+
+
+async def stop(w: RealtimeWidget, audio_end_ms: int | None) -> None:
+    """Stop (see :meth:`RealtimeWidget.stop`): also cancels a reply waiting for the one in flight."""
     console = w._console
     item = console.last_audio_item
-    if item is None:
-        return
-    if w._ready:
-        w._views.post({"type": "audio.flush", "item": item})
-    _, events = console.stop_plan(None)
+    played = float(audio_end_ms) if audio_end_ms is not None else (console.played_ms(item) if item else 0.0)
+    in_flight = console.response_id is not None
+    w._responses.waiting, w.talk_notice = False, ""
+    events = silence_plan(w, audio_end_ms)
+    w._local("local.stop", {"item_id": item, "played_ms": round(played), "response_in_flight": in_flight})
     for event in events:
+        await w.send_event(event)
+
+
+def _silence_reply(w: RealtimeWidget, *, cancel: bool) -> None:
+    """Push-to-talk press and barge-in: the reply stops where it was heard (through the outbox)."""
+    if w._console.last_audio_item is None:
+        return
+    for event in silence_plan(w):
         if cancel or event["type"] != "response.cancel":
             w._outbox.put(event)
 

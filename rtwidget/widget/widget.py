@@ -22,8 +22,9 @@ import traitlets
 
 from rtwidget.widget import lifecycle, recording, voice
 from rtwidget.widget import replay as replaying  # the module; RealtimeWidget.replay is the classmethod
-from rtwidget.widget.console import DEFAULT_KEEP_AUDIO_S, AudioTrack, ConsoleState, Item, jsonable, wall_clock
+from rtwidget.widget.console import DEFAULT_KEEP_AUDIO_S, AudioTrack, ConsoleState, Item, jsonable
 from rtwidget.widget.hub import EventHub, Handler
+from rtwidget.widget.items import wall_clock
 from rtwidget.widget.log import LogEntry, redact
 from rtwidget.widget.loop import KernelLoop, awaited, reported
 from rtwidget.widget.metrics import Metrics, MetricsMethods
@@ -394,21 +395,7 @@ class RealtimeWidget(ToolMethods, ReplayMethods, MetricsMethods, anywidget.AnyWi
         ``audio_end_ms`` overrides the played position (default: what the browser reported as played; 0 when
         no view played anything). The truncation point is ``min(played, received)``.
         """
-        console = self._console
-        item = console.last_audio_item
-        played = (
-            float(audio_end_ms) if audio_end_ms is not None else (console.played_ms(item) if item else 0.0)
-        )
-        in_flight = console.response_id is not None
-        self._responses.waiting, self.talk_notice = False, ""  # Stop cancels a waiting reply too
-        if self._ready:
-            self._views.post({"type": "audio.flush", "item": item})
-        _, events = console.stop_plan(audio_end_ms)
-        self._local(
-            "local.stop", {"item_id": item, "played_ms": round(played), "response_in_flight": in_flight}
-        )
-        for event in events:
-            await self.send_event(event)
+        await voice.stop(self, audio_end_ms)
 
     def export_log(self, path: str | Path, audio: bool = True) -> int:
         """Write the session as JSONL (docs/recording-format.md), keys redacted; ``audio=False`` leaves audio
@@ -440,18 +427,6 @@ class RealtimeWidget(ToolMethods, ReplayMethods, MetricsMethods, anywidget.AnyWi
         self._metrics.frame(direction, event, now)
         self._views.sync()
         self._views.schedule_flush()
-
-    async def _read_loop(self, conn: Any) -> None:
-        try:
-            async for event in conn:
-                try:
-                    self._handle_event(event)
-                except Exception as exc:  # a bug in one handler must not end the session
-                    self._local_error("handler_failed", self._scrub(f"{type(exc).__name__}: {exc}"))
-        except Exception as exc:
-            self._local_error("connection_failed", self._scrub(f"{type(exc).__name__}: {exc}"))
-        finally:
-            await lifecycle.connection_ended(self, conn)
 
     def _handle_event(self, event: Any) -> None:
         if event.type == "session.created":
