@@ -18,6 +18,7 @@ from test_browser_widget import (
     connect_by_click,
     reply_transcript,
     send_by_enter,
+    spoken_turn_played_out,
 )
 
 import rtwidget
@@ -66,14 +67,7 @@ def turn(open_module_notebook: NotebookOpener) -> Turn:
     # The kernel runs the rtwidget under test (PYTHONPATH reaches it through the Jupyter server's env).
     assert nb.kernel_json("__import__('rtwidget').__file__") == rtwidget.__file__
     connect_by_click(nb)
-    send_by_enter(nb, "Hello! Who are you?")
-    expect(nb.page.locator('[data-testid="rt-log-row"][data-type="response.done"]')).to_have_count(1)
-    nb.page.wait_for_function(
-        f"""() => {{ const a = document.querySelector('[data-testid="rt-audio"]');
-          return +a.dataset.receivedMs > 0
-            && +a.dataset.playedMs >= +a.dataset.receivedMs - {PLAYED_SLACK_MS}; }}""",
-        timeout=TIMEOUT_MS,
-    )
+    spoken_turn_played_out(nb)
     return Turn(nb, nb.kernel_json(EVENTS_EXPR))
 
 

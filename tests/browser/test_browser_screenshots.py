@@ -10,9 +10,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import REPO, TIMEOUT_MS, NotebookOpener, NotebookPage
-from playwright.sync_api import expect
-from test_browser_widget import PLAYED_SLACK_MS, WIDGET_CELL, connect_by_click, send_by_enter
+from conftest import REPO, NotebookOpener, NotebookPage
+from test_browser_widget import (
+    WIDGET_CELL,
+    connect_by_click,
+    spoken_turn_played_out,
+)
 
 pytestmark = pytest.mark.browser
 
@@ -103,14 +106,7 @@ def spoken(open_module_notebook: NotebookOpener) -> Iterator[NotebookPage]:
     nb.page.set_viewport_size(WIDE_VIEWPORT)
     nb.run_all()
     connect_by_click(nb)
-    send_by_enter(nb, "Hello! Who are you?")
-    expect(nb.page.locator('[data-testid="rt-log-row"][data-type="response.done"]')).to_have_count(1)
-    nb.page.wait_for_function(
-        f"""() => {{ const a = document.querySelector('[data-testid="rt-audio"]');
-          return +a.dataset.receivedMs > 0
-            && +a.dataset.playedMs >= +a.dataset.receivedMs - {PLAYED_SLACK_MS}; }}""",
-        timeout=TIMEOUT_MS,
-    )
+    spoken_turn_played_out(nb)
     yield nb
     # The theme is a user setting of the shared server: later tests expect the light default.
     nb.page.evaluate(CHANGE_THEME_JS, THEMES["light"])

@@ -89,6 +89,18 @@ def reply_transcript(events: list[list[Any]]) -> tuple[str, str]:
     return item["id"], part.get("transcript") or part.get("text") or ""
 
 
+def spoken_turn_played_out(nb: NotebookPage, text: str = "Hello! Who are you?") -> None:
+    """Send a message with Enter and wait until its reply is done and its audio has been played to the end."""
+    send_by_enter(nb, text)
+    expect(nb.page.locator('[data-testid="rt-log-row"][data-type="response.done"]')).to_have_count(1)
+    nb.page.wait_for_function(
+        f"""() => {{ const a = document.querySelector('[data-testid="rt-audio"]');
+          return +a.dataset.receivedMs > 0
+            && +a.dataset.playedMs >= +a.dataset.receivedMs - {PLAYED_SLACK_MS}; }}""",
+        timeout=TIMEOUT_MS,
+    )
+
+
 @dataclass
 class Conversation:
     """One spoken turn, driven through the console and finished; read by several tests."""
@@ -104,14 +116,7 @@ def spoken_turn(open_module_notebook: NotebookOpener) -> Conversation:
     nb.run_all()
     expect(nb.page.get_by_test_id("rt-status")).to_have_text("idle")
     connect_by_click(nb)
-    send_by_enter(nb, "Hello! Who are you?")
-    expect(nb.page.locator('[data-testid="rt-log-row"][data-type="response.done"]')).to_have_count(1)
-    nb.page.wait_for_function(
-        f"""() => {{ const a = document.querySelector('[data-testid="rt-audio"]');
-          return +a.dataset.receivedMs > 0
-            && +a.dataset.playedMs >= +a.dataset.receivedMs - {PLAYED_SLACK_MS}; }}""",
-        timeout=TIMEOUT_MS,
-    )
+    spoken_turn_played_out(nb)
     return Conversation(nb, nb.kernel_json(EVENTS_EXPR))
 
 
