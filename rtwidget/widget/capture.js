@@ -1,7 +1,7 @@
 // @ts-check
 /**
- * rtwidget console, part 1 of 2: microphone capture (widget.py joins this file and widget.js into the one ES
- * module anywidget loads; this part defines, widget.js renders and exports).
+ * rtwidget console, part 1 of 4: microphone capture (widget.py joins this file, conversation.js, latency.js and
+ * widget.js into the one ES module anywidget loads; this part defines, widget.js renders and exports).
  *
  * One Capture per widget: getUserMedia (echo cancellation, noise suppression and automatic gain on by default),
  * a capture AudioContext at whatever rate the device runs (Firefox does not honour `sampleRate` on a context fed

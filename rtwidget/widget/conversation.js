@@ -1,7 +1,7 @@
 // @ts-check
 /**
- * rtwidget console, part 2 of 3: the conversation panel (widget.py joins capture.js, this file and widget.js into
- * the one ES module anywidget loads; this part defines, widget.js renders and exports).
+ * rtwidget console, part 2 of 4: the conversation panel (widget.py joins capture.js, this file, latency.js and
+ * widget.js into the one ES module anywidget loads; this part defines, widget.js renders and exports).
  *
  * One rt-item per conversation item, keyed by item id, in conversation order. The kernel sends conv.window (the
  * last items, whole: to a new view, and to every view after a new session) and, per flush, conv.items: the
@@ -11,6 +11,9 @@
  * Audio stays in the kernel: play asks for one item's PCM (conv.audio: what was received; for an interrupted
  * reply, what was heard) and plays it through its own AudioBufferSourceNode into the engine's gain, so volume
  * and mute apply and the live playback's counters are untouched. The page drops the PCM when it ends.
+ *
+ * Latency (latency.js): the first output item of each response shows the response's timeline (rt-timeline), and
+ * the panel ends with the session's chart (rt-latency-chart), both from what the kernel sends with the items.
  */
 
 const CONV_MAX_DOM_ITEMS = 200;
@@ -31,6 +34,7 @@ const CONV_REPLAY_TICK_MS = 50;
  * @property {number} [at]      the item's text from character `at` on is `text` (0 replaces it)
  * @property {string} [text]
  * @property {string | null} [after]    a new item: the item before it (null: first); absent for known items
+ * @property {LatencyRow} [timeline]   its response's latency stages (the response's first output item only)
  */
 
 /**
@@ -56,12 +60,13 @@ function conversationView(ctx) {
   const count = h("span", { class: "rt-subtle", testid: "rt-conversation-count" });
   const follow = h("button", { class: "rt-btn rt-follow", text: "↓ latest", hidden: true });
   const list = h("div", { class: "rt-conversation", testid: "rt-conversation", role: "log", tabindex: "0" });
+  const chart = latencyChart();
   const el = h("div", { class: "rt-convbox" },
     h("div", { class: "rt-row" }, h("span", { class: "rt-subtle", text: "conversation" }), count,
       h("span", { class: "rt-spacer" }), follow),
-    list);
+    list, chart.el);
 
-  /** @typedef {{data: ConvItem, el: HTMLElement, text: Text, status: HTMLElement, kind: HTMLElement, play: HTMLButtonElement}} Entry */
+  /** @typedef {{data: ConvItem, el: HTMLElement, text: Text, status: HTMLElement, kind: HTMLElement, play: HTMLButtonElement, timeline: HTMLElement}} Entry */
   /** @type {Map<string, Entry>} */
   const entries = new Map();
   let offset = 0;  // position of the first item shown among all items
@@ -103,14 +108,15 @@ function conversationView(ctx) {
     const kind = h("span", { class: "rt-item-kind" });
     const play = /** @type {HTMLButtonElement} */ (h("button", { class: "rt-btn rt-icon", testid: "rt-item-play",
       text: "▶", title: "play this item's audio (what was heard)", "aria-pressed": "false" }));
+    const timeline = h("div", { class: "rt-timeline", testid: "rt-timeline", hidden: true });
     const del = h("button", { class: "rt-btn rt-icon", testid: "rt-item-delete", text: "✕",
       title: "delete this item (conversation.item.delete)" });
     const item = h("div", { class: "rt-item", testid: "rt-item" },
       h("div", { class: "rt-item-head" }, h("span", { class: "rt-item-role", text: it.role }), kind, status,
         h("span", { class: "rt-spacer" }), play, del),
-      h("div", { class: "rt-item-text", testid: "rt-item-text" }, text));
+      h("div", { class: "rt-item-text", testid: "rt-item-text" }, text), timeline);
     /** @type {Entry} */
-    const e = { data: { ...it, text: undefined, at: undefined }, el: item, text, status, kind, play };
+    const e = { data: { ...it, text: undefined, at: undefined }, el: item, text, status, kind, play, timeline };
     play.addEventListener("click", () => togglePlay(e.data.id));
     del.addEventListener("click", () => {
       item.dataset.deleting = "1";  // gone when the server's conversation.item.deleted comes back
@@ -133,6 +139,7 @@ function conversationView(ctx) {
       if (start > 0 && start === e.text.length) e.text.appendData(text);
       else e.text.data = start > 0 ? e.text.data.slice(0, start) + text : text;
     }
+    if (rest.timeline) drawTimeline(e.timeline, rest.timeline);  // sent only when a stage changed
     draw(e);
   };
 
@@ -308,8 +315,8 @@ function conversationView(ctx) {
 
   scope.on("msg:custom", (/** @type {any} */ msg, /** @type {DataView[]} */ buffers) => {
     if (msg.view && msg.view !== ctx.viewId && msg.view !== "*") return;
-    if (msg.type === "conv.window") showWindow(msg);
-    else if (msg.type === "conv.items") applyItems(msg);
+    if (msg.type === "conv.window") { showWindow(msg); chart.show(msg.latency); }
+    else if (msg.type === "conv.items") { applyItems(msg); chart.show(msg.latency); }
     else if (msg.type === "conv.page") addPage(msg);
     else if (msg.type === "conv.audio") onAudio(msg, buffers);
   });

@@ -8,6 +8,11 @@ when it changed otherwise). A long reply therefore costs bytes in proportion to 
 and a long session costs a view only the window it shows (older items come on request, ``conv.page``).
 
 Audio stays in the kernel: a view asks for one item's PCM (``conv.audio``) when the user plays it.
+
+Latency: the first output item of each response carries the response's stages (``timeline``: the
+:class:`~rtwidget.widget.metrics.Timeline` row, ms from the turn start), whole in a window and again in
+``conv.items`` whenever a stage changed (a frame, or a view's playback report); the message then carries the
+session's median and p90 per stage too (``latency``). The views draw them and compute nothing.
 """
 
 from __future__ import annotations
@@ -92,6 +97,12 @@ def _after(order: Sequence[str], item_id: str) -> str | None:
     return None
 
 
+def _first_output(conv: Conversation, response_id: str) -> str | None:
+    """The item that shows a response's timeline: its first output item."""
+    response = conv.responses.get(response_id)
+    return response.output_item_ids[0] if response is not None and response.output_item_ids else None
+
+
 def _position(order: Sequence[str], item_id: str) -> int:
     for i in range(len(order) - 1, -1, -1):
         if order[i] == item_id:
@@ -110,9 +121,10 @@ class ConversationSync:
         self._sent: set[str] = set()  # items the views were told about (a window or an upsert)
 
     def payload(
-        self, item: ConversationItem, conv: Conversation, text: tuple[int, str] | None
+        self, item: ConversationItem, conv: Conversation, text: tuple[int, str] | None, timeline: bool = True
     ) -> dict[str, Any]:
-        """One item as the views show it; ``text`` = ``(at, text)``: its text from character ``at`` on."""
+        """One item as the views show it; ``text`` = ``(at, text)``: its text from character ``at`` on;
+        ``timeline``: with its response's stages, if it is the response's first output item."""
         out: dict[str, Any] = {
             "id": item.id,
             "type": item.type,
@@ -138,6 +150,10 @@ class ConversationSync:
             out["transcription"] = transcription
         if text is not None:
             out["at"], out["text"] = text
+        if timeline and item.response_id is not None and _first_output(conv, item.response_id) == item.id:
+            stages = self._w._metrics.timeline.stages(item.response_id)
+            if stages is not None:
+                out["timeline"] = stages
         return out
 
     # --- kernel -> views ----------------------------------------------------------------------------
@@ -149,7 +165,7 @@ class ConversationSync:
         start = max(0, len(items) - limit)
         whole = self._whole(conv, items[start:], shared=view == "*")
         return {"type": "conv.window", "view": view, **whole, "offset": start,
-                "total": len(items)}  # fmt: skip
+                "total": len(items), "latency": self._w._metrics.timeline.summary()}  # fmt: skip
 
     def page(self, view: Any, before: str, limit: int) -> dict[str, Any]:
         """``conv.page``: up to ``limit`` items before the item ``before`` (older, for a scrolled-up view)."""
@@ -187,10 +203,15 @@ class ConversationSync:
             if w._ready:
                 w._views.post(self.window("*"))
             return
-        touched = console.conv_touched
-        if not touched or not w._ready:
+        if not w._ready:
             return
         conv = self._conv
+        changed = w._metrics.timeline.take_changed()
+        timed = {i for i in (_first_output(conv, r) for r in changed) if i is not None}
+        touched = console.conv_touched
+        touched.update(timed)
+        if not touched:
+            return
         order = conv.item_ids()
         ids = sorted(touched, key=lambda i: _position(order, i))
         touched.clear()
@@ -206,13 +227,17 @@ class ConversationSync:
                 continue
             item = conv.item(item_id)
             stream = self._streams.setdefault(item_id, protocol.ReplyStream())
-            payload = self.payload(item, conv, stream.update(item_id, item_text(item), secrets))
+            text = stream.update(item_id, item_text(item), secrets)
+            payload = self.payload(item, conv, text, timeline=item_id in timed or item_id not in self._sent)
             if item_id not in self._sent:
                 self._sent.add(item_id)
                 payload["after"] = _after(order, item_id)
             items.append(payload)
         if items or removed:
-            w._views.post({"type": "conv.items", "items": items, "removed": removed, "total": len(order)})
+            message = {"type": "conv.items", "items": items, "removed": removed, "total": len(order)}
+            if changed:
+                message["latency"] = w._metrics.timeline.summary()
+            w._views.post(message)
 
     def _current(self) -> Conversation:
         conv = self._w._console.conversation

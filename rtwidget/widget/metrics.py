@@ -122,6 +122,9 @@ class Timeline:
         self._first_sample: dict[str, float] = {}
         self._played_ms: dict[str, float] = {}
         self._last_played: dict[str, float] = {}
+        self._item_response: dict[str, str] = {}
+        self.changed: set[str] = set()
+        """Responses whose stages changed since the views last got them (:meth:`take_changed`)."""
 
     # --- frames ------------------------------------------------------------------------------------
 
@@ -143,6 +146,7 @@ class Timeline:
             response = self._response_of(event)
             if response is not None and response.first_text is None:
                 response.first_text = now
+                self.changed.add(response.id)
         elif type_ in OUTPUT_AUDIO_DELTAS:
             self._audio_delta(event, now)
         elif type_ == "input_audio_buffer.speech_started":
@@ -162,6 +166,7 @@ class Timeline:
             self._candidate = None
         self._open.append(response_id)
         self._unsettled.append(response)
+        self.changed.add(response_id)
 
     def _done(self, event: Any, now: float, conversation: Conversation) -> None:
         response_id = _response_id(event)
@@ -173,6 +178,7 @@ class Timeline:
             self._unsettled.append(response)
         if response.done is None:
             response.done = now
+            self.changed.add(response_id)
         if response_id in self._open:
             self._open.remove(response_id)
 
@@ -183,8 +189,10 @@ class Timeline:
             return
         if response.first_audio is None:
             response.first_audio = now
+            self.changed.add(response.id)
         if item_id not in self._item_first_audio:
             self._item_first_audio[item_id] = now
+            self._item_response[item_id] = response.id
             response.audio_items.append(item_id)
 
     def _response_of(self, event: Any) -> _Response | None:
@@ -210,13 +218,15 @@ class Timeline:
         if item_id not in self._first_sample:
             floor = self._item_first_audio.get(item_id)
             self._first_sample[item_id] = browser_to_kernel(at_ms, arrived_s, arrived_wall_s, floor)
+            self._mark_item(item_id)
 
     def played(self, items: Mapping[str, Any], now: float) -> None:
         """A view's report of the ms rendered per item, arrived at ``now``.
 
         The last sample of an item counts as rendered at the arrival of the last report in which its played
         ms grew (when played reached what was received, or where a stop or barge-in cut it): approximate, as
-        reports are throttled by the view (about every 100 ms) and take the comm's trip to the kernel.
+        reports are throttled by the view (about every 300 ms, at once when an item's queued audio runs out,
+        at a flush and at an item's first sample) and take the comm's trip to the kernel.
         """
         for item_id, ms in items.items():
             if not isinstance(item_id, str) or isinstance(ms, bool) or not isinstance(ms, int | float):
@@ -224,8 +234,40 @@ class Timeline:
             if ms > self._played_ms.get(item_id, 0.0):
                 self._played_ms[item_id] = float(ms)
                 self._last_played[item_id] = now
+                self._mark_item(item_id)
+
+    def _mark_item(self, item_id: str) -> None:
+        response_id = self._item_response.get(item_id)
+        if response_id is not None:
+            self.changed.add(response_id)
+
+    def take_changed(self) -> list[str]:
+        """The responses whose stages changed since the last call (a view's report may add one meanwhile,
+        from a subshell's thread: it stays for the next call)."""
+        ids = list(self.changed)
+        self.changed.difference_update(ids)
+        return ids
 
     # --- reading -----------------------------------------------------------------------------------
+
+    def stages(self, response_id: str) -> dict[str, Any] | None:
+        """:meth:`row` of one response (None when it is not known)."""
+        response = self.responses.get(response_id)
+        return None if response is None else self.row(response)
+
+    def summary(self) -> dict[str, dict[str, float | None]]:
+        """Per stage over every response: how many have it (``n``), its median and its p90 (nearest rank)."""
+        rows = [self.row(response) for response in self.responses.values()]
+        out: dict[str, dict[str, float | None]] = {}
+        for stage in STAGES:
+            values = sorted(row[stage] for row in rows if row[stage] is not None)
+            n = len(values)
+            out[stage] = {
+                "n": n,
+                "median_ms": round(statistics.median(values), 1) if values else None,
+                "p90_ms": values[math.ceil(0.9 * n) - 1] if values else None,
+            }
+        return out
 
     def row(self, response: _Response) -> dict[str, Any]:
         """The stage columns of one response (no usage): ms from its turn start."""
@@ -285,6 +327,12 @@ class Metrics:
         elif kind in ("stop", "ptt.start"):  # what the view had rendered when it flushed
             played = content.get("played")
             self.timeline.played(played if isinstance(played, dict) else {}, now)
+        else:
+            return
+        if self.timeline.changed:  # the views' timelines: the reports come after the last frame of a turn
+            views = self._w._views
+            if not self._w._kernel.hand_off(views.schedule_flush):
+                views.schedule_flush()
 
     def set_prices(self, overrides: Mapping[str, Mapping[str, Any]]) -> None:
         """Replace the overrides: the shipped table with ``overrides`` merged per model."""
@@ -338,17 +386,7 @@ class Metrics:
 
     def latency_summary(self) -> dict[str, dict[str, float | None]]:
         """Per stage: how many responses have it (``n``), its median and its p90 (nearest rank), in ms."""
-        rows = self.rows()
-        out: dict[str, dict[str, float | None]] = {}
-        for stage in STAGES:
-            values = sorted(row[stage] for row in rows if row[stage] is not None)
-            n = len(values)
-            out[stage] = {
-                "n": n,
-                "median_ms": round(statistics.median(values), 1) if values else None,
-                "p90_ms": values[math.ceil(0.9 * n) - 1] if values else None,
-            }
-        return out
+        return self.timeline.summary()
 
     def rate_limits(self) -> dict[str, dict[str, Any]]:
         """The latest ``rate_limits.updated`` by limit name (the conversation keeps the last one)."""

@@ -42,7 +42,9 @@ unacknowledged for a second means a cell is running, and the view says "kernel b
     {type: "conv.audio", view, req, item}              -> conv.audio (the item's audio, to play it)
     {type: "conv.delete", seq, item}                   sends conversation.item.delete; the item leaves the
                                                           views when conversation.item.deleted comes back
-    {type: "played", items: {item_id: ms}, underruns, buffered_ms}   throttled by the view (~100 ms)
+    {type: "played", items: {item_id: ms}, underruns, buffered_ms}   throttled by the view (~300 ms), at once
+                                                          at a flush, an item's first sample, and when the
+                                                          item's queued audio runs out (its end, an underrun)
     {type: "audio.started", item, at_ms, arrived_ms, noticed_ms}   wall-clock ms: an item's first sample
                                                           rendered (the worklet's frame through
                                                           getOutputTimestamp), its audio reached the page,
@@ -72,12 +74,15 @@ Kernel -> browser:
                                                           ``text`` (``at`` 0 replaces it): appends while the
                                                           reply streams (at most every FLUSH_S), the whole
                                                           text for a new item, a changed text or a new view
-    {type: "conv.window", view, items, offset, total}  the last CONV_WINDOW items, whole (widget/convview.py):
-                                                          to a new view, or to "*" after a new session
+    {type: "conv.window", view, items, offset, total, latency}   the last CONV_WINDOW items, whole
+                                                          (widget/convview.py): to a new view, or to "*" after
+                                                          a new session; latency: per stage {n, median_ms,
+                                                          p90_ms} over the session (metrics.Timeline.summary)
     {type: "conv.page", view, items, offset, total}    older items, whole, for a scrolled-up view
     {type: "conv.items", items, removed, total}        per flush: the items events touched, each with its text
                                                           from ``at`` on (appends while it streams, redacted),
-                                                          and the ids conversation.item.deleted removed
+                                                          and the ids conversation.item.deleted removed;
+                                                          latency? when a response's stages changed
     {type: "conv.audio", view, item, ms?, reason?} + buffers [PCM16 LE 24 kHz]   one item's audio, truncation
                                                           applied (what was heard); no buffer and a reason
                                                           when there is none or keep_audio_s dropped it
@@ -96,7 +101,9 @@ Error JSON: {row: log row id, code, message, time, cause_row?, cause_type?}.
 Item JSON (conv.*): {id, type, role: user | assistant | system | tool (a function_call is the assistant's, its
            output the tool's), status: in_progress | completed | interrupted | incomplete | failed, name?,
            call_id?, audio?: {received_ms, heard_ms, end_ms, played_ms, held}, transcription?, at?, text?,
-           after? (a new item: the id before it, null when first)}.
+           after? (a new item: the id before it, null when first), timeline? (on a response's first output
+           item, when a stage changed: {turn, to_created_ms, to_first_text_ms, to_first_audio_ms,
+           to_first_played_ms, to_last_played_ms, to_done_ms}, ms from the turn start or null)}.
 Row JSON: {i: row id, d: "c"|"s"|"l", t: seconds, y: type, n: members, b: bytes, ms: audio ms,
            s: summary, f: flags (e error, u unknown type, x bad frame), c: row of the causing client event}.
 Row flags: ``w`` a tolerated frame (a known type that deviates from the schema: its problems are in the

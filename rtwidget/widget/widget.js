@@ -62,11 +62,19 @@
  *                    "incomplete"...), rt-item-play (plays the item's audio fetched from the kernel: what was
  *                    received, for an interrupted reply what was heard; aria-pressed while it plays,
  *                    data-fetched-ms its length, data-position-ms how far it got), rt-item-delete (sends
- *                    conversation.item.delete; the item leaves on conversation.item.deleted)
+ *                    conversation.item.delete; the item leaves on conversation.item.deleted), and on the first
+ *                    output item of each response rt-timeline (latency.js: its stages as markers, each with
+ *                    data-stage = to_created_ms | to_first_text_ms | to_first_audio_ms | to_first_played_ms |
+ *                    to_last_played_ms | to_done_ms and data-ms from the turn start, in time order; data-turn
+ *                    the turn start: speech_stopped | commit | response.create). Below the items
+ *                    rt-latency-chart: median and p90 per stage over the session (data-n responses timed; a row
+ *                    per stage with data-stage, data-n, data-median-ms, data-p90-ms)
  *   rt-audio         audio bar; data-received-ms / data-played-ms for the current (latest) audio item,
  *                    data-total-received-ms / data-total-played-ms over the session, data-item-id,
  *                    data-state = none | suspended | running | closed, data-mode = worklet | fallback,
  *                    data-underruns
+ *   rt-underruns     in the audio bar: "pre-roll N ms · M underruns" (data-preroll-ms, data-count): the pre-roll
+ *                    setting beside the times playback ran dry mid-item
  *   rt-audio-busy    "kernel busy — audio waits" in the audio bar: playback starved and the kernel did not answer a
  *                    ping within a second (a running cell holds it)
  *   rt-enable-audio  "enable audio" button, shown while the AudioContext is suspended by autoplay policy
@@ -131,7 +139,11 @@ const SAMPLE_RATE_HZ = 24000;
 const MAX_DOM_ROWS = 400;
 const PAGE_ROWS = 150;
 const BUSY_AFTER_MS = 1000;
-const PLAYED_REPORT_MS = 100;
+// Played positions to the kernel at ~3 Hz: each report costs the kernel a message and a busy/idle pair. What
+// must be fresh goes at once: a flush (Stop, push-to-talk), an item's first sample, the end of its queued audio.
+const PLAYED_REPORT_MS = 300;
+// The fallback player has no render callback: it counts what its scheduled buffers have rendered this often.
+const FALLBACK_POLL_MS = 100;
 const RESUME_TIMEOUT_MS = 2000;
 const FLUSH_REPLY_TIMEOUT_MS = 150;
 // What a view says when its model's comm is dead (the widget manager marks it so on a kernel restart).
@@ -164,6 +176,7 @@ class RtPlayer extends AudioWorkletProcessor {
     this.starved = false;
     this.overflow = 0;
     this.lastReport = 0;
+    this.drained = false;
     this.sum2 = 0; this.count = 0; this.lastRms = 0;
     this.port.onmessage = (e) => this.onmsg(e.data);
   }
@@ -195,7 +208,11 @@ class RtPlayer extends AudioWorkletProcessor {
       }
       this.played[s.id] = (this.played[s.id] || 0) + 1;
       this.changed = true;
-      if (--s.left <= 0) this.segs.shift();
+      if (--s.left <= 0) {
+        this.segs.shift();
+        // The item's queued audio ran out (its end, or an underrun): the main thread reports it at once.
+        if (!this.segs.length || this.segs[0].id !== s.id) this.drained = true;
+      }
     }
     this.r = (this.r + 1) % this.cap;
     this.size--;
@@ -230,15 +247,18 @@ class RtPlayer extends AudioWorkletProcessor {
   }
   maybeReport() {
     // Also while the output level moves (and once more when it falls to zero), for the output meter.
-    if ((this.changed || this.sum2 > 0 || this.lastRms > 0) && currentTime - this.lastReport >= 0.05) this.report(false);
+    if (this.drained) this.report(false);
+    else if ((this.changed || this.sum2 > 0 || this.lastRms > 0) && currentTime - this.lastReport >= 0.05) this.report(false);
   }
   report(flushed) {
     this.lastReport = currentTime;
     this.changed = false;
+    const drained = this.drained;
+    this.drained = false;
     const rms = Math.sqrt(this.sum2 / Math.max(1, this.count));
     this.sum2 = 0; this.count = 0; this.lastRms = rms;
     this.port.postMessage({ type: "played", played: this.played, buffered: this.size,
-                            underruns: this.underruns, overflow: this.overflow, flushed, rms });
+                            underruns: this.underruns, overflow: this.overflow, flushed, drained, rms });
   }
 }
 registerProcessor("rt-player", RtPlayer);
@@ -297,6 +317,7 @@ class AudioEngine {
     /** @type {Set<() => void>} views' redraw callbacks */
     this.listeners = new Set();
     this.lastSent = 0;
+    this.startedSoon = false;
     /** @type {ReturnType<typeof setTimeout> | null} */
     this.sendTimer = null;
     /** @type {Set<string>} items stopped by the user: their late audio is ignored */
@@ -367,6 +388,7 @@ class AudioEngine {
   setPreroll(ms) {
     this.prerollMs = ms;
     this.node?.port.postMessage({ cmd: "config", prerollSamples: this.prerollSamples() });
+    this.notify();
   }
 
   startFallback() {
@@ -375,7 +397,7 @@ class AudioEngine {
     const pending = this.pending;
     this.pending = [];
     for (const [id, x] of pending) if (x) this.scheduleFallback(id, x);
-    if (!this.fallback.timer) this.fallback.timer = setInterval(() => this.pollFallback(), PLAYED_REPORT_MS);
+    if (!this.fallback.timer) this.fallback.timer = setInterval(() => this.pollFallback(), FALLBACK_POLL_MS);
     this.notify();
   }
 
@@ -414,7 +436,8 @@ class AudioEngine {
       }
     }
     f.segs = f.segs.filter((s) => s.counted < s.n);
-    if (changed) { this.scheduleReport(); this.notify(); }
+    // All that was scheduled has been heard: report at once, as the worklet does when an item's audio runs out.
+    if (changed) { this.scheduleReport(!f.segs.length); this.notify(); }
   }
 
   /**
@@ -491,6 +514,7 @@ class AudioEngine {
       const noticed = performance.timeOrigin + performance.now();
       this.model.send({ type: "audio.started", item: m.id, at_ms: this.frameWallMs(m.frame) ?? noticed,
         arrived_ms: this.arrived[m.id], noticed_ms: noticed });
+      this.startedSoon = true;  // the worklet's next report, with the item's first played ms, goes at once
       return;
     }
     if (m.type === "played") {
@@ -502,7 +526,8 @@ class AudioEngine {
         for (const resolve of this.flushWaiters) resolve(this.playedMs());
         this.flushWaiters = [];
       }
-      this.scheduleReport(m.flushed);
+      this.scheduleReport(m.flushed || m.drained || this.startedSoon);
+      this.startedSoon = false;
       this.notify();
     }
   }
@@ -1171,7 +1196,10 @@ function audioBar(ctx) {
   mute.addEventListener("click", () => { engine.muted = !engine.muted; engine.applyVolume(); });
   const meter = h("span", { class: "rt-meter" });
   const busy = h("span", { class: "rt-busy", testid: "rt-audio-busy", hidden: true, text: "kernel busy — audio waits" });
-  const el = h("div", { class: "rt-audio", testid: "rt-audio" }, enableAudio, mute, volume, meter, busy);
+  const buffering = h("span", { class: "rt-meter", testid: "rt-underruns",
+    title: "pre-roll (the preroll_ms setting): audio buffered before playback starts from silence; underruns: " +
+      "times playback ran dry mid-item. A longer pre-roll delays the first sample but rides out late deltas" });
+  const el = h("div", { class: "rt-audio", testid: "rt-audio" }, enableAudio, mute, volume, meter, buffering, busy);
   const update = () => {
     const st = engine.state();
     const item = engine.currentItem;
@@ -1190,6 +1218,9 @@ function audioBar(ctx) {
     mute.textContent = engine.muted ? "unmute" : "mute";
     mute.setAttribute("aria-pressed", String(engine.muted));
     meter.textContent = item ? `${(pl / 1000).toFixed(1)} / ${(rec / 1000).toFixed(1)} s` : "no audio yet";
+    buffering.dataset.count = String(engine.underruns);
+    buffering.dataset.prerollMs = String(engine.prerollMs);
+    buffering.textContent = `pre-roll ${engine.prerollMs} ms · ${engine.underruns} underrun${engine.underruns === 1 ? "" : "s"}`;
   };
   let frame = 0;
   const listener = () => {

@@ -39,7 +39,7 @@ if TYPE_CHECKING:
 __all__ = ["AudioTrack", "Item", "LogEntry", "RealtimeWidget"]
 
 HERE = Path(__file__).parent
-ESM_FILES = ("capture.js", "conversation.js", "widget.js")
+ESM_FILES = ("capture.js", "conversation.js", "latency.js", "widget.js")
 """The files of the ES module, in the order they are joined (only the last one exports)."""
 
 
@@ -54,8 +54,8 @@ class RealtimeWidget(ToolMethods, ReplayMethods, MetricsMethods, anywidget.AnyWi
     the log, an export, a repr or an exception message.
     """
 
-    # One ES module from three files (no build step): capture.js defines the microphone capture,
-    # conversation.js the conversation panel, widget.js the console and the module's export.
+    # One ES module from ESM_FILES (no build step): capture.js the microphone, conversation.js and latency.js
+    # the conversation panel with its latency, widget.js the console and the module's export.
     _esm = "\n".join((HERE / name).read_text(encoding="utf-8") for name in ESM_FILES)
     _css = HERE / "widget.css"
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
 from collections.abc import AsyncIterator, Mapping
 from typing import Any
 
@@ -311,3 +312,60 @@ async def test_a_scrolled_up_view_pages_older_items_in(w: RealtimeWidget) -> Non
     (page,) = view.custom("conv.page")
     assert [it["text"] for it in page["items"]] == ["message 1", "message 2", "message 3"]
     assert (page["offset"], page["total"]) == (1, 6)
+
+
+async def _received(view: View, predicate: Any) -> dict[str, Any]:
+    """The first conv.items message for which ``predicate(message)`` holds, waiting for the flush timer."""
+    async with asyncio.timeout(WAIT_S):
+        while True:
+            found = [m for m in view.custom("conv.items") if predicate(m)]
+            if found:
+                return found[0]
+            await asyncio.sleep(0.01)
+
+
+async def test_a_reply_carries_its_latency_stages_and_the_session_summary(w: RealtimeWidget) -> None:
+    """The reply item gets its response's stages as w.metrics has them, the messages the session's summary;
+    a playback report after the turn's last frame reaches the views on its own (the last sample heard)."""
+    from rtwidget.widget.metrics import STAGES
+
+    view = View(w)
+    await w.send_text("Hello! Who are you?")
+    delta = await w.wait_for("response.output_audio.delta", timeout=WAIT_S)
+    w._handle_custom_msg({"type": "audio.started", "item": delta.item_id, "at_ms": time.time() * 1000.0}, [])
+    await w.wait_for("response.done", timeout=WAIT_S)
+    user, reply = await settled(w, view)
+    (row,) = w._metrics.rows()
+    assert "timeline" not in user
+    assert reply["timeline"] == {"turn": "response.create", **{s: row[s] for s in STAGES}}
+    assert reply["timeline"]["to_first_played_ms"] is not None
+    assert reply["timeline"]["to_last_played_ms"] is None  # nothing reported as played yet
+    latest = [m for m in view.custom("conv.window", "conv.items") if "latency" in m][-1]
+    assert latest["latency"] == w.latency_summary()
+
+    received = w.audio_stats[delta.item_id]["received_ms"]
+    w._handle_custom_msg({"type": "played", "items": {delta.item_id: received}}, [])
+    late = await _received(
+        view, lambda m: any((it.get("timeline") or {}).get("to_last_played_ms") for it in m["items"])
+    )
+    (timed,) = [it for it in late["items"] if "timeline" in it]
+    assert timed["id"] == reply["id"]
+    assert timed["timeline"]["to_last_played_ms"] == w._metrics.rows()[0]["to_last_played_ms"]
+    assert late["latency"]["to_last_played_ms"]["n"] == 1
+
+
+async def test_a_new_view_gets_the_stages_in_its_window(w: RealtimeWidget) -> None:
+    """A view displayed after the turn draws the timeline and the chart from its window alone."""
+    await w.update_session(output_modalities=["text"])
+    await w.wait_for("session.updated", timeout=WAIT_S)
+    await w.send_text("hello")
+    await w.wait_for("response.done", timeout=WAIT_S)
+    view = View(w, "v2")
+    (window,) = view.custom("conv.window")
+    user, reply = window["items"]
+    assert "timeline" not in user
+    timeline = reply["timeline"]
+    assert timeline["turn"] == "response.create"
+    assert 0 <= timeline["to_created_ms"] <= timeline["to_first_text_ms"] <= timeline["to_done_ms"]
+    assert timeline["to_first_audio_ms"] is None
+    assert window["latency"]["to_created_ms"]["n"] == 1
