@@ -89,10 +89,11 @@ def reply_transcript(events: list[list[Any]]) -> tuple[str, str]:
     return item["id"], part.get("transcript") or part.get("text") or ""
 
 
-def spoken_turn_played_out(nb: NotebookPage, text: str = "Hello! Who are you?") -> None:
-    """Send a message with Enter and wait until its reply is done and its audio has been played to the end."""
+def spoken_turn_played_out(nb: NotebookPage, text: str = "Hello! Who are you?", turn: int = 1) -> None:
+    """Send a message with Enter and wait until its reply (the session's ``turn``-th) is done and its audio
+    has been played to the end."""
     send_by_enter(nb, text)
-    expect(nb.page.locator('[data-testid="rt-log-row"][data-type="response.done"]')).to_have_count(1)
+    expect(nb.page.locator('[data-testid="rt-log-row"][data-type="response.done"]')).to_have_count(turn)
     nb.page.wait_for_function(
         f"""() => {{ const a = document.querySelector('[data-testid="rt-audio"]');
           return +a.dataset.receivedMs > 0
