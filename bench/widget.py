@@ -160,8 +160,14 @@ def _recording_comm_class(rec: _Recorder) -> type:
                 rec.wire_bytes += sum(len(memoryview(b).cast("B")) for b in buffers)
                 if isinstance(data, dict) and data.get("method") == "custom":
                     inner = data.get("content") or {}
-                    if inner.get("type") == "audio":
-                        rec.audio_bytes += sum(memoryview(b).nbytes for b in buffers)
+                    # A batch (rtwidget.widget.view) carries several messages, each with its own buffers.
+                    parts = inner.get("parts") or [] if inner.get("type") == "batch" else [inner]
+                    at = 0
+                    for part in parts:
+                        n = part.get("nbuf", 0) if part is not inner else len(buffers)
+                        if part.get("type") == "audio":
+                            rec.audio_bytes += sum(memoryview(b).nbytes for b in buffers[at : at + n])
+                        at += n
 
     return RecordingComm
 
