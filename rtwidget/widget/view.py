@@ -125,7 +125,6 @@ if TYPE_CHECKING:
     from rtwidget.widget.widget import RealtimeWidget
 
 __all__ = [
-    "AUDIO_MERGE_S",
     "FLUSH_S",
     "WINDOW_LIMIT_MAX",
     "ReplyStream",
@@ -142,8 +141,6 @@ __all__ = [
 FLUSH_S = 0.1
 """Log rows and the reply go to the views at most this often (10 Hz; one message per flush, and a flush
 rides along with the audio of a loop pass when one is due)."""
-AUDIO_MERGE_S = 0.005
-"""Audio after an item's first chunk waits at most this long, so a burst goes out as one message."""
 WINDOW_LIMIT_MAX = 1000
 """Most rows a view may ask for at once."""
 REDACT_CONTEXT_CHARS = 256
@@ -502,9 +499,9 @@ class ViewSync:
             self.post({"type": "errors.append", "errors": errors[start:], "max": MAX_ERRORS_SHOWN})
 
     def schedule_audio(self) -> None:
-        """Forward received audio: an item's first at once, later audio merged for up to AUDIO_MERGE_S."""
-        # First-audio latency needs the next loop iteration; later deltas of a burst go out as one message
-        # per item. The view's pre-roll (preroll_ms, 100 by default) covers the wait many times over.
+        """Forward received audio on the next loop iteration: the deltas read in one pass go out merged."""
+        # No timer: a timer adds latency and, at real-time pace, a wake-up per delta; the next iteration
+        # comes after the read loop has taken every frame the socket read had.
         loop = self._w._kernel.loop
         if self._audio_handle is not None or loop is None:
             return
