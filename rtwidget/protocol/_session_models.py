@@ -6,13 +6,16 @@ that module's docstring hold here too.
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal, TypeAlias
+from typing import Annotated, Any, Literal, TypeAlias, get_args
 
 from msgspec import UNSET, Meta, UnsetType
 
 from rtwidget.protocol._base import Model
 
 __all__ = [
+    "IDLE_TIMEOUT_MS_RANGE",
+    "MAX_OUTPUT_TOKENS_LIMIT",
+    "VAD_THRESHOLD_RANGE",
     "AudioConfig",
     "AudioFormat",
     "AudioInput",
@@ -25,13 +28,16 @@ __all__ = [
     "BetaTranscriptionSession",
     "ClientSecret",
     "ClientSecretExpiresAfter",
+    "Eagerness",
     "FunctionTool",
+    "IncludeValue",
     "MaxOutputTokens",
     "McpApprovalFilter",
     "McpTool",
     "McpToolFilter",
     "Modality",
     "NoiseReduction",
+    "NoiseReductionType",
     "OutputModalities",
     "Prompt",
     "RealtimeSession",
@@ -46,19 +52,43 @@ __all__ = [
     "ToolChoice",
     "ToolChoiceFunction",
     "ToolChoiceMcp",
+    "ToolChoiceMode",
     "TracingConfig",
     "Transcription",
     "TranscriptionSession",
+    "TruncationMode",
     "TurnDetection",
     "Voice",
     "VoiceId",
+    "allowed_values",
 ]
 
 Modality = Literal["text", "audio"]
+Eagerness = Literal["low", "medium", "high", "auto"]
+NoiseReductionType = Literal["near_field", "far_field"]
+ToolChoiceMode = Literal["none", "auto", "required"]
+TruncationMode = Literal["auto", "disabled"]
+IncludeValue = Literal["item.input_audio_transcription.logprobs"]
+
+
+def allowed_values(alias: Any) -> tuple[str, ...]:
+    """The values a ``Literal`` alias of this module allows (for checks and messages elsewhere)."""
+    return tuple(str(v) for v in get_args(alias))
+
+
 OutputModalities = Annotated[list[Modality], Meta(min_length=1, max_length=1)]
 """GA ``output_modalities``: exactly one of ``["audio"]`` or ``["text"]``."""
 
-MaxOutputTokens = Annotated[int, Meta(ge=1, le=4096)] | Literal["inf"]
+MAX_OUTPUT_TOKENS_LIMIT = 4096
+"""The largest integer ``max_output_tokens`` ("between 1 and 4096 tokens inclusive, or inf")."""
+VAD_THRESHOLD_RANGE = (0.0, 1.0)
+_THRESHOLD = Meta(ge=VAD_THRESHOLD_RANGE[0], le=VAD_THRESHOLD_RANGE[1])
+"""server_vad ``threshold``: "between 0.0 and 1.0" (Realtime reference), inclusive."""
+IDLE_TIMEOUT_MS_RANGE = (5000, 30000)
+_IDLE_TIMEOUT = Meta(ge=IDLE_TIMEOUT_MS_RANGE[0], le=IDLE_TIMEOUT_MS_RANGE[1])
+"""server_vad ``idle_timeout_ms``: "between 5000 and 30000" (Realtime reference), inclusive."""
+
+MaxOutputTokens = Annotated[int, Meta(ge=1, le=MAX_OUTPUT_TOKENS_LIMIT)] | Literal["inf"]
 """``max_output_tokens``: "an integer between 1 and 4096 ... or `inf`" (Realtime reference)."""
 
 BetaAudioFormat = Literal["pcm16", "g711_ulaw", "g711_alaw"]
@@ -94,19 +124,19 @@ class ServerVad(_Tagged, tag="server_vad", frozen=True, kw_only=True):
     """Server-side voice activity detection by audio energy."""
 
     # Realtime reference: threshold "defaults to 0.5 ... between 0.0 and 1.0"; durations are ms.
-    threshold: Annotated[float, Meta(ge=0.0, le=1.0)] | UnsetType | None = UNSET
+    threshold: Annotated[float, _THRESHOLD] | UnsetType | None = UNSET
     prefix_padding_ms: Annotated[int, Meta(ge=0)] | UnsetType | None = UNSET
     silence_duration_ms: Annotated[int, Meta(ge=0)] | UnsetType | None = UNSET
     create_response: bool | UnsetType | None = UNSET
     interrupt_response: bool | UnsetType | None = UNSET
-    idle_timeout_ms: Annotated[int, Meta(ge=5000, le=30000)] | UnsetType | None = UNSET
-    eagerness: Literal["low", "medium", "high", "auto"] | UnsetType | None = UNSET
+    idle_timeout_ms: Annotated[int, _IDLE_TIMEOUT] | UnsetType | None = UNSET
+    eagerness: Eagerness | UnsetType | None = UNSET
 
 
 class SemanticVad(_Tagged, tag="semantic_vad", frozen=True, kw_only=True):
     """Turn detection by a model that judges whether the user has finished speaking."""
 
-    eagerness: Literal["low", "medium", "high", "auto"] | UnsetType | None = UNSET
+    eagerness: Eagerness | UnsetType | None = UNSET
     create_response: bool | UnsetType | None = UNSET
     interrupt_response: bool | UnsetType | None = UNSET
     threshold: float | UnsetType | None = UNSET
@@ -120,7 +150,7 @@ TurnDetection: TypeAlias = ServerVad | SemanticVad
 class NoiseReduction(Model, frozen=True, kw_only=True):
     """Input noise reduction (``null`` turns it off)."""
 
-    type: Literal["near_field", "far_field"] | UnsetType | None = UNSET
+    type: NoiseReductionType | UnsetType | None = UNSET
     # openai 3.57: "Input noise suppression strength. Higher values apply more suppression. Defaults to 1".
     strength: float | UnsetType | None = UNSET
 
@@ -232,7 +262,7 @@ class ToolChoiceMcp(_Tagged, tag="mcp", frozen=True, kw_only=True):
     name: str | UnsetType | None = UNSET
 
 
-ToolChoice: TypeAlias = Literal["none", "auto", "required"] | ToolChoiceFunction | ToolChoiceMcp
+ToolChoice: TypeAlias = ToolChoiceMode | ToolChoiceFunction | ToolChoiceMcp
 
 # --- session pieces ------------------------------------------------------------------------------------
 
@@ -304,14 +334,14 @@ class RealtimeSession(_Tagged, tag="realtime", frozen=True, kw_only=True):
     output_modalities: OutputModalities | UnsetType | None = UNSET
     instructions: str | UnsetType | None = UNSET
     audio: AudioConfig | UnsetType | None = UNSET
-    include: list[Literal["item.input_audio_transcription.logprobs"]] | UnsetType | None = UNSET
+    include: list[IncludeValue] | UnsetType | None = UNSET
     tracing: Literal["auto"] | TracingConfig | UnsetType | None = UNSET
     tools: list[Tool] | UnsetType | None = UNSET
     tool_choice: ToolChoice | UnsetType | None = UNSET
     parallel_tool_calls: bool | UnsetType | None = UNSET
     reasoning: Reasoning | UnsetType | None = UNSET
     max_output_tokens: MaxOutputTokens | UnsetType | None = UNSET
-    truncation: Literal["auto", "disabled"] | RetentionRatioTruncation | UnsetType | None = UNSET
+    truncation: TruncationMode | RetentionRatioTruncation | UnsetType | None = UNSET
     prompt: Prompt | UnsetType | None = UNSET
 
 
@@ -322,7 +352,7 @@ class TranscriptionSession(_Tagged, tag="transcription", frozen=True, kw_only=Tr
     object: str | UnsetType = UNSET
     expires_at: int | UnsetType | None = UNSET
     audio: AudioConfig | UnsetType | None = UNSET
-    include: list[Literal["item.input_audio_transcription.logprobs"]] | UnsetType | None = UNSET
+    include: list[IncludeValue] | UnsetType | None = UNSET
 
 
 Session: TypeAlias = RealtimeSession | TranscriptionSession

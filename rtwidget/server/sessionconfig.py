@@ -10,7 +10,7 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-from rtwidget.protocol import catalog
+from rtwidget.protocol import catalog, models
 from rtwidget.protocol.formats import FORMATS, PCM_RATE_HZ, format_name
 
 __all__ = [
@@ -29,16 +29,16 @@ DEFAULT_INSTRUCTIONS = (
     "You are the rtwidget local simulator, a deterministic stand-in for a realtime model. "
     "Be friendly, and explain how to connect a real model when asked."
 )
-# GA reference: `max_output_tokens` "between 1 and 4096 tokens inclusive, or inf".
-MAX_OUTPUT_TOKENS_LIMIT = 4096
+MAX_OUTPUT_TOKENS_LIMIT = models.MAX_OUTPUT_TOKENS_LIMIT
 # The protocol owns the audio formats and their rates.
 AUDIO_FORMAT_TYPES = tuple(fmt.ga_type for fmt in FORMATS.values())
-OUTPUT_MODALITIES = ("text", "audio")
-NOISE_REDUCTION_TYPES = ("near_field", "far_field")
-EAGERNESS = ("low", "medium", "high", "auto")
-TOOL_CHOICE_MODES = ("none", "auto", "required")
-TRUNCATION_MODES = ("auto", "disabled")
-INCLUDE_VALUES = ("item.input_audio_transcription.logprobs",)
+# The allowed values are the protocol models' (one definition each).
+OUTPUT_MODALITIES = models.allowed_values(models.Modality)
+NOISE_REDUCTION_TYPES = models.allowed_values(models.NoiseReductionType)
+EAGERNESS = models.allowed_values(models.Eagerness)
+TOOL_CHOICE_MODES = models.allowed_values(models.ToolChoiceMode)
+TRUNCATION_MODES = models.allowed_values(models.TruncationMode)
+INCLUDE_VALUES = models.allowed_values(models.IncludeValue)
 
 _SERVER_VAD_DEFAULTS: JSON = {
     "type": "server_vad",
@@ -204,18 +204,25 @@ def _check_turn_detection(td: object, current: JSON | None, param: str) -> JSON 
     base.update(td)
     if kind == "server_vad":
         _expect(base["threshold"], (int, float), f"{param}.threshold", "a decimal")
-        if not 0.0 <= float(base["threshold"]) <= 1.0:
-            raise _invalid(f"{param}.threshold", base["threshold"], why="expected a number between 0 and 1.")
+        low, high = models.VAD_THRESHOLD_RANGE
+        if not low <= float(base["threshold"]) <= high:
+            raise _invalid(
+                f"{param}.threshold",
+                base["threshold"],
+                why=f"expected a number between {low:g} and {high:g}.",
+            )
         for key in ("prefix_padding_ms", "silence_duration_ms"):
             _expect(base[key], (int,), f"{param}.{key}", "an integer")
             if base[key] < 0:
                 raise _invalid(f"{param}.{key}", base[key], why="expected a non-negative integer.")
         if base["idle_timeout_ms"] is not None:
             _expect(base["idle_timeout_ms"], (int,), f"{param}.idle_timeout_ms", "an integer")
-            # GA reference: idle_timeout_ms "between 5000 and 30000".
-            if not 5000 <= base["idle_timeout_ms"] <= 30000:
+            low_ms, high_ms = models.IDLE_TIMEOUT_MS_RANGE
+            if not low_ms <= base["idle_timeout_ms"] <= high_ms:
                 raise _invalid(
-                    f"{param}.idle_timeout_ms", base["idle_timeout_ms"], why="expected 5000 to 30000."
+                    f"{param}.idle_timeout_ms",
+                    base["idle_timeout_ms"],
+                    why=f"expected {low_ms} to {high_ms}.",
                 )
     elif base["eagerness"] not in EAGERNESS:
         raise _invalid(f"{param}.eagerness", base["eagerness"], EAGERNESS)

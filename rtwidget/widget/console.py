@@ -403,13 +403,6 @@ class ConsoleState:
         return out
 
     @property
-    def first_audio_pending(self) -> bool:
-        """Whether an item's first audio waits in :meth:`take_audio` (send it without delay)."""
-        return any(
-            not self.tracks[i].forwarded for i, c in self._pending_audio.items() if c and i in self.tracks
-        )
-
-    @property
     def audio_end_pending(self) -> bool:
         """Whether the end of an item's audio waits in :meth:`take_audio`."""
         return bool(self._pending_ends)

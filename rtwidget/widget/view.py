@@ -62,7 +62,10 @@ unacknowledged for a second means a cell is running, and the view says "kernel b
                                                           (-> composer.sent)
 Kernel -> browser:
     {type: "ack", seq, view}
-    {type: "log.append", rows, updates, total}         batched every FLUSH_S while the log changes
+    {type: "batch", parts: [message, ...]} + buffers    several of the messages below as one comm message,
+                                                          in order (a flush with the audio of a loop pass); a
+                                                          part with buffers has nbuf, how many are its own
+    {type: "log.append", rows, updates, total}         at most every FLUSH_S (100 ms) while the log changes
     {type: "log.window", view, rows, offset, total, tail}   view "*" = every view (filter change, clear)
     {type: "log.page", view, dir: "older" | "newer", rows, offset, total, tail}
     {type: "log.detail", view, row, member, count, entry, json, text?, cause?}
@@ -115,6 +118,8 @@ when the call ends.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
 from rtwidget.protocol.closes import CLOSE_INVALID_KEY, CLOSE_INVALID_REQUEST
@@ -127,7 +132,6 @@ if TYPE_CHECKING:
     from rtwidget.widget.widget import RealtimeWidget
 
 __all__ = [
-    "AUDIO_MERGE_S",
     "FLUSH_S",
     "WINDOW_LIMIT_MAX",
     "ReplyStream",
@@ -137,13 +141,13 @@ __all__ = [
     "apply_outcome",
     "close_hint",
     "route_view_message",
+    "split_batch",
     "view_int",
 ]
 
-FLUSH_S = 0.05
-"""Log rows and the reply go to the views at most this often (a batch per flush)."""
-AUDIO_MERGE_S = 0.005
-"""Audio after an item's first chunk waits at most this long, so a burst goes out as one message."""
+FLUSH_S = 0.1
+"""Log rows and the reply go to the views at most this often (10 Hz; one message per flush, and a flush
+rides along with the audio of a loop pass when one is due)."""
 WINDOW_LIMIT_MAX = 1000
 """Most rows a view may ask for at once."""
 REDACT_CONTEXT_CHARS = 256
@@ -359,6 +363,19 @@ class ReplyStream:
         return at, text
 
 
+def split_batch(content: dict[str, Any], buffers: list[Any] | None) -> list[tuple[dict[str, Any], list[Any]]]:
+    """The messages one custom comm message carries, each with its buffers (a ``batch`` is several)."""
+    if content.get("type") != "batch":
+        return [(content, list(buffers or []))]
+    out: list[tuple[dict[str, Any], list[Any]]] = []
+    at = 0
+    for part in content.get("parts") or []:
+        n = int(part.get("nbuf", 0))
+        out.append(({k: v for k, v in part.items() if k != "nbuf"}, list((buffers or [])[at : at + n])))
+        at += n
+    return out
+
+
 class ViewSync:
     """What goes from the kernel to the views: log rows and the reply on a short timer, audio as it comes,
     trait copies of the console's state. Nothing is sent before a view said ``ready``."""
@@ -370,6 +387,7 @@ class ViewSync:
         self._audio_handle: asyncio.Handle | None = None
         self._errors_sent_row = -1
         """Log row of the last error sent to the views (error rows only grow)."""
+        self._batch: list[tuple[dict[str, Any], list[Any]]] | None = None
         self._reply = ReplyStream()
         from rtwidget.widget.convview import ConversationSync
 
@@ -377,8 +395,40 @@ class ViewSync:
         """The conversation panel's windows and increments (rtwidget.widget.convview)."""
 
     def post(self, content: dict[str, Any], buffers: list[bytes] | None = None) -> None:
-        """Send one custom message to the views."""
-        self._w.send(content, buffers)
+        """Send one custom message to the views (inside :meth:`batched`: with the others of the batch)."""
+        if self._batch is not None:
+            self._batch.append((content, buffers or []))
+        else:
+            self._w.send(content, buffers)
+
+    @contextmanager
+    def batched(self) -> Iterator[None]:
+        """Post the messages of the block as one comm message (``batch``), in order.
+
+        Each comm message costs the kernel about as much CPU as handling a dozen frames (serialization,
+        signing, a zmq send and the browser's dispatch): a flush and the audio of a loop pass go out together.
+        """
+        if self._batch is not None:
+            yield
+            return
+        self._batch = []
+        try:
+            yield
+        finally:
+            parts, self._batch = self._batch, None
+            self._send_batch(parts)
+
+    def _send_batch(self, parts: list[tuple[dict[str, Any], list[Any]]]) -> None:
+        if len(parts) <= 1:
+            for content, buffers in parts:
+                self._w.send(content, buffers or None)
+            return
+        messages: list[dict[str, Any]] = []
+        joined: list[Any] = []
+        for content, own in parts:
+            messages.append({**content, "nbuf": len(own)} if own else content)
+            joined.extend(own)
+        self._w.send({"type": "batch", "parts": messages}, joined or None)
 
     def sync(self) -> None:
         """Copy what changed in the console state to the traits the views rebuild from."""
@@ -418,7 +468,13 @@ class ViewSync:
             self._flush_handle = loop.call_later(FLUSH_S, self.flush)
 
     def flush(self) -> None:
-        """Send what changed in the log, the errors and the reply now."""
+        """Send what changed in the log, the errors and the reply now (one message)."""
+        if self._flush_handle is not None:
+            self._flush_handle.cancel()
+        with self.batched():
+            self._flush()
+
+    def _flush(self) -> None:
         self._flush_handle = None
         w = self._w
         if w._ready:
@@ -450,32 +506,33 @@ class ViewSync:
             self.post({"type": "errors.append", "errors": errors[start:], "max": MAX_ERRORS_SHOWN})
 
     def schedule_audio(self) -> None:
-        """Forward received audio: an item's first at once, later audio merged for up to AUDIO_MERGE_S."""
-        # First-audio latency needs the next loop iteration; later deltas of a burst go out as one message
-        # per item. The view's pre-roll (preroll_ms, 100 by default) covers the wait many times over.
+        """Forward received audio on the next loop iteration: the deltas read in one pass go out merged."""
+        # No timer: a timer adds latency and, at real-time pace, a wake-up per delta; the next iteration
+        # comes after the read loop has taken every frame the socket read had.
         loop = self._w._kernel.loop
         if self._audio_handle is not None or loop is None:
             return
-        if self._w._console.first_audio_pending:
-            self._audio_handle = loop.call_soon(self.send_audio)
-        else:
-            self._audio_handle = loop.call_later(AUDIO_MERGE_S, self.send_audio)
+        self._audio_handle = loop.call_soon(self.send_audio)
 
     def send_audio(self) -> None:
-        """Send the audio waiting in the console now (raw PCM16 in binary buffers)."""
+        """Send the audio waiting in the console now (raw PCM16 in binary buffers), with a pending flush."""
         if self._audio_handle is not None:
             self._audio_handle.cancel()
         self._audio_handle = None
         # Raw bytes in a binary buffer: base64 in JSON would cost a third more and a decode, and a trait
-        # would grow without bound.
-        for item_id, pcm in self._w._console.take_audio():
-            if not self._w._ready:
-                continue
-            if pcm is None:
-                self.post({"type": "audio.end", "item": item_id})
-            else:
-                self.post({"type": "audio", "item": item_id}, [pcm])
-                self._w._console.audio_sent(item_id)
+        # would grow without bound. The log rows and text waiting for the next flush ride along (they are
+        # due within FLUSH_S anyway): at real-time pace that halves the messages per second.
+        with self.batched():
+            for item_id, pcm in self._w._console.take_audio():
+                if not self._w._ready:
+                    continue
+                if pcm is None:
+                    self.post({"type": "audio.end", "item": item_id})
+                else:
+                    self.post({"type": "audio", "item": item_id}, [pcm])
+                    self._w._console.audio_sent(item_id)
+            if self._flush_handle is not None:
+                self.flush()
 
     def on_filter(self, change: Any) -> None:
         """The filter or search changed: every view gets a fresh window."""

@@ -574,11 +574,11 @@ const engineFor = (model) => perWidget(ENGINES, model, (m) => new AudioEngine(m)
 function initialize({ model }) {
   const engine = engineFor(model);
   // Audio is per widget, not per view: one listener here, whatever the number of views.
-  const onMsg = (msg, buffers) => {
+  const onMsg = unbatched((msg, buffers) => {
     if (msg.type === "audio") engine.push(msg.item, buffers[0]);
     else if (msg.type === "audio.end") engine.end();
     else if (msg.type === "audio.flush") engine.flush(msg.item);
-  };
+  });
   const onPreroll = () => engine.setPreroll(model.get("preroll_ms"));
   model.on("msg:custom", onMsg);
   model.on("change:preroll_ms", onPreroll);
@@ -861,6 +861,24 @@ function fillForm(f, s) {
  */
 
 /**
+ * A msg:custom listener that also takes the kernel's "batch" messages: each part in order, with its own
+ * buffers (a part with buffers says how many in ``nbuf``; the batch's buffers are the parts' in order).
+ * @param {(msg: any, buffers: DataView[]) => void} fn
+ * @returns {(msg: any, buffers: DataView[]) => void}
+ */
+function unbatched(fn) {
+  return (msg, buffers) => {
+    if (msg?.type !== "batch") { fn(msg, buffers); return; }
+    let at = 0;
+    for (const part of msg.parts) {
+      const n = part.nbuf || 0;
+      fn(part, buffers.slice(at, at + n));
+      at += n;
+    }
+  };
+}
+
+/**
  * Listeners and timers of one component, released together.
  * @param {Model} model
  */
@@ -870,6 +888,7 @@ function makeScope(model) {
   return {
     /** model.on(names, fn), undone by dispose(); names may list several events separated by spaces. */
     on(/** @type {string} */ names, /** @type {(...args: any[]) => void} */ fn) {
+      if (names === "msg:custom") fn = unbatched(fn);
       model.on(names, fn);
       cleanups.push(() => model.off(names, fn));
     },
@@ -2149,7 +2168,7 @@ function render({ model, el }) {
   };
   window.addEventListener("keydown", markKeys, true);
 
-  const onMsg = (/** @type {KernelMessage} */ msg) => handleKernelMessage(ctx, { busy, log, errors, talk: talkBox }, msg);
+  const onMsg = unbatched((msg) => handleKernelMessage(ctx, { busy, log, errors, talk: talkBox }, msg));
   model.on("msg:custom", onMsg);
   // The widget manager sets comm_live false when the kernel restarts or dies (nothing else turns it off
   // while a view lives: a comm closed by the kernel removes the views).

@@ -15,6 +15,7 @@ import pytest
 from rtwidget.protocol import ValidationError
 from rtwidget.server import serve
 from rtwidget.widget import RealtimeWidget
+from rtwidget.widget.view import split_batch
 
 FAST = 50.0  # simulator pace: 50x real time keeps a spoken reply well under a second
 KEY = "sk-test-widget-0123456789abcdef"
@@ -29,7 +30,12 @@ class Recorder:
         widget.comm.send = self.send
 
     def send(self, data: dict[str, Any] | None = None, buffers: list[Any] | None = None, **_: Any) -> None:
-        self.msgs.append((data or {}, buffers))
+        data = data or {}
+        if data.get("method") == "custom":  # a batch: one entry per message it carries
+            for content, own in split_batch(data["content"], buffers):
+                self.msgs.append(({**data, "content": content}, own))
+        else:
+            self.msgs.append((data, buffers))
         self._changed.set()
 
     def custom(self, type_: str | None = None) -> list[tuple[dict[str, Any], list[Any] | None]]:

@@ -13,6 +13,7 @@ from rtwidget.protocol import Dialect, validate_client_event
 from rtwidget.widget import RealtimeWidget
 from rtwidget.widget.composer import check, client_types, template
 from rtwidget.widget.log import EventLog
+from rtwidget.widget.view import split_batch
 
 FAST = 50.0
 
@@ -28,7 +29,7 @@ def sent_to_view(w: RealtimeWidget) -> list[dict[str, Any]]:
 
     def send(data: dict[str, Any] | None = None, buffers: Any = None, **_: Any) -> None:
         if data and data.get("method") == "custom":
-            out.append(data["content"])
+            out.extend(content for content, _ in split_batch(data["content"], buffers))
 
     w.comm.send = send
     return out

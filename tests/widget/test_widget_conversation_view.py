@@ -14,6 +14,7 @@ from test_widget_increments import ScriptedTransport
 
 from rtwidget.server.voice import synthesize
 from rtwidget.widget import RealtimeWidget
+from rtwidget.widget.view import split_batch
 
 SPEED = 50
 WAIT_S = 20
@@ -28,8 +29,16 @@ class View:
     def __init__(self, w: RealtimeWidget, view: str = "v1") -> None:
         self.view = view
         self.sent: list[tuple[dict[str, Any], list[bytes]]] = []
-        w.comm.send = lambda data=None, buffers=None, **_: self.sent.append((data or {}, buffers or []))
+        w.comm.send = self._send
         w._handle_custom_msg({"type": "ready", "view": view, "limit": 50}, [])
+
+    def _send(self, data: dict[str, Any] | None = None, buffers: Any = None, **_: Any) -> None:
+        data = data or {}
+        if data.get("method") != "custom":
+            self.sent.append((data, buffers or []))
+            return
+        for content, own in split_batch(data["content"], buffers):  # a batch: each message it carries
+            self.sent.append(({**data, "content": content}, own))
 
     def custom(self, *types: str) -> list[dict[str, Any]]:
         out = [d["content"] for d, _ in self.sent if d.get("method") == "custom"]

@@ -13,6 +13,7 @@ import numpy as np
 from rtwidget.audio import tone, ulaw_encode
 from rtwidget.client import PermanentError
 from rtwidget.widget import RealtimeWidget
+from rtwidget.widget.view import split_batch
 
 URL = "ws://scripted.invalid/v1/realtime"
 
@@ -80,9 +81,11 @@ async def _open(transport: ScriptedTransport) -> tuple[RealtimeWidget, list[tupl
 
 def _audio_msgs(sent: list[tuple[dict[str, Any], Any]]) -> list[bytes]:
     return [
-        bytes(buffers[0])
+        bytes(own[0])
         for data, buffers in sent
-        if data.get("method") == "custom" and data["content"]["type"] == "audio"
+        if data.get("method") == "custom"
+        for content, own in split_batch(data["content"], buffers)
+        if content["type"] == "audio"
     ]
 
 

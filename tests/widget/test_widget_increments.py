@@ -10,7 +10,7 @@ from typing import Any
 from rtwidget.client import PermanentError
 from rtwidget.widget import RealtimeWidget
 from rtwidget.widget.console import MAX_ERRORS_SHOWN
-from rtwidget.widget.view import ReplyStream
+from rtwidget.widget.view import ReplyStream, split_batch
 
 URL = "ws://scripted.invalid/v1/realtime"
 SESSION = {"type": "session.created", "event_id": "ev_0", "session": {"type": "realtime", "id": "sess_1"}}
@@ -57,7 +57,15 @@ class Views:
 
     def __init__(self, w: RealtimeWidget) -> None:
         self.sent: list[dict[str, Any]] = []
-        w.comm.send = lambda data=None, buffers=None, **_: self.sent.append(data or {})
+        w.comm.send = self._send
+
+    def _send(self, data: dict[str, Any] | None = None, buffers: Any = None, **_: Any) -> None:
+        data = data or {}
+        if data.get("method") != "custom":
+            self.sent.append(data)
+            return
+        for content, _own in split_batch(data["content"], buffers):  # a batch: each message it carries
+            self.sent.append({**data, "content": content})
 
     def custom(self, *types: str) -> list[dict[str, Any]]:
         return [

@@ -14,6 +14,7 @@ import pytest
 
 from rtwidget.server import serve
 from rtwidget.widget import RealtimeWidget, recording
+from rtwidget.widget.view import split_batch
 
 FAST = 50.0  # simulator pace: a spoken reply well under a second
 KEY = "sk-test-recording-0123456789abcdef"  # a fake key: the simulator checks it, nothing else sees it
@@ -344,7 +345,7 @@ class Comm:
 
     def send(self, data: dict[str, Any] | None = None, buffers: list[Any] | None = None, **_: Any) -> None:
         if data and data.get("method") == "custom":
-            self.sent.append((data["content"], list(buffers or [])))
+            self.sent.extend(split_batch(data["content"], buffers))
 
     def of(self, type_: str) -> list[tuple[dict[str, Any], list[Any]]]:
         return [(c, b) for c, b in self.sent if c.get("type") == type_]
