@@ -50,7 +50,7 @@ def session(open_module_notebook: NotebookOpener) -> Session:
     # The last sample heard comes with the view's report at the end of the item's audio, after the frames.
     nb.page.wait_for_function(
         f"""() => document.querySelectorAll(
-              '[data-testid="rt-timeline"] [data-stage="to_last_played_ms"]').length === {TURNS}""",
+              '[data-testid="rt-timeline"] [data-stage="to_last_played_ms"][data-ms]').length === {TURNS}""",
         timeout=TIMEOUT_MS,
     )
     return Session(nb)
