@@ -22,7 +22,18 @@
     getOutputTimestamp: when it is heard, so the output device's latency is in that stage) and when the
     worklet's notice reached the main thread.
 
-Usage: ``python bench/widget.py [--turns N] [--skip-browser] [--skip-cpu]``
+    Each runs twice: with the audio leaving with the turn's first events (the simulator's default) and with
+    a realistic time to first audio (``--first-audio-ms``, default 300: the simulator's own option). In both,
+    ``--ptt-turns`` push-to-talk turns measure the way back (``bench/mouth_to_ear.py``): Chromium's fake
+    microphone plays the simulator's speech, ``rt-ptt`` is held 2 s with the mouse and released, and the
+    release -> commit -> response.created -> first delta -> page -> first sample heard stages are printed.
+
+(c) Kernel CPU per second of captured microphone audio sent (``bench/capture.py``): 50 ms mic chunks handed
+    to a widget with a ready view and a recording comm, as the view sends them, against a bare websockets
+    sender of the same appends. Goal: <= 1 ms per audio second.
+
+Usage: ``python bench/widget.py [--turns N] [--latency-turns N] [--first-audio-ms MS] [--ptt-turns N]
+[--capture-seconds S] [--skip-browser] [--skip-cpu]``
 """
 
 from __future__ import annotations
@@ -30,6 +41,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import math
 import os
 import shutil
 import socket
@@ -262,7 +274,7 @@ CHROME_ARGS = [
 SETUP_CELL = """
 from rtwidget import RealtimeWidget
 
-w = RealtimeWidget(simulator_speed=1.0, preroll_ms=PREROLL_MS)
+w = RealtimeWidget(simulator_speed=1.0, simulator_first_audio_ms=FIRST_AUDIO_MS, preroll_ms=PREROLL_MS)
 w
 """
 SESSION_CODE = """
@@ -285,8 +297,13 @@ def _free_port() -> int:
         return port
 
 
-def bench_latency(turns: int, preroll_ms: int = 0) -> dict[str, float]:
-    """Run (b) with this pre-roll (0 excludes it; otherwise it is included in the figures); return ms."""
+def bench_latency(
+    turns: int, preroll_ms: int = 0, first_audio_ms: float = 0.0, ptt_turns: int = 0
+) -> dict[str, Any]:
+    """Run (b) with this pre-roll (0 excludes it; otherwise it is included in the figures) and the
+    simulator's time to first audio, then ``ptt_turns`` push-to-talk turns (``bench/mouth_to_ear.py``);
+    return the figures in ms, with the stage tables under ``stages`` and ``ptt_stages``."""
+    import mouth_to_ear
     import nbformat
     from playwright.sync_api import sync_playwright
 
@@ -298,7 +315,13 @@ def bench_latency(turns: int, preroll_ms: int = 0) -> dict[str, float]:
         root.mkdir()
         home.mkdir()
         nb = nbformat.v4.new_notebook(
-            cells=[nbformat.v4.new_code_cell(c) for c in (SETUP_CELL.replace("PREROLL_MS", str(preroll_ms)),)]
+            cells=[
+                nbformat.v4.new_code_cell(
+                    SETUP_CELL.replace("PREROLL_MS", str(preroll_ms)).replace(
+                        "FIRST_AUDIO_MS", repr(first_audio_ms)
+                    )
+                )
+            ]
         )
         nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
         nbformat.write(nb, root / "bench.ipynb")
@@ -322,8 +345,12 @@ def bench_latency(turns: int, preroll_ms: int = 0) -> dict[str, float]:
                 except OSError:
                     time.sleep(0.1)
             with sync_playwright() as p:
+                wav = mouth_to_ear.speech_wav(Path(tmp) / "speech.wav")
                 browser = p.chromium.launch(
-                    executable_path=chromium, headless=True, args=CHROME_ARGS, env=env
+                    executable_path=chromium,
+                    headless=True,
+                    args=[*CHROME_ARGS, mouth_to_ear.chrome_arg(wav)],
+                    env=env,
                 )
                 page = browser.new_context(viewport={"width": 1280, "height": 900}).new_page()
                 page.set_default_timeout(60_000)
@@ -388,21 +415,23 @@ def bench_latency(turns: int, preroll_ms: int = 0) -> dict[str, float]:
                     latencies.append(1000 * (stamps[3] - stamps[0]))
                     for name, (a, b) in STAGES.items():
                         stages.setdefault(name, []).append(1000 * (stamps[b] - stamps[a]))
+                ptt_stages: dict[str, list[float]] = {}
+                transcripts: list[str] = []
+                if ptt_turns:
+                    ptt_stages, transcripts = mouth_to_ear.ptt_turns(page, _kernel, _reply_state, ptt_turns)
                 browser.close()
         finally:
             lab.terminate()
             lab.wait(timeout=30)
     latencies.sort()
-    print("    stage (median / p90 ms)", file=sys.stderr)
-    for name, values in stages.items():
-        values.sort()
-        p90 = values[int(0.9 * (len(values) - 1))]
-        print(f"      {name:<44} {statistics.median(values):7.1f} / {p90:7.1f}", file=sys.stderr)
     return {
+        "stages": stages,
+        "ptt_stages": ptt_stages,
+        "transcripts": transcripts,
         "turns": float(len(latencies)),
         "stalled_turns": float(stalls),
         "median_ms": statistics.median(latencies),
-        "p90_ms": latencies[int(0.9 * (len(latencies) - 1))],
+        "p90_ms": p90(latencies),
         "min_ms": latencies[0],
         "max_ms": latencies[-1],
     }
@@ -415,6 +444,20 @@ STAGES = {
     "page -> worklet -> first sample rendered": (2, 3),
     "(the worklet's notice reaching the main thread)": (3, 4),
 }
+
+
+def p90(values: list[float]) -> float:
+    """The 90th percentile by nearest rank (never below the median, even for two values)."""
+    ordered = sorted(values)
+    return ordered[max(0, math.ceil(0.9 * len(ordered)) - 1)]
+
+
+def print_stages(stages: dict[str, list[float]]) -> None:
+    """The stage table: median and p90 in ms of each stage."""
+    print("    stage (median / p90 ms)")
+    for name, values in stages.items():
+        ordered = sorted(values)
+        print(f"      {name:<52} {statistics.median(ordered):7.1f} / {p90(ordered):7.1f}")
 
 
 def _reply_state(page: Any) -> tuple[str, str, int, int]:
@@ -471,6 +514,24 @@ def main(argv: list[str] | None = None) -> int:
         default=1,
         help="turns of (a) again with the simulator at real-time pace (default 1, about 9 s; 0 skips it)",
     )
+    parser.add_argument(
+        "--first-audio-ms",
+        type=float,
+        default=300.0,
+        help="the simulator's realistic time to first audio for (b), measured beside 0 (default 300)",
+    )
+    parser.add_argument(
+        "--ptt-turns",
+        type=int,
+        default=5,
+        help="push-to-talk turns for the mouth-to-ear loop of (b), per time to first audio (default 5)",
+    )
+    parser.add_argument(
+        "--capture-seconds",
+        type=float,
+        default=30.0,
+        help="seconds of captured microphone audio for (c) (default 30; 0 skips it)",
+    )
     parser.add_argument("--skip-cpu", action="store_true")
     parser.add_argument("--skip-browser", action="store_true")
     args = parser.parse_args(argv)
@@ -507,12 +568,26 @@ def main(argv: list[str] | None = None) -> int:
                 " per audio s"
             )
             ok &= rt["widget_cpu_ms_per_audio_s"] <= GOAL_CPU_MS_PER_AUDIO_S_REALTIME
+    if not args.skip_cpu and args.capture_seconds > 0:
+        import capture
+
+        print(
+            "(c) kernel CPU per second of captured audio sent (bench/capture.py, mic chunks of a ready view)"
+        )
+        ok &= asyncio.run(capture.run(args.capture_seconds, rounds=3))
     if not args.skip_browser:
-        for preroll_ms in sorted({0, args.preroll_ms}):
-            r = bench_latency(args.latency_turns, preroll_ms)
+        runs = [(0, 0.0), (0, args.first_audio_ms)] + ([(args.preroll_ms, 0.0)] if args.preroll_ms else [])
+        for preroll_ms, first_audio_ms in runs:
+            ptt = args.ptt_turns if preroll_ms == 0 else 0
+            r = bench_latency(args.latency_turns, preroll_ms, first_audio_ms, ptt)
             how = "excluded" if preroll_ms == 0 else "included"
+            when = (
+                f"simulator's first audio {first_audio_ms:g} ms after response.created"
+                if first_audio_ms
+                else "audio with the turn's first events"
+            )
             print(
-                f"(b) first-audio latency: delta at kernel -> worklet's first sample,"
+                f"(b) first-audio latency: delta at kernel -> worklet's first sample, {when},"
                 f" pre-roll {preroll_ms} ms ({how}), {r['turns']:.0f} turns"
                 f" ({r['stalled_turns']:.0f} stalled turns left out)"
             )
@@ -521,6 +596,14 @@ def main(argv: list[str] | None = None) -> int:
                 f" max {r['max_ms']:.1f}"
                 + (f" (goal: median < {GOAL_LATENCY_MS:g} ms)" if preroll_ms == 0 else "")
             )
+            print_stages(r["stages"])
+            if r["ptt_stages"]:
+                n = len(r["transcripts"])
+                print(
+                    f"(b') mouth to ear: push-to-talk release -> first reply sample heard, {when}, {n} turns"
+                )
+                print_stages(r["ptt_stages"])
+                print(f"    user transcripts: {sorted(set(r['transcripts']))}")
             if preroll_ms == 0:
                 ok &= r["median_ms"] < GOAL_LATENCY_MS
     print("goals met" if ok else "GOAL MISSED")

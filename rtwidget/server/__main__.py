@@ -33,6 +33,15 @@ def _parser() -> argparse.ArgumentParser:
         "--speed", type=float, default=1.0, help="pacing of streamed audio; 10 = ten times real time"
     )
     p.add_argument(
+        "--first-audio-ms",
+        type=float,
+        default=0.0,
+        metavar="MS",
+        help="a model's time to first audio: each response's first delta (audio or text) comes MS after "
+        "its response.created, divided by --speed like all pacing; real models take 300-2000 "
+        "(default: %(default)s, with the response's first events)",
+    )
+    p.add_argument(
         "--require-key", metavar="KEY", default=None, help="reject connections without this API key"
     )
     p.add_argument(
@@ -83,6 +92,7 @@ async def _run(args: argparse.Namespace) -> None:
         host=args.host,
         port=args.port,
         speed=args.speed,
+        first_audio_ms=args.first_audio_ms,
         require_key=args.require_key,
         reject_beta=args.reject_beta,
         allow_origins=args.allow_origin,
@@ -98,6 +108,9 @@ def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     if args.speed <= 0:
         print("error: --speed must be > 0", file=sys.stderr)
+        return 2
+    if not args.first_audio_ms >= 0:
+        print("error: --first-audio-ms must be >= 0", file=sys.stderr)
         return 2
     try:
         allowed_origins(args.allow_origin)

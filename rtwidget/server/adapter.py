@@ -60,6 +60,8 @@ class Simulator:
     host: str
     port: int
     speed: float
+    #: Each response's time to first output, in ms at speed 1 (see `SimSession`'s `first_audio_ms`).
+    first_audio_ms: float = 0.0
     sessions_opened: int = 0
     sessions_active: int = 0
     #: Per audio delta, how late it was written to the socket vs its schedule (seconds); with record_lateness.
@@ -340,6 +342,7 @@ class _Handler:
             seed=f"{self.seed}:{next(self.counter)}",
             created_at=time.time(),
             audio_chunk_ms=self.audio_chunk_ms,
+            first_audio_ms=self.sim.first_audio_ms,
             record_lateness=self.record_lateness,
             defer_synthesis=True,
         )
@@ -370,6 +373,7 @@ async def serve(
     port: int = 0,
     *,
     speed: float = 1.0,
+    first_audio_ms: float = 0.0,
     require_key: str | None = None,
     reject_beta: bool = False,
     faults: Faults | None = None,
@@ -387,6 +391,9 @@ async def serve(
         host: interface to bind (loopback by default).
         port: TCP port; 0 picks a free one (see `Simulator.url`).
         speed: pacing of streamed output; 10 streams audio ten times faster than real time.
+        first_audio_ms: a realistic time to first audio: each response's first delta comes this long
+            (divided by `speed`) after its `response.created`; real models take 300-2000 ms. 0 (default):
+            the first delta leaves with the response's first events.
         require_key: when set, connections must present this key (else `invalid_api_key`, close 3000).
         reject_beta: answer beta clients like OpenAI today (`beta_api_shape_disabled`, close 4000).
         faults: faults to inject on every connection (query parameters can override per connection).
@@ -407,13 +414,16 @@ async def serve(
             process took the connection).
 
     Raises:
-        ValueError: a `speed` <= 0, or an `allow_origins` entry that is no origin (see `allowed_origins`).
+        ValueError: a `speed` <= 0, a `first_audio_ms` < 0, or an `allow_origins` entry that is no origin
+            (see `allowed_origins`).
     """
     if speed <= 0:
         raise ValueError(f"speed must be > 0, got {speed}")
+    if not first_audio_ms >= 0:
+        raise ValueError(f"first_audio_ms must be >= 0, got {first_audio_ms}")
     origins = allowed_origins(allow_origins)
     _warm_up()
-    sim = Simulator(host=host, port=port, speed=speed)
+    sim = Simulator(host=host, port=port, speed=speed, first_audio_ms=first_audio_ms)
     handler = _Handler(
         sim,
         require_key=require_key,

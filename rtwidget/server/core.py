@@ -110,6 +110,9 @@ class SimSession(InputAudioMixin):
         seed: seed for the deterministic ids.
         created_at: wall-clock seconds since the epoch, only used for `expires_at`.
         audio_chunk_ms: audio per `response.output_audio.delta`.
+        first_audio_ms: a model's time to first output: each response's first delta (audio, transcript,
+            text or arguments) comes this long after its `response.created` (divided by `speed`, like
+            every other pacing); its output item is announced at once. 0: with the turn's first events.
         record_lateness: keep the due time of each emitted audio delta in `audio_due` (for benchmarks:
             the adapter compares it with the moment the frame is written).
         defer_synthesis: leave speech synthesis to `work()` (the caller runs it when it has time, most
@@ -128,14 +131,18 @@ class SimSession(InputAudioMixin):
         seed: int | str = 0,
         created_at: float = 0.0,
         audio_chunk_ms: int = AUDIO_CHUNK_MS,
+        first_audio_ms: float = 0.0,
         record_lateness: bool = False,
         defer_synthesis: bool = False,
     ) -> None:
         if speed <= 0:
             raise ValueError(f"speed must be > 0, got {speed}")
+        if not first_audio_ms >= 0:
+            raise ValueError(f"first_audio_ms must be >= 0, got {first_audio_ms}")
         self.dialect: Dialect = dialect
         self.speed = speed
         self.audio_chunk_ms = audio_chunk_ms
+        self.first_audio_ms = first_audio_ms
         self.defer_synthesis = defer_synthesis
         self._ids = IdFactory(seed)
         session_id = self._ids.new("sess")

@@ -160,6 +160,8 @@ class ResponsesMixin(StreamingMixin):
 
         t = now
         token_s = TEXT_TOKEN_MS / 1000.0 / self.speed
+        # The model's time to first output: the item is announced with the response, its first delta later.
+        first_s = self.first_audio_ms / 1000.0 / self.speed
         if chosen is not None:
             args = json.dumps(tools.arguments_for(chosen, user_text))
             item = {
@@ -171,6 +173,7 @@ class ResponsesMixin(StreamingMixin):
                 "arguments": "",
             }
             self._open_item(resp, item, t)
+            t += first_s
             for piece in _chunks(args, 6):
                 t += token_s
                 resp.steps.append(Step(t, partial(self._args_delta, resp, piece)))
@@ -193,6 +196,7 @@ class ResponsesMixin(StreamingMixin):
                 resp.final_status = "incomplete"
             resp.text_tokens = len(pieces)
             self._open_item(resp, item, t, part="text")
+            t += first_s
             for piece in pieces:
                 t += token_s
                 resp.steps.append(Step(t, partial(self._text_delta, resp, piece)))
@@ -206,6 +210,6 @@ class ResponsesMixin(StreamingMixin):
         resp.voice = (voice_name, float(out_cfg.get("speed", 1.0)), out_cfg["format"]["type"])
         resp.sentences = deque(split_sentences(text))
         resp.limit = limit
-        resp.next_due = resp.last_due = t
         self._open_item(resp, item, t, part="audio")
+        resp.next_due = resp.last_due = t + first_s
         self._then_speak(resp)

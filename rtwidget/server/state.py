@@ -150,6 +150,7 @@ class SessionState:
     dialect: Dialect
     speed: float
     audio_chunk_ms: int
+    first_audio_ms: float
     defer_synthesis: bool
     session: JSON
     items: list[JSON]

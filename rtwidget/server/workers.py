@@ -58,7 +58,8 @@ def _reserve(host: str, port: int) -> socket.socket:
 
 def _worker_argv(args: argparse.Namespace, port: int, index: int) -> list[str]:
     argv = [sys.executable, "-m", "rtwidget.server", "--host", args.host, "--port", str(port)]
-    argv += ["--speed", repr(args.speed), "--worker", f"{index}/{args.workers}"]
+    argv += ["--speed", repr(args.speed), "--first-audio-ms", repr(args.first_audio_ms)]
+    argv += ["--worker", f"{index}/{args.workers}"]
     if args.require_key is not None:
         argv += ["--require-key", args.require_key]
     if args.reject_beta:

@@ -129,9 +129,14 @@ async def open_connection(w: RealtimeWidget) -> None:
         if w._backend.embedded:
             from rtwidget.server import serve
 
-            sim = await stack.enter_async_context(serve(port=0, speed=w._simulator_speed))
+            first_ms = w._simulator_first_audio_ms
+            sim = await stack.enter_async_context(
+                serve(port=0, speed=w._simulator_speed, first_audio_ms=first_ms)
+            )
             sim_url = sim.url
-            w._local("local.simulator", {"url": sim_url, "speed": w._simulator_speed})
+            w._local(
+                "local.simulator", {"url": sim_url, "speed": w._simulator_speed, "first_audio_ms": first_ms}
+            )
         config = w._make_config(sim_url)
         w._local("local.connecting", {"backend": w.backend, "model": w.model, "dialect": w.dialect})
         w.model_notice = catalog.shutdown_notice(w.model) or ""

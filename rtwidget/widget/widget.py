@@ -100,6 +100,7 @@ class RealtimeWidget(ToolMethods, ReplayMethods, MetricsMethods, anywidget.AnyWi
         simulator_speed: float = 1.0,
         *,
         factory: Any = None,
+        simulator_first_audio_ms: float = 0.0,
         keep_audio_s: float = DEFAULT_KEEP_AUDIO_S,
         close_without_view: bool = True,
         **kwargs: Any,
@@ -113,6 +114,9 @@ class RealtimeWidget(ToolMethods, ReplayMethods, MetricsMethods, anywidget.AnyWi
             dialect: ``"ga"`` (default) or ``"beta"``.
             config: A ready ``rtwidget.client.ClientConfig`` (overrides url/api_key/model/dialect).
             simulator_speed: Pace of the embedded simulator (1.0 = real time).
+            simulator_first_audio_ms: The embedded simulator's time to first audio: each reply's first
+                delta comes this long after its ``response.created`` (at speed 1; real models take
+                300-2000 ms). 0 (default): with the reply's first events.
             factory: Transport factory handed to ``rtwidget.client.connect`` (tests, custom transports).
             keep_audio_s: Most received audio kept in the kernel, in seconds (default half an hour, see
                 ``rtwidget.widget.console.DEFAULT_KEEP_AUDIO_S``); past it the oldest items' audio is
@@ -127,6 +131,7 @@ class RealtimeWidget(ToolMethods, ReplayMethods, MetricsMethods, anywidget.AnyWi
 
         self._backend = resolve_backend(url, api_key, config, model=model, dialect=dialect)  # type: ignore[arg-type]
         self._simulator_speed = simulator_speed
+        self._simulator_first_audio_ms = simulator_first_audio_ms
         self._factory = factory
         super().__init__(
             model=self._backend.model, dialect=self._backend.dialect, backend=self._backend.label, **kwargs

@@ -219,3 +219,45 @@ def test_speaking_over_the_reply_interrupts_it(
         types = [t for _, t, _ in events]
         assert types.index("input_audio_buffer.speech_started") < types.index("conversation.item.truncate")
         assert "local.barge_in" in types
+
+
+TRANSCRIBE = """
+await w.update_session({"audio": {"input": {"transcription": {"model": "gpt-4o-mini-transcribe"}}}})
+await w.wait_for("session.updated", timeout=10)
+"""
+
+
+def test_push_to_talk_shows_the_users_transcript(
+    browser: Browser, chromium_path: str, lab: Lab, tmp_path: Path
+) -> None:
+    """Push-to-talk on a microphone saying known words, with input transcription on: hold 2 s, release ->
+    1.8-2.2 s of appended audio, one commit, a response, and the user's turn in the conversation panel shows
+    the transcript the server gave for that audio."""
+    words = "hello there my friend"
+    wav = speech_wav(tmp_path / "words.wav", [0.2, *[words, 0.3] * 8])
+    with file_microphone(browser, chromium_path, lab, wav, "ptt_transcript") as open_nb:
+        nb = open_nb([WIDGET_CELL])
+        nb.run_all()
+        page = nb.page
+        connect_by_click(nb)
+        nb.kernel(TRANSCRIBE)
+        hold_to_talk(nb, 2000)
+        expect(page.locator('[data-testid="rt-log-row"][data-type="response.done"]')).to_have_count(
+            1, timeout=TIMEOUT_MS
+        )
+        events = nb.kernel_json(EVENTS_EXPR)
+        assert 1800 <= appended_ms(events) <= 2200
+        assert [t for d, t, _ in events if d == "client"].count("input_audio_buffer.commit") == 1
+        (done,) = [
+            d
+            for direction, t, d in events
+            if direction == "server" and t == "conversation.item.input_audio_transcription.completed"
+        ]
+        user = page.locator('[data-testid="rt-item"][data-role="user"]')
+        expect(user).to_have_count(1)
+        expect(user.get_by_test_id("rt-item-text")).to_have_text(done["transcript"])
+        assert done["transcript"]
+        # TODO(voice): the issue asks for the transcript to equal `words`. The simulator recovers its own
+        # speech from a watermark in the samples' least significant bits, which Chromium's capture path
+        # (the fake device's conversion, the context's float samples, the capture worklet's PCM16) does not
+        # keep: it answers with a description, "(2.0 seconds of speech, about 4 words)".

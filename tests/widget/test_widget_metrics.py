@@ -386,6 +386,24 @@ async def test_a_spoken_turn_under_server_vad_starts_at_speech_stopped(sim: Real
     assert 0 <= row["to_created_ms"] <= row["to_first_audio_ms"]
 
 
+async def test_the_simulators_time_to_first_audio_shows_between_created_and_first_audio() -> None:
+    """simulator_first_audio_ms reaches the embedded simulator: the row's first audio comes at least that
+    long (divided by the speed) after its response.created, give or take the kernel's scheduling (half of it
+    as the margin); the log says what the simulator was started with."""
+    w = RealtimeWidget(simulator_speed=SPEED, simulator_first_audio_ms=25_000)  # 500 ms at speed 50
+    try:
+        await open_sim(w)
+        await w.send_text("hello there")
+        await w.wait_for("response.done", timeout=WAIT_S)
+        await w.disconnect()
+        (row,) = rows(w)
+        assert row["to_first_audio_ms"] - row["to_created_ms"] >= 25_000 / SPEED / 2
+        started = next(e for e in w.events if e.type == "local.simulator")
+        assert started.data["first_audio_ms"] == 25_000
+    finally:
+        w.close()
+
+
 def test_a_browser_stamp_is_converted_by_its_age_at_arrival_and_kept_causal() -> None:
     """The stamp's age by the wall clocks is taken off the arrival time; a skewed clock is clamped between
     the item's first audio at the kernel and the notice's arrival."""
