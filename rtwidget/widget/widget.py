@@ -29,6 +29,7 @@ from rtwidget.widget.log import LogEntry, redact
 from rtwidget.widget.loop import KernelLoop, awaited, reported
 from rtwidget.widget.metrics import Metrics, MetricsMethods
 from rtwidget.widget.replay import ReplayMethods
+from rtwidget.widget.rerun import RerunMethods
 from rtwidget.widget.tools import ToolMethods, ToolRunner
 from rtwidget.widget.turns import QUEUED_NOTICE, ResponseQueue
 from rtwidget.widget.view import ViewMessageError, ViewSync, apply_outcome, route_view_message
@@ -43,7 +44,7 @@ ESM_FILES = ("capture.js", "conversation.js", "widget.js")
 """The files of the ES module, in the order they are joined (only the last one exports)."""
 
 
-class RealtimeWidget(ToolMethods, ReplayMethods, MetricsMethods, anywidget.AnyWidget):
+class RealtimeWidget(ToolMethods, ReplayMethods, RerunMethods, MetricsMethods, anywidget.AnyWidget):
     """A live console for a Realtime-protocol server; also an awaitable API on the running kernel loop.
 
     With no ``api_key``, no ``url``, no ``config`` and no ``OPENAI_API_KEY`` in the environment, ``connect()``
