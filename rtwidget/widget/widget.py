@@ -22,6 +22,7 @@ import traitlets
 
 from rtwidget.widget import lifecycle, recording, voice
 from rtwidget.widget import replay as replaying  # the module; RealtimeWidget.replay is the classmethod
+from rtwidget.widget.compare import CompareMethods
 from rtwidget.widget.console import DEFAULT_KEEP_AUDIO_S, AudioTrack, ConsoleState, Item, jsonable
 from rtwidget.widget.hub import EventHub, Handler
 from rtwidget.widget.items import wall_clock
@@ -44,7 +45,9 @@ ESM_FILES = ("capture.js", "conversation.js", "widget.js")
 """The files of the ES module, in the order they are joined (only the last one exports)."""
 
 
-class RealtimeWidget(ToolMethods, ReplayMethods, RerunMethods, MetricsMethods, anywidget.AnyWidget):
+class RealtimeWidget(  # the mixins hold the feature APIs; the shell below stays small
+    ToolMethods, ReplayMethods, RerunMethods, CompareMethods, MetricsMethods, anywidget.AnyWidget
+):
     """A live console for a Realtime-protocol server; also an awaitable API on the running kernel loop.
 
     With no ``api_key``, no ``url``, no ``config`` and no ``OPENAI_API_KEY`` in the environment, ``connect()``
