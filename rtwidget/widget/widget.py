@@ -299,7 +299,7 @@ class RealtimeWidget(  # the mixins hold the feature APIs; the shell below stays
         except ProtocolError as exc:
             message = self._scrub(str(exc))
             self._local_error("refused", f"{data.get('type')}: {message}", data={"refused": message})
-            raise reported(type(exc)(message)) from None
+            raise reported(exc.reworded(self._scrub)) from None  # its path and code kept
         if self._conn is None or self.status != "open":
             raise RuntimeError("not connected: call `await w.connect()` first")
         self._responses.sent(data)

@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 import websockets
 
+from rtwidget.protocol import ValidationError
 from rtwidget.server import serve
 from rtwidget.server.voice import synthesize
 from rtwidget.widget import RealtimeWidget, compare
@@ -232,3 +233,13 @@ async def test_rerun_refuses_a_recording_without_its_input_audio(
     old.export_log(path, audio=False)
     with pytest.raises(ValueError, match="without their audio"):
         await RealtimeWidget.rerun(path)
+
+
+async def test_send_event_refusal_keeps_the_field_path() -> None:
+    """What send_event raises for an invalid event names the field, as the composer's check does."""
+    w = RealtimeWidget()
+    bad = {"type": "conversation.item.create", "item": {"type": "message", "role": "robot", "content": []}}
+    with pytest.raises(ValidationError) as caught:
+        await w.send_event(bad)
+    assert (caught.value.path, caught.value.code) == ("$.item.role", "invalid_value")
+    w.close()
