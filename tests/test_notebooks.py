@@ -48,13 +48,14 @@ def _execute(nb: Any, workdir: Path, extra_env: dict[str, str] | None = None) ->
 
 
 def test_notebooks_exist() -> None:
-    """The three documented notebooks are in the repository."""
+    """The documented notebooks are in the repository."""
     names = [p.name for p in NOTEBOOKS]
     assert names == [
         "01-quickstart.ipynb",
         "02-openai.ipynb",
         "03-protocol-debugging.ipynb",
         "04-voice.ipynb",
+        "05-debugging-tools.ipynb",
     ]
 
 
@@ -148,6 +149,20 @@ def test_voice_notebook_talks_both_ways(executed: _Runs) -> None:
     users = re.findall(r"^user\s+([\d.]+) s", text, flags=re.MULTILINE)
     assert len(users) == 2, text
     assert all(float(s) > 0.5 for s in users), users
+
+
+def test_debugging_notebook_runs_each_tool(executed: _Runs) -> None:
+    """05 calls a Python tool, replays its export, reruns it with the call id mapped and compares it equal,
+    tells two prompts apart by their instructions, shows a refusal's field path, and prices each response."""
+    text = "".join("".join(t) for t in _cell_texts(executed["05-debugging-tools.ipynb"]))
+    assert "tool row: weather done" in text, text
+    assert "same item texts: True" in text, text
+    assert re.search(r"sent (\d+) of \1 client events", text), text
+    assert "call ids mapped: 1" in text, text
+    assert "same event types: True | differing fields: 0" in text, text
+    assert re.search(r"differing fields: .*\$\.session\.instructions", text), text
+    assert "refused at $.item.role - nothing sent" in text, text
+    assert re.search(r"^3 responses, \d+ in / \d+ out, \$0\.\d+$", text, flags=re.MULTILINE), text
 
 
 def test_openai_notebook_without_key_says_what_it_would_do(executed: _Runs) -> None:

@@ -5,7 +5,8 @@ from __future__ import annotations
 import copy
 import json
 import secrets
-from typing import TYPE_CHECKING, Any, Literal
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, Literal, Self
 
 import msgspec
 
@@ -82,6 +83,15 @@ class ProtocolError(Exception):
     def __init__(self, message: str, code: ProtocolErrorCode = "invalid_event") -> None:
         super().__init__(message)
         self.code: ProtocolErrorCode = code
+
+    def reworded(self, edit: Callable[[str], str]) -> Self:
+        """A copy whose message (and a ValidationError's detail) went through ``edit``, e.g. a key masked;
+        the code and the path stay."""
+        copied = copy.copy(self)
+        copied.args = tuple(edit(a) if isinstance(a, str) else a for a in self.args)
+        if isinstance(copied, ValidationError):
+            copied.detail = edit(copied.detail)
+        return copied
 
 
 class ValidationError(ProtocolError):

@@ -22,6 +22,7 @@ from rtwidget.protocol.formats import duration_ms
 from rtwidget.widget import recording as recordings  # MAX_IMPORT_BYTES read at call time
 from rtwidget.widget.console import DEFAULT_KEEP_AUDIO_S, ConsoleState
 from rtwidget.widget.logformat import AUDIO_PAYLOAD_TYPES
+from rtwidget.widget.metrics import Timeline
 from rtwidget.widget.recording import (
     MAX_PROBLEMS_SHOWN,
     REPLAY_STATUS,
@@ -51,6 +52,8 @@ class Replay:
         """Per log entry: the audio note of a frame whose payload is not in the recording."""
         self._times = [f.time for f in recording.frames]
         self._generated: deque[tuple[str, Any]] = deque()
+        self.timeline: Timeline | None = None
+        """The console's metrics timeline, fed each frame as a live console feeds it (``w.metrics``)."""
 
     @property
     def label(self) -> str:
@@ -99,6 +102,8 @@ class Replay:
         except ProtocolError:
             typed = None
         console.frame("client", raw or "", typed, None, frame.time)
+        if typed is not None and self.timeline is not None:
+            self.timeline.frame("client", typed, frame.time, console.conversation)
         if absent:
             self._mark_absent(console, frame, absent)
 
@@ -126,6 +131,8 @@ class Replay:
         console.frame("server", raw, typed, error, frame.time)
         if typed is None:
             return None
+        if self.timeline is not None:  # before the conversation applies it, as Metrics.frame
+            self.timeline.frame("server", typed, frame.time, console.conversation)
         console.event(typed, self.recording.started_unix + frame.time)
         if absent:
             self._mark_absent(console, frame, absent, before)
@@ -196,6 +203,7 @@ def rebuild(w: RealtimeWidget, count: int) -> None:
         raise RuntimeError("this console shows no recording: open one with RealtimeWidget.replay(path)")
     console = ConsoleState(replay.recording.dialect, [], w._console.keep_audio_s)
     replay.position, replay.notes = 0, {}
+    replay.timeline = w._metrics.timeline = Timeline()
     replay._generated.clear()
     problems = replay.recording.problems
     for problem in problems[:MAX_PROBLEMS_SHOWN]:  # what could not be read, first (once per rebuild)

@@ -177,6 +177,8 @@ class ToolRunner:
         self._sync_pending = False
         self._call_rows: dict[str, int] = {}
         self._seen_calls: set[str] = set()
+        self.answering = True
+        """Run the model's calls and send their outputs (off in a rerun: the recorded outputs are resent)."""
 
     # --- the registry in the session ---
 
@@ -268,6 +270,8 @@ class ToolRunner:
         return int(entries[-1].row) if entries else -1
 
     def _response_done(self, response: dict[str, Any]) -> None:
+        if not self.answering:
+            return
         if response.get("status") in ("cancelled", "failed"):
             return  # a stopped or failed response's calls are not the model's last word: not run
         found = response.get("output")

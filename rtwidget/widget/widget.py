@@ -22,6 +22,7 @@ import traitlets
 
 from rtwidget.widget import lifecycle, recording, voice
 from rtwidget.widget import replay as replaying  # the module; RealtimeWidget.replay is the classmethod
+from rtwidget.widget.compare import CompareMethods
 from rtwidget.widget.console import DEFAULT_KEEP_AUDIO_S, AudioTrack, ConsoleState, Item, jsonable
 from rtwidget.widget.hub import EventHub, Handler
 from rtwidget.widget.items import wall_clock
@@ -29,6 +30,7 @@ from rtwidget.widget.log import LogEntry, redact
 from rtwidget.widget.loop import KernelLoop, awaited, reported
 from rtwidget.widget.metrics import Metrics, MetricsMethods
 from rtwidget.widget.replay import ReplayMethods
+from rtwidget.widget.rerun import RerunMethods
 from rtwidget.widget.tools import ToolMethods, ToolRunner
 from rtwidget.widget.turns import QUEUED_NOTICE, ResponseQueue
 from rtwidget.widget.view import ViewMessageError, ViewSync, apply_outcome, route_view_message
@@ -43,7 +45,9 @@ ESM_FILES = ("capture.js", "conversation.js", "latency.js", "widget.js")
 """The files of the ES module, in the order they are joined (only the last one exports)."""
 
 
-class RealtimeWidget(ToolMethods, ReplayMethods, MetricsMethods, anywidget.AnyWidget):
+class RealtimeWidget(  # the mixins hold the feature APIs; the shell below stays small
+    ToolMethods, ReplayMethods, RerunMethods, CompareMethods, MetricsMethods, anywidget.AnyWidget
+):
     """A live console for a Realtime-protocol server; also an awaitable API on the running kernel loop.
 
     With no ``api_key``, no ``url``, no ``config`` and no ``OPENAI_API_KEY`` in the environment, ``connect()``
@@ -300,7 +304,7 @@ class RealtimeWidget(ToolMethods, ReplayMethods, MetricsMethods, anywidget.AnyWi
         except ProtocolError as exc:
             message = self._scrub(str(exc))
             self._local_error("refused", f"{data.get('type')}: {message}", data={"refused": message})
-            raise reported(type(exc)(message)) from None
+            raise reported(exc.reworded(self._scrub)) from None  # its path and code kept
         if self._conn is None or self.status != "open":
             raise RuntimeError("not connected: call `await w.connect()` first")
         self._responses.sent(data)
