@@ -520,8 +520,9 @@ class ViewSync:
             self._audio_handle.cancel()
         self._audio_handle = None
         # Raw bytes in a binary buffer: base64 in JSON would cost a third more and a decode, and a trait
-        # would grow without bound. The log rows and text waiting for the next flush ride along (they are
-        # due within FLUSH_S anyway): at real-time pace that halves the messages per second.
+        # would grow without bound. The log rows and text waiting for a flush due within half a period ride
+        # along: at real-time pace (a delta every ~100 ms) that halves the messages per second, and in a
+        # burst the flushes stay at FLUSH_S.
         with self.batched():
             for item_id, pcm in self._w._console.take_audio():
                 if not self._w._ready:
@@ -531,7 +532,8 @@ class ViewSync:
                 else:
                     self.post({"type": "audio", "item": item_id}, [pcm])
                     self._w._console.audio_sent(item_id)
-            if self._flush_handle is not None:
+            due, loop = self._flush_handle, self._w._kernel.loop
+            if due is not None and loop is not None and due.when() - loop.time() <= FLUSH_S / 2:
                 self.flush()
 
     def on_filter(self, change: Any) -> None:
