@@ -460,12 +460,22 @@ class ViewSync:
         self.post(self.conversation.window(view))
 
     def schedule_flush(self) -> None:
-        """Send new log rows and the reply within FLUSH_S (batched: one message for many rows)."""
-        if self._flush_handle is not None or not self._w._ready:
+        """Send new log rows and the reply within FLUSH_S (batched: one message for many rows); a new error
+        on the next loop iteration, so the list is there when the count (a trait, sent at once) shows it."""
+        if not self._w._ready:
+            return
+        errors = self._w._console.errors
+        urgent = bool(errors) and errors[-1]["row"] > self._errors_sent_row
+        if self._flush_handle is not None and not urgent:
             return
         loop = self._w._kernel.adopt()
-        if loop is not None:
-            self._flush_handle = loop.call_later(FLUSH_S, self.flush)
+        if loop is None:
+            return
+        if self._flush_handle is None:
+            self._flush_handle = loop.call_later(0 if urgent else FLUSH_S, self.flush)
+        elif self._flush_handle.when() > loop.time():  # a later flush waits: bring it forward (once)
+            self._flush_handle.cancel()
+            self._flush_handle = loop.call_later(0, self.flush)
 
     def flush(self) -> None:
         """Send what changed in the log, the errors and the reply now (one message)."""
