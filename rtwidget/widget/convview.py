@@ -3,7 +3,7 @@
 The views show the conversation (``rtwidget.protocol.Conversation``, the one reducer) as one row per item.
 A new view, or every view after a new session, gets ``conv.window`` (the last items, whole); then each flush
 sends ``conv.items``: only the items that events touched since the last flush, each with the text it gained
-(the reply's :class:`~rtwidget.widget.view.ReplyStream` per item: appends while it streams, the whole text
+(a :class:`~rtwidget.widget.increments.ReplyStream` per item: appends while it streams, the whole text
 when it changed otherwise). A long reply therefore costs bytes in proportion to its text, not its square,
 and a long session costs a view only the window it shows (older items come on request, ``conv.page``).
 

@@ -15,7 +15,7 @@ import pytest
 from rtwidget.protocol import ValidationError
 from rtwidget.server import serve
 from rtwidget.widget import RealtimeWidget
-from rtwidget.widget.view import split_batch
+from rtwidget.widget.increments import split_batch
 
 FAST = 50.0  # simulator pace: 50x real time keeps a spoken reply well under a second
 KEY = "sk-test-widget-0123456789abcdef"

@@ -12,8 +12,8 @@ import pytest
 from rtwidget.protocol import Dialect, validate_client_event
 from rtwidget.widget import RealtimeWidget
 from rtwidget.widget.composer import check, client_types, template
+from rtwidget.widget.increments import split_batch
 from rtwidget.widget.log import EventLog
-from rtwidget.widget.view import split_batch
 
 FAST = 50.0
 

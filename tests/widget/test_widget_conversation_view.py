@@ -14,7 +14,7 @@ from test_widget_increments import ScriptedTransport
 
 from rtwidget.server.voice import synthesize
 from rtwidget.widget import RealtimeWidget
-from rtwidget.widget.view import split_batch
+from rtwidget.widget.increments import split_batch
 
 SPEED = 50
 WAIT_S = 20

@@ -13,7 +13,7 @@ import numpy as np
 from rtwidget.audio import tone, ulaw_encode
 from rtwidget.client import PermanentError
 from rtwidget.widget import RealtimeWidget
-from rtwidget.widget.view import split_batch
+from rtwidget.widget.increments import split_batch
 
 URL = "ws://scripted.invalid/v1/realtime"
 

@@ -10,7 +10,7 @@ from typing import Any
 from rtwidget.client import PermanentError
 from rtwidget.widget import RealtimeWidget
 from rtwidget.widget.console import MAX_ERRORS_SHOWN
-from rtwidget.widget.view import ReplyStream, split_batch
+from rtwidget.widget.increments import ReplyStream, split_batch
 
 URL = "ws://scripted.invalid/v1/realtime"
 SESSION = {"type": "session.created", "event_id": "ev_0", "session": {"type": "realtime", "id": "sess_1"}}

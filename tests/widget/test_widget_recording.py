@@ -14,7 +14,7 @@ import pytest
 
 from rtwidget.server import serve
 from rtwidget.widget import RealtimeWidget, recording
-from rtwidget.widget.view import split_batch
+from rtwidget.widget.increments import split_batch
 
 FAST = 50.0  # simulator pace: a spoken reply well under a second
 KEY = "sk-test-recording-0123456789abcdef"  # a fake key: the simulator checks it, nothing else sees it
