@@ -9,8 +9,9 @@ Timed in one process, best of ``--rounds``, for ``--seconds`` of speech:
 - ``synthesize``: :func:`rtwidget.server.voice.synthesize` without its cache (a new text each round);
 - ``synthesize cached``: the same text again (what 50 sessions saying the same reply cost);
 - ``vad 20 ms chunks``: :class:`~rtwidget.server.vad.EnergyVad` fed the speech in 20 ms appends;
-- ``transcribe``: :func:`~rtwidget.server.transcribe.transcribe` of the speech (watermark recovery) and of
-  the same speech through u-law (description path).
+- ``transcribe``: :func:`~rtwidget.server.transcribe.transcribe` of the speech (its words read back from
+  their tones, :mod:`rtwidget.server.watermark`) and of the same speech through G.711 at 8 kHz, which has
+  no room for the tones (description path).
 
 Goal: synthesizing 10 s of speech in under 50 ms. Usage: ``python bench/voice.py [--seconds 10] [--rounds 7]``
 """
@@ -48,7 +49,8 @@ def main() -> None:
     text = " ".join([SENTENCE] * repeats)
     speech = voice.synthesize(text)
     seconds = speech.duration_ms / 1000.0
-    lossy = audio.ulaw_decode(audio.ulaw_encode(speech.pcm)).tobytes()
+    ulaw = audio.encode_audio(audio.pcm16_to_float32(speech.pcm), "g711_ulaw")
+    lossy = audio.float32_to_pcm16(audio.decode_audio(ulaw, "g711_ulaw"))
     uncached = voice._synthesize_cached.__wrapped__
 
     timings = {
@@ -59,7 +61,7 @@ def main() -> None:
             lambda _: [vad.EnergyVad().feed(c) for c in audio.chunk(speech.pcm, 20)], args.rounds
         ),
         "transcribe (own speech)": _best_ms(lambda _: transcribe.transcribe(speech.pcm), args.rounds),
-        "transcribe (u-law)": _best_ms(lambda _: transcribe.transcribe(lossy), args.rounds),
+        "transcribe (G.711)": _best_ms(lambda _: transcribe.transcribe(lossy), args.rounds),
     }
     base = timings["baseline (audio.tone)"]
     print(f"{seconds:.1f} s of speech, {len(speech.words)} words, best of {args.rounds}")

@@ -2,11 +2,11 @@
 
 Two strategies, tried in order:
 
-1. Our own speech: :func:`rtwidget.server.voice.synthesize` writes each word's text into the least
-   significant bits of that word's samples (sync word, length, UTF-8, CRC-16). If the input contains such
-   words (a client sending synthesized speech back, whole or cut into turns by the VAD), their text is the
-   transcript. This is stateless, so it works across sessions and processes; it does not survive lossy
-   conversion (G.711, resampling), which falls through to 2.
+1. Our own speech: :func:`rtwidget.server.voice.synthesize` sounds each word's text as quiet tones in a
+   band the voice leaves empty (:mod:`rtwidget.server.watermark`). If the input contains such words (a
+   client sending synthesized speech back, whole or cut into turns by the VAD, or a browser's microphone
+   playing it: resampled, its gain changed), their text is the transcript. This is stateless, so it works
+   across sessions and processes; G.711 (8 kHz) removes the band, which falls through to 2.
 2. Anything else: a description of the audio, ``"(2.3 seconds of speech, about 6 words)"``, from the span of
    loud 10 ms frames and the count of syllable nuclei (energy peaks) in it; ``"(1.0 seconds of audio)"`` when
    the sound has no syllable rhythm (a steady tone), and ``""`` when nothing is above the VAD's default
@@ -15,18 +15,15 @@ Two strategies, tried in order:
 
 from __future__ import annotations
 
-import zlib
-
 import numpy as np
 import numpy.typing as npt
 
 from rtwidget.protocol.formats import PCM_RATE_HZ
+from rtwidget.server import watermark
 from rtwidget.server.vad import FRAME_MS, threshold_dbfs
-from rtwidget.server.voice import WATERMARK_SYNC
 
 __all__ = ["describe", "recover_words", "transcribe"]
 
-_SYNC_BITS = np.unpackbits(np.frombuffer(WATERMARK_SYNC.to_bytes(4, "big"), dtype=np.uint8))
 _SYLLABLES_PER_WORD = 1.4
 _SMOOTH_FRAMES = 5
 _DIP_RATIO = 0.7  # a new syllable needs the energy to fall below 70 % of the smaller neighbouring peak
@@ -35,40 +32,15 @@ _DIP_RATIO = 0.7  # a new syllable needs the energy to fall below 70 % of the sm
 def transcribe(pcm16: bytes, rate_hz: int = PCM_RATE_HZ) -> str:
     """Return a deterministic transcript of PCM16 LE mono audio: recovered words, else a description."""
     samples = np.frombuffer(pcm16, dtype="<i2", count=len(pcm16) // 2)
-    words = recover_words(samples)
+    words = recover_words(samples, rate_hz)
     if words:
         return " ".join(words)
     return describe(samples, rate_hz)
 
 
-def recover_words(samples: npt.NDArray[np.int16]) -> list[str]:
-    """Return the words that :mod:`rtwidget.server.voice` embedded in ``samples``, in order."""
-    bits = (samples & 1).astype(np.uint8)
-    n = len(bits)
-    sync_len = len(_SYNC_BITS)
-    if n < sync_len + 24:
-        return []
-    candidates = np.flatnonzero(bits[: n - sync_len - 24] == _SYNC_BITS[0])
-    for j in range(1, sync_len):
-        candidates = candidates[bits[candidates + j] == _SYNC_BITS[j]]
-        if not len(candidates):
-            return []
-    words: list[str] = []
-    for start in candidates.tolist():
-        at = start + sync_len
-        length = int(np.packbits(bits[at : at + 8])[0])
-        end = at + 8 + 8 * length + 16
-        if end > n:
-            continue
-        payload = np.packbits(bits[at + 8 : at + 8 + 8 * length]).tobytes()
-        crc = int.from_bytes(np.packbits(bits[end - 16 : end]).tobytes(), "big")
-        if crc != zlib.crc32(payload) & 0xFFFF:
-            continue
-        try:
-            words.append(payload.decode("utf-8"))
-        except UnicodeDecodeError:
-            continue
-    return words
+def recover_words(samples: npt.NDArray[np.int16], rate_hz: int = PCM_RATE_HZ) -> list[str]:
+    """Return the words that :mod:`rtwidget.server.voice` sounded into ``samples``, in order."""
+    return watermark.decode(samples, rate_hz)
 
 
 def describe(samples: npt.NDArray[np.int16], rate_hz: int = PCM_RATE_HZ) -> str:

@@ -8,9 +8,10 @@ fricatives and stop bursts are shaped noise. Everything is vectorized numpy: the
 is precomputed as one wavetable period per vowel (cached per voice and rate) and read at the pitch contour's
 phase, so 10 s of speech take a few milliseconds (``bench/voice.py``).
 
-Each word's text is also written into the least significant bit of its samples (a sync word, the UTF-8
-text and a CRC; -90 dBFS, inaudible), so :func:`rtwidget.server.transcribe.transcribe` can recover the words
-when a client sends this audio back as PCM16. Deterministic: same arguments, same bytes.
+Each word's text is also sounded as quiet tones in a band the voice leaves empty (6-9.5 kHz: harmonics stop
+below it, the fricative noise is notched), so :func:`rtwidget.server.transcribe.transcribe` can recover the
+words when a client sends this audio back, even through a browser's microphone path (resampling, gain): see
+:mod:`rtwidget.server.watermark`. Deterministic: same arguments, same bytes.
 """
 
 from __future__ import annotations
@@ -24,11 +25,11 @@ import numpy as np
 import numpy.typing as npt
 
 from rtwidget import audio
+from rtwidget.server import watermark
 from rtwidget.server.speechplan import CORE_RE, breakpoints, plan
 
 __all__ = [
     "VOICE_PITCH_HZ",
-    "WATERMARK_SYNC",
     "Speech",
     "SpeechStream",
     "Word",
@@ -52,13 +53,11 @@ VOICE_PITCH_HZ: dict[str, float] = {
 }
 """Mean fundamental frequency of each built-in voice; other names get a stable pitch from their hash."""
 
-WATERMARK_SYNC = 0xB5C3E29D
-"""32-bit marker that starts each word's text in the samples' least significant bits."""
-
 _TABLE_SIZE = 4096
 _VOWEL_RMS = 0.12  # about -18 dBFS in vowels: a normal speaking level, well above the VAD's default
 _NOISE_RMS = 0.045
-_MAX_HARMONIC_HZ = 5000.0
+_RISE = 1.6  # the pitch contour rises up to +60 % in stressed questions
+_MAX_HARMONIC_HZ = watermark.STOP_BAND_HZ[0] / _RISE  # every harmonic stays under the words' band
 _NOISE_SAMPLES = 1 << 16
 
 # Durations in ms at speed 1.0: about 4-5 syllables per second, like conversational English.
@@ -270,14 +269,18 @@ class SpeechStream:
                 length = int(lengths[i])
                 edge = min(noise_ramp, max(1, length // 2))
                 self.noises.append((int(starts[i]), length, edge, seg.noise, seg.band))
-        # Each word's watermark bits (see `_embed`) and its timing.
-        self.marks: list[tuple[int, npt.NDArray[np.int16]]] = []
+        # Each word's text as tones (`watermark.tones`) from its first sample, or after the previous word's
+        # tones if they are still sounding (one packet at a time).
+        self.marks: list[tuple[int, npt.NDArray[np.float64]]] = []
         words = []
+        free = 0
         for token, first, last in spans:
             lo, hi = int(starts[first]), int(starts[last + 1])
-            bits = _watermark_bits(token)
-            if hi - lo >= len(bits):
-                self.marks.append((lo, bits))
+            mark = watermark.tones(token, rate_hz)
+            at = max(lo, free)
+            if len(mark) and at + len(mark) <= n:
+                self.marks.append((at, mark))
+                free = at + len(mark)
             core = CORE_RE.match(token)
             words.append(Word(core.group(1) if core else token, lo * 1000.0 / rate_hz, hi * 1000.0 / rate_hz))
         self.words = tuple(words)
@@ -368,26 +371,25 @@ class SpeechStream:
             noise = self.bands[band]
             index = (np.arange(a - s_lo, b - s_lo) + s_lo % len(noise)) % len(noise)
             signal[a - lo : b - lo] += amount * shape * noise[index]
+        m0 = max(0, int(np.searchsorted(self.mark_starts, lo, side="right")) - 1)
+        m1 = int(np.searchsorted(self.mark_starts, hi, side="left"))
+        for w_lo, mark in self.marks[m0:m1]:
+            a, b = max(w_lo, lo), min(w_lo + len(mark), hi)
+            if a < b:
+                signal[a - lo : b - lo] += mark[a - w_lo : b - w_lo]
         # `audio.float32_to_pcm16` without its NaN pass (the signal is finite): float32, scale, round, clip.
         scaled = np.multiply(signal.astype(np.float32), np.float32(32768.0), dtype=np.float32)
         np.rint(scaled, out=scaled)
         np.clip(scaled, -32768, 32767, out=scaled)
         samples = scaled.astype("<i2")
-        m0 = max(0, int(np.searchsorted(self.mark_starts, lo, side="right")) - 1)
-        m1 = int(np.searchsorted(self.mark_starts, hi, side="left"))
-        for w_lo, bits in self.marks[m0:m1]:
-            a, b = max(w_lo, lo), min(w_lo + len(bits), hi)
-            if a < b:
-                window = samples[a - lo : b - lo]
-                samples[a - lo : b - lo] = (window & ~np.int16(1)) | bits[a - w_lo : b - w_lo]
         return samples.astype("<i2").tobytes()
 
 
 @lru_cache(maxsize=64)
 def _wavetables(base_hz: int, rate_hz: int) -> npt.NDArray[np.float64]:
     """One period per vowel class: harmonics of a glottal-like source through three formant resonances."""
-    # Leave headroom for the pitch contour's rise (up to +60 % in stressed questions) so no harmonic aliases.
-    top_hz = min(_MAX_HARMONIC_HZ, 0.45 * rate_hz / 1.6)
+    # Leave headroom for the pitch contour's rise so no harmonic aliases or reaches the words' band.
+    top_hz = min(_MAX_HARMONIC_HZ, 0.45 * rate_hz / _RISE)
     k = np.arange(1, max(2, int(top_hz // base_hz)) + 1, dtype=np.float64)
     freqs = k * base_hz
     # Shorter vocal tracts (higher voices) have higher formants.
@@ -411,15 +413,14 @@ def _noise(rate_hz: int) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float6
     white = np.random.default_rng(20_240_601).standard_normal(_NOISE_SAMPLES)
     bright = white - np.roll(white, 1)
     dull = white + np.roll(white, 1) + np.roll(white, 2)
+    # The words' tones sound alone in their band: notch it out of both (the tables loop, so a circular
+    # filter is exact).
+    freqs = np.fft.rfftfreq(_NOISE_SAMPLES, 1.0 / rate_hz)
+    notch = (freqs >= watermark.STOP_BAND_HZ[0]) & (freqs <= watermark.STOP_BAND_HZ[1])
+    bright, dull = (
+        np.fft.irfft(np.where(notch, 0.0, np.fft.rfft(x)), _NOISE_SAMPLES) for x in (bright, dull)
+    )
     return (
         bright * (_NOISE_RMS / np.sqrt(np.mean(bright * bright))),
         dull * (0.6 * _NOISE_RMS / np.sqrt(np.mean(dull * dull))),
     )
-
-
-def _watermark_bits(token: str) -> npt.NDArray[np.int16]:
-    """Sync word, length, UTF-8 ``token`` and CRC-16 as bits, for the LSBs of the word's first samples."""
-    payload = token.encode("utf-8")[:255]
-    crc = zlib.crc32(payload) & 0xFFFF
-    message = WATERMARK_SYNC.to_bytes(4, "big") + bytes([len(payload)]) + payload + crc.to_bytes(2, "big")
-    return np.unpackbits(np.frombuffer(message, dtype=np.uint8)).astype(np.int16)

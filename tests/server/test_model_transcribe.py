@@ -39,10 +39,23 @@ def test_vad_cut_turns_recover_their_own_words() -> None:
     assert texts == [first, second]
 
 
+def _through_g711(pcm: bytes) -> bytes:
+    """PCM16 24 kHz -> G.711 u-law at 8 kHz (what a G.711 session sends) -> PCM16 at 24 kHz."""
+    ulaw = audio.encode_audio(audio.pcm16_to_float32(pcm), "g711_ulaw")
+    return audio.float32_to_pcm16(audio.decode_audio(ulaw, "g711_ulaw"))
+
+
+def _through_a_browser(pcm: bytes, rate: int, gain: float) -> bytes:
+    """What a browser's capture does to audio its fake microphone plays: up to the context's rate, a gain,
+    float rounding, back down to 24 kHz PCM16."""
+    up = audio.resample(audio.pcm16_to_float32(pcm), 24_000, rate)
+    return audio.float32_to_pcm16(audio.resample(np.float32(gain) * up, rate, 24_000))
+
+
 def test_lossy_audio_is_described() -> None:
-    """After G.711 the words are lost; the description gives the speech length and a word estimate."""
+    """After G.711 (8 kHz) the words are lost; the description gives the speech length and a word estimate."""
     speech = synthesize(TEXT)
-    lossy = audio.ulaw_decode(audio.ulaw_encode(speech.pcm)).tobytes()
+    lossy = _through_g711(speech.pcm)
     description = transcribe(lossy)
     assert re.fullmatch(r"\(\d+\.\d seconds of speech, about \d+ words?\)", description)
     seconds = float(description[1:].split()[0])
@@ -80,8 +93,32 @@ def test_silence_transcribes_to_nothing(pcm: bytes) -> None:
 
 def test_transcript_is_deterministic() -> None:
     """The same audio gives the same transcript."""
-    lossy = audio.alaw_decode(audio.alaw_encode(synthesize("One more time, please.").pcm)).tobytes()
+    lossy = _through_g711(synthesize("One more time, please.").pcm)
     assert transcribe(lossy) == transcribe(lossy)
+
+
+@pytest.mark.parametrize(("rate", "gain"), [(48_000, 1.0), (44_100, 2.5), (48_000, 0.3)])
+def test_own_speech_survives_a_browser_microphone(rate: int, gain: float) -> None:
+    """Resampled to a capture context's rate and back, louder or quieter: the words are still recovered."""
+    pcm = audio.silence(300) + synthesize(TEXT, "coral").pcm + audio.silence(300)
+    assert transcribe(_through_a_browser(pcm, rate, gain)) == TEXT
+
+
+def test_a_cut_keeps_the_whole_words() -> None:
+    """Audio cut anywhere (a push-to-talk hold) gives the words whose tones it holds whole, in order."""
+    speech = synthesize(TEXT)
+    cut = speech.pcm[2 * 24_000 * 1 // 2 + 2 * 1_234 : 2 * 24_000 * 3]  # from 0.55 s to 3 s
+    words = transcribe(cut).split()
+    assert len(words) >= 4
+    spoken = TEXT.split()
+    first = spoken.index(words[0])
+    assert words == spoken[first : first + len(words)]
+
+
+def test_mu_law_at_24_khz_keeps_the_words() -> None:
+    """Companding alone (no resampling to 8 kHz) leaves the band: the words survive it."""
+    pcm = synthesize(TEXT).pcm
+    assert transcribe(audio.ulaw_decode(audio.ulaw_encode(pcm)).tobytes()) == TEXT
 
 
 def test_other_rates_are_described() -> None:
