@@ -136,12 +136,16 @@ class Conversation(_ConversationEvents):
             return None
         return item.content[content_index]
 
-    def sent(self, event: Mapping[str, Any]) -> None:
+    def sent(self, event: Mapping[str, Any], audio: bytes | None = None) -> None:
         """Note a client event this side sent (a dict as on the wire). The server never echoes input audio,
         so with ``keep_audio`` the audio of a user's audio item is what was appended before its commit;
-        it is held under the same ``keep_audio_s`` cap as the model's audio."""
+        it is held under the same ``keep_audio_s`` cap as the model's audio. ``audio``: an append's audio
+        as bytes when the sender has them (its base64 is then not decoded again)."""
         type_ = event.get("type")
         if type_ == "input_audio_buffer.append" and self.keep_audio:
+            if audio is not None:
+                self._input_audio += audio
+                return
             try:
                 self._input_audio += base64.b64decode(str(event.get("audio") or ""), validate=True)
             except (binascii.Error, ValueError):

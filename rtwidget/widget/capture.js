@@ -7,15 +7,14 @@
  * a capture AudioContext at whatever rate the device runs (Firefox does not honour `sampleRate` on a context fed
  * by a microphone, Chrome resamples silently: either way we resample ourselves), and an AudioWorklet that
  * low-pass filters and resamples to the session's input rate (the `mic_rate` trait: 24 kHz for PCM16, 8 kHz for
- * G.711) with a windowed-sinc kernel, and posts PCM16 chunks of CAPTURE_CHUNK_MS. Chunks go to the kernel as
- * binary buffers ({type: "mic", rate}); the kernel sends input_audio_buffer.append (rtwidget/widget/voice.py).
+ * G.711) with a windowed-sinc kernel, and posts PCM16 chunks of the `mic_chunk_ms` trait (read when capture
+ * starts). Chunks go to the kernel as binary buffers ({type: "mic", rate}); the kernel sends input_audio_buffer.append (rtwidget/widget/voice.py).
  * The worklet also measures the input level (RMS) for the meter, whether chunks are sent or not.
  *
  * No ScriptProcessor fallback: without AudioWorklet (or getUserMedia, or a secure page) the console refuses
  * with a message naming the cause and the fix (micProblem / micErrorText).
  */
 
-const CAPTURE_CHUNK_MS = 50;
 const LEVEL_REPORT_S = 0.05;
 
 // Capture worklet: input at the context's rate -> windowed-sinc low-pass + resampling -> PCM16 chunks.
@@ -24,7 +23,7 @@ class RtCapture extends AudioWorkletProcessor {
   constructor(options) {
     super();
     const o = options.processorOptions || {};
-    this.chunkMs = o.chunkMs || 50;
+    this.chunkMs = o.chunkMs;
     this.active = false;
     this.inCount = 0; this.outCount = 0;
     this.sum2 = 0; this.count = 0; this.lastLevel = 0;
@@ -204,7 +203,7 @@ class Capture {
       this.rate = this.model.get("mic_rate") || 24000;
       this.node = new AudioWorkletNode(this.ctx, "rt-capture", {
         numberOfInputs: 1, numberOfOutputs: 1, outputChannelCount: [1],
-        processorOptions: { outRate: this.rate, chunkMs: CAPTURE_CHUNK_MS },
+        processorOptions: { outRate: this.rate, chunkMs: this.model.get("mic_chunk_ms") },
       });
       this.node.port.onmessage = (e) => this.onWorklet(e.data);
       const mute = this.ctx.createGain();

@@ -14,7 +14,8 @@ shutdown list: when, and what replaces it), ``backend``,
 ``session_effective``, ``session_requested``, ``session_diff``, ``form_error`` (a refused Apply: the form's
 rule or the server's error), ``form_notice`` (an Apply's progress: sent, applied), ``talk_notice`` (a reply
 waiting for the one in flight), ``mic_rate`` (the rate the views capture at: the session's input format),
-``log_filter``, ``log_search``, ``preroll_ms``, ``tolerated_count``.
+``mic_chunk_ms`` (audio per microphone message), ``log_filter``, ``log_search``, ``preroll_ms``,
+``tolerated_count``.
 
 Browser -> kernel (UI actions carry ``seq`` and are acknowledged at once with ``ack``; an action left
 unacknowledged for a second means a cell is running, and the view says "kernel busy — waiting"):
@@ -29,7 +30,7 @@ unacknowledged for a second means a cell is running, and the view says "kernel b
     {type: "send_text", seq, text, respond}
     {type: "apply", seq, session}                      GA session object from the form
     {type: "stop", seq, played: {item_id: ms}, item}
-    {type: "mic", rate} + buffers [PCM16 LE at rate]   microphone audio, CHUNK_MS a message (widget/voice.py)
+    {type: "mic", rate} + buffers [PCM16 LE at rate]   microphone audio, mic_chunk_ms a message (voice.py)
     {type: "ptt.start", seq, played, item}             push-to-talk pressed (playback flushed at played)
     {type: "ptt.end", seq}                             released, after the last microphone chunk
     {type: "mode", seq, mode}                          text | ptt | server_vad | semantic_vad

@@ -19,7 +19,6 @@ when its turn detection has ``interrupt_response``).
 from __future__ import annotations
 
 import asyncio
-import base64
 import collections
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -28,6 +27,7 @@ import numpy as np
 
 from rtwidget.audio import encode_audio, pcm16_to_float32, read_wav
 from rtwidget.protocol.formats import FORMATS, AudioFormatName, session_audio_format
+from rtwidget.protocol.ga import InputAudioBufferAppendEvent
 
 if TYPE_CHECKING:
     from rtwidget.widget.widget import RealtimeWidget
@@ -35,6 +35,7 @@ if TYPE_CHECKING:
 __all__ = [
     "CHUNK_MS",
     "MAX_CHUNK_MS",
+    "MIN_CHUNK_MS",
     "TURN_MODES",
     "VAD_TAIL_MS",
     "Outbox",
@@ -50,8 +51,13 @@ __all__ = [
     "stop",
 ]
 
-CHUNK_MS = 50
-"""Audio per ``input_audio_buffer.append``: what the view captures per message, and ``send_audio``'s step."""
+CHUNK_MS = 100
+"""Audio per ``input_audio_buffer.append`` by default (the ``mic_chunk_ms`` trait): what the view captures per
+message, and ``send_audio``'s step. A trade-off: the server hears speech up to a chunk later (half of one on
+average), and each chunk is a comm message and a frame (kernel CPU per second of speech: ``bench/capture.py``
+measures 0.8 ms at 100 ms, 1.2-1.4 ms at 50 ms)."""
+MIN_CHUNK_MS = 10
+"""Least audio a view message carries (``mic_chunk_ms``)."""
 MAX_CHUNK_MS = 1000
 """Most audio one view message may carry (a larger one is refused with a logged error)."""
 TURN_MODES = ("text", "ptt", "server_vad", "semantic_vad")
@@ -66,13 +72,14 @@ class Outbox:
     def __init__(self, widget: RealtimeWidget) -> None:
         """An empty outbox for ``widget``."""
         self._w = widget
-        self._queue: collections.deque[dict[str, Any]] = collections.deque()
+        self._queue: collections.deque[dict[str, Any] | bytes] = collections.deque()
         self._task: asyncio.Task[None] | None = None
         self._idle = asyncio.Event()
         self._idle.set()
 
-    def put(self, event: dict[str, Any]) -> None:
-        """Queue one event; the drain task sends it after everything queued before it."""
+    def put(self, event: dict[str, Any] | bytes) -> None:
+        """Queue one event (bytes: an ``input_audio_buffer.append`` of that audio); the drain task sends it
+        after everything queued before it."""
         self._queue.append(event)
         self._idle.clear()
         loop = self._w._kernel.loop
@@ -92,11 +99,23 @@ class Outbox:
         while self._queue:
             event = self._queue.popleft()
             try:
-                await self._w.send_event(event)
+                if isinstance(event, bytes):
+                    await _send_append(self._w, event)
+                else:
+                    await self._w.send_event(event)
             except Exception:  # send_event logged the refusal; the rest still goes
                 if not self._w.connected:
                     self._queue.clear()
         self._idle.set()
+
+
+async def _send_append(w: RealtimeWidget, audio: bytes) -> None:
+    """Send an ``input_audio_buffer.append`` of ``audio`` (the session's input format) built here from bytes,
+    so valid by construction: no validation round trip, and the conversation keeps the bytes as they are."""
+    event_id = f"evt_rtw_{next(w._event_ids)}"
+    typed = InputAudioBufferAppendEvent.from_pcm(audio, event_id=event_id)  # the same in both dialects
+    data = {"type": "input_audio_buffer.append", "event_id": event_id, "audio": typed.audio}
+    await w._send_valid(typed, data, audio)
 
 
 def input_format(w: RealtimeWidget) -> AudioFormatName:
@@ -107,10 +126,6 @@ def input_format(w: RealtimeWidget) -> AudioFormatName:
 def _encoded(samples: Any, rate: int, fmt: AudioFormatName) -> bytes:
     """Float samples at ``rate`` as the session's input format at its own rate (24 kHz PCM16, 8 kHz G.711)."""
     return encode_audio(samples, fmt, rate)
-
-
-def _append(payload: bytes) -> dict[str, Any]:
-    return {"type": "input_audio_buffer.append", "audio": base64.b64encode(payload).decode("ascii")}
 
 
 def check_append(w: RealtimeWidget, event: Any) -> None:
@@ -147,7 +162,7 @@ def mic_chunk(w: RealtimeWidget, content: dict[str, Any], buffers: list[Any]) ->
         return
     # As captured (the view followed mic_rate), or converted: G.711, or a rate the session changed meanwhile.
     payload = pcm if fmt == "pcm16" and rate == want else _encoded(pcm16_to_float32(pcm), rate, fmt)
-    w._outbox.put(_append(payload))
+    w._outbox.put(payload)
 
 
 def push_to_talk(w: RealtimeWidget, pressed: bool) -> None:
@@ -265,13 +280,14 @@ async def send_audio(w: RealtimeWidget, source: Any, rate: int | None, realtime:
         payload += _encoded(
             np.zeros(FORMATS[fmt].rate_hz * VAD_TAIL_MS // 1000, np.float32), FORMATS[fmt].rate_hz, fmt
         )
-    step = FORMATS[fmt].bytes_per_ms * CHUNK_MS
+    chunk_ms = w.mic_chunk_ms
+    step = FORMATS[fmt].bytes_per_ms * chunk_ms
     loop = asyncio.get_running_loop()
     start = loop.time()
     for n, at in enumerate(range(0, len(payload), step)):
-        w._outbox.put(_append(payload[at : at + step]))
+        w._outbox.put(payload[at : at + step])
         if realtime:
-            await asyncio.sleep(max(0.0, start + (n + 1) * CHUNK_MS / 1000 - loop.time()))
+            await asyncio.sleep(max(0.0, start + (n + 1) * chunk_ms / 1000 - loop.time()))
     if not detection:
         w._outbox.put({"type": "input_audio_buffer.commit"})
         w._outbox.put({"type": "response.create"})

@@ -83,6 +83,9 @@ class RealtimeWidget(  # the mixins hold the feature APIs; the shell below stays
     form_notice = traitlets.Unicode("").tag(sync=True)
     talk_notice = traitlets.Unicode("").tag(sync=True)
     mic_rate = traitlets.Int(24000).tag(sync=True)
+    mic_chunk_ms = traitlets.Int(voice.CHUNK_MS, min=voice.MIN_CHUNK_MS, max=voice.MAX_CHUNK_MS).tag(
+        sync=True
+    )
     log_filter = traitlets.Unicode("all").tag(sync=True)
     log_search = traitlets.Unicode("").tag(sync=True)
     preroll_ms = traitlets.Int(100).tag(sync=True)
@@ -305,11 +308,14 @@ class RealtimeWidget(  # the mixins hold the feature APIs; the shell below stays
             message = self._scrub(str(exc))
             self._local_error("refused", f"{data.get('type')}: {message}", data={"refused": message})
             raise reported(exc.reworded(self._scrub)) from None  # its path and code kept
+        return await self._send_valid(typed, data)
+
+    async def _send_valid(self, typed: Any, data: dict[str, Any], audio: bytes | None = None) -> Any:
         if self._conn is None or self.status != "open":
             raise RuntimeError("not connected: call `await w.connect()` first")
         self._responses.sent(data)
-        sent = await self._conn._send_checked(typed)  # validated just above, for this dialect
-        self._console.conversation.sent(data)  # input audio: the server never echoes it
+        sent = await self._conn._send_checked(typed)  # valid for this dialect
+        self._console.conversation.sent(data, audio)  # input audio: the server never echoes it
         return sent
 
     async def send_text(self, text: str, respond: bool = True) -> None:
@@ -346,9 +352,9 @@ class RealtimeWidget(  # the mixins hold the feature APIs; the shell below stays
         """Stream audio as a user turn: a WAV path or bytes, PCM16 bytes or a numpy array (``rate`` needed).
 
         Resampled to the session's input format and sent as ``input_audio_buffer.append`` chunks of
-        ``voice.CHUNK_MS``, at real-time pace or (``realtime=False``) as fast as allowed. Without turn
-        detection the turn is committed and a response asked for; with it, ``voice.VAD_TAIL_MS`` of silence
-        follows so the server hears the turn end. Returns the seconds of audio sent.
+        ``mic_chunk_ms`` (default ``voice.CHUNK_MS``), at real-time pace or (``realtime=False``) as fast as
+        allowed. Without turn detection the turn is committed and a response asked for; with it,
+        ``voice.VAD_TAIL_MS`` of silence follows so the server hears the turn end. Returns the seconds sent.
         """
         return await voice.send_audio(self, source, rate, realtime)
 

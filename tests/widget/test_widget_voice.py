@@ -10,6 +10,7 @@ from typing import Any
 
 import numpy as np
 import pytest
+import traitlets
 
 from rtwidget.audio import decode_audio, float32_to_pcm16
 from rtwidget.server.voice import synthesize
@@ -85,6 +86,28 @@ async def test_send_audio_resamples_to_the_session_rate(w: RealtimeWidget, rate:
     t = np.arange(rate) / rate
     await w.send_audio((0.3 * np.sin(2 * np.pi * 440 * t)).astype(np.float32), rate=rate, realtime=False)
     assert len(appended_bytes(w)) / 48 == pytest.approx(1000, abs=2)
+
+
+async def test_appends_follow_mic_chunk_ms_and_keep_the_audio_exact(w: RealtimeWidget) -> None:
+    """``mic_chunk_ms`` sets the audio per append (send_audio's step; the view reads it for capture): 40 ms
+    chunks of 48 kHz input become 40 ms appends of 24 kHz PCM16; each is in the log as sent, with an
+    event_id, and the user's item holds exactly the appended audio."""
+    await w.update_session(PTT)
+    await w.wait_for("session.updated", timeout=10)
+    w.mic_chunk_ms = 40
+    seconds = await w.send_audio(synthesize("one two three").pcm, rate=24000, realtime=False)
+    appends = [d for d in sent(w) if d["type"] == "input_audio_buffer.append"]
+    sizes = [len(base64.b64decode(d["audio"])) for d in appends]
+    assert set(sizes[:-1]) == {2 * 24 * 40} and 0 < sizes[-1] <= 2 * 24 * 40
+    assert sum(sizes) == round(seconds * 48000)
+    assert len({d["event_id"] for d in appends}) == len(appends)
+    await w.wait_for("response.done", timeout=20, since=0)
+    (user,) = [item for item in w.items if item.role == "user"]
+    assert user.audio is not None
+    assert float32_to_pcm16(user.audio) == appended_bytes(w)
+    with pytest.raises(traitlets.TraitError):
+        w.mic_chunk_ms = voice.MIN_CHUNK_MS - 1
+    assert w.mic_chunk_ms == 40
 
 
 async def test_send_audio_refuses_what_it_cannot_read(w: RealtimeWidget) -> None:
