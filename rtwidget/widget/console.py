@@ -24,7 +24,7 @@ from rtwidget.widget.log import (
     redact,
     summarize,
 )
-from rtwidget.widget.logformat import kv_summary, payload_len, raw_type
+from rtwidget.widget.logformat import AUDIO_PAYLOAD_TYPES, SentAudio, kv_summary, payload_len, raw_type
 from rtwidget.widget.session import jsonable, session_diff
 
 if TYPE_CHECKING:
@@ -76,6 +76,8 @@ class ConsoleState:
         self.secrets = [s for s in (secrets or []) if s]
         self.keep_audio_s = keep_audio_s
         self.log = EventLog()
+        self.sent_audio = SentAudio(keep_audio_s)
+        """The sent appends' audio the log holds, capped like the received audio."""
         self.log.dialect = dialect
         self.log.secrets = self.secrets
         self.errors: list[dict[str, Any]] = []
@@ -141,11 +143,13 @@ class ConsoleState:
                 raw=raw if data is None else None,
                 summary=self.scrub(summarize(event.type, data)) if data is not None else "",
                 nbytes=nbytes,
-                audio_ms=duration_ms(nbytes, self.conversation.input_audio_format),
+                audio_ms=duration_ms(nbytes, input_fmt := self.conversation.input_audio_format),
             )
             event_id = entry.data.get("event_id")
             if isinstance(event_id, str):
                 self._client_rows[event_id] = row.id
+            if nbytes:  # input audio: held under keep_audio_s like the received audio
+                self.sent_audio.add(entry, AUDIO_PAYLOAD_TYPES[entry.type], duration_ms(nbytes, input_fmt))
             self.last_sent_index = entry.index
             return
         if event is None:

@@ -6,6 +6,7 @@ Used by :mod:`rtwidget.widget.log` (which re-exports the public names) and the c
 from __future__ import annotations
 
 import base64
+import collections
 import json
 import re
 import sys
@@ -21,7 +22,10 @@ __all__ = [
     "AUDIO_PAYLOAD_TYPES",
     "SUMMARY_CHARS",
     "AudioRef",
+    "SentAudio",
     "b64_decoded_len",
+    "dropped_audio",
+    "dropped_size",
     "elide_audio",
     "search_text",
     "summarize",
@@ -44,6 +48,47 @@ def b64_decoded_len(text: str, start: int = 0, end: int | None = None) -> int:
         return 0
     pad = 2 if text.endswith("==", start, end) else 1 if text.endswith("=", start, end) else 0
     return n * 3 // 4 - pad
+
+
+def dropped_audio(nbytes: int) -> str:
+    """What a logged frame's audio payload says once the ``keep_audio_s`` cap dropped it (its size stays)."""
+    return f"<{nbytes} bytes of audio no longer held (keep_audio_s)>"
+
+
+_DROPPED = re.compile(r"<(\d+) bytes of audio no longer held")
+
+
+def dropped_size(payload: object) -> int | None:
+    """The size a :func:`dropped_audio` payload names; None for anything else (base64 has no ``<``)."""
+    match = _DROPPED.match(payload) if isinstance(payload, str) and payload[:1] == "<" else None
+    return int(match.group(1)) if match else None
+
+
+class SentAudio:
+    """The audio of the appends this side sent, as the log keeps it (base64 in each entry's event), capped:
+    past ``keep_s`` of it the oldest entries' audio is replaced by :func:`dropped_audio` (their rows keep the
+    sizes and durations), like the received audio the conversation holds under the same cap."""
+
+    def __init__(self, keep_s: float) -> None:
+        """An empty record of sent audio, holding at most ``keep_s`` seconds."""
+        self.keep_ms = 1000.0 * keep_s
+        self.held_ms = 0.0
+        self.dropped_ms = 0.0
+        self._held: collections.deque[tuple[Any, float]] = collections.deque()
+
+    def add(self, entry: Any, field: str, audio_ms: float) -> None:
+        """Note a logged client entry whose ``data[field]`` holds ``audio_ms`` of base64 audio; drop the
+        oldest held audio beyond the cap."""
+        self._held.append((entry, audio_ms))
+        self.held_ms += audio_ms
+        while self.held_ms > self.keep_ms and self._held:
+            old, ms = self._held.popleft()
+            data = old.data
+            payload = data.get(field)
+            if isinstance(payload, str):
+                old._data = {**data, field: dropped_audio(b64_decoded_len(payload))}
+            self.held_ms -= ms
+            self.dropped_ms += ms
 
 
 _DELTA_KEY = re.compile(r'"delta"\s*:\s*"')
@@ -140,7 +185,7 @@ class AudioRef:
             decoded: dict[str, Any] = json.loads(text)
             return decoded
         data: dict[str, Any] = json.loads("".join(self.head) + self.tail)
-        data["delta"] = f"<{self.nbytes} bytes of audio no longer held (keep_audio_s)>"
+        data["delta"] = dropped_audio(self.nbytes)
         return data
 
     def event(self) -> Any:

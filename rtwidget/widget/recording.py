@@ -28,7 +28,7 @@ from urllib.parse import parse_qs, urlsplit
 from rtwidget.protocol.formats import duration_ms
 from rtwidget.redaction import redact
 from rtwidget.widget.console import ConsoleState
-from rtwidget.widget.logformat import AUDIO_PAYLOAD_TYPES, b64_decoded_len
+from rtwidget.widget.logformat import AUDIO_PAYLOAD_TYPES, b64_decoded_len, dropped_size
 
 if TYPE_CHECKING:
     from rtwidget.protocol import Dialect
@@ -195,12 +195,16 @@ def _entry_event(
         return {**data, field_name: None}, dict(note)
     payload = data.get(field_name)
     if isinstance(payload, str):
-        nbytes = b64_decoded_len(payload)
+        dropped = dropped_size(payload)
+        nbytes = b64_decoded_len(payload) if dropped is None else dropped
         fmt = (
             console.conversation.input_audio_format if entry.direction == "client" else console.output_format
         )
         note = {"bytes": nbytes, "ms": round(duration_ms(nbytes, fmt), 3)}
-        if not audio:
+        if dropped is not None:  # keep_audio_s dropped the sent audio before the export
+            data = {**data, field_name: None}
+            note["dropped"] = True
+        elif not audio:
             data = {**data, field_name: None}
             note["omitted"] = True
         return data, note

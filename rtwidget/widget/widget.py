@@ -128,6 +128,7 @@ class RealtimeWidget(  # the mixins hold the feature APIs; the shell below stays
             keep_audio_s: Most received audio kept in the kernel, in seconds (default half an hour, see
                 ``rtwidget.widget.console.DEFAULT_KEEP_AUDIO_S``); past it the oldest items' audio is
                 dropped, a ``local.audio_dropped`` log row says so, and the log keeps sizes and durations.
+                The log holds as much sent audio (the appends), under the same rule.
             close_without_view: Close the connection when the console's last view has been gone for a
                 moment (its cell re-run or its output cleared; see rtwidget.widget.lifecycle).
             **kwargs: Trait values (e.g. ``preroll_ms``).

@@ -98,7 +98,8 @@ async def test_appends_follow_mic_chunk_ms_and_keep_the_audio_exact(w: RealtimeW
     seconds = await w.send_audio(synthesize("one two three").pcm, rate=24000, realtime=False)
     appends = [d for d in sent(w) if d["type"] == "input_audio_buffer.append"]
     sizes = [len(base64.b64decode(d["audio"])) for d in appends]
-    assert set(sizes[:-1]) == {2 * 24 * 40} and 0 < sizes[-1] <= 2 * 24 * 40
+    assert set(sizes[:-1]) == {2 * 24 * 40}
+    assert 0 < sizes[-1] <= 2 * 24 * 40
     assert sum(sizes) == round(seconds * 48000)
     assert len({d["event_id"] for d in appends}) == len(appends)
     await w.wait_for("response.done", timeout=20, since=0)
@@ -211,3 +212,60 @@ async def test_the_users_audio_is_in_the_items(w: RealtimeWidget) -> None:
     assert len(user) == 1
     assert user[0].audio is not None
     assert float32_to_pcm16(user[0].audio) == speech.pcm
+
+
+def test_sent_audio_in_the_log_is_capped_by_keep_audio_s() -> None:
+    """The log holds the appends' audio only up to keep_audio_s (oldest dropped first, like received audio):
+    dropped entries say so with their size, their row keeps every byte counted."""
+    from rtwidget.protocol.codec import encode_event
+    from rtwidget.protocol.ga import InputAudioBufferAppendEvent
+    from rtwidget.widget.console import ConsoleState
+
+    console = ConsoleState(keep_audio_s=1.0)
+    chunks = [bytes([n]) * 4800 for n in range(30)]  # 30 x 100 ms of PCM16 at 24 kHz
+    for n, pcm in enumerate(chunks):
+        event = InputAudioBufferAppendEvent.from_pcm(pcm, event_id=f"evt_{n}")
+        console.frame("client", encode_event(event), event, None, n * 0.1)
+    appends = [e for e in console.log.entries if e.type == "input_audio_buffer.append"]
+    assert len(appends) == 30
+    assert [e.data["audio"] for e in appends[:20]] == [
+        "<4800 bytes of audio no longer held (keep_audio_s)>"
+    ] * 20
+    assert [base64.b64decode(e.data["audio"]) for e in appends[20:]] == chunks[20:]
+    assert [e.data["event_id"] for e in appends] == [f"evt_{n}" for n in range(30)]
+    assert sum(console.log.rows[r].nbytes for r in {e.row for e in appends}) == 30 * 4800
+    assert (console.sent_audio.held_ms, console.sent_audio.dropped_ms) == (
+        pytest.approx(1000),
+        pytest.approx(2000),
+    )
+
+
+async def test_sent_audio_dropped_by_the_cap_is_marked_in_the_export(tmp_path: Any) -> None:
+    """An export after the cap dropped sent audio marks those appends dropped with their size, keeps the
+    rest exact, and a replay of it says why the audio is missing."""
+    w = RealtimeWidget(simulator_speed=SPEED, keep_audio_s=0.5)
+    try:
+        await w.connect()
+        await w.wait_for("session.created", timeout=10, since=0)
+        await w.update_session(PTT)
+        await w.wait_for("session.updated", timeout=10)
+        pcm = synthesize("one two three four").pcm
+        await w.send_audio(pcm, rate=24000, realtime=False)
+        await w.wait_for("response.done", timeout=20, since=0)
+        path = tmp_path / "sent.jsonl"
+        w.export_log(path)
+    finally:
+        await w.disconnect()
+        w.close()
+    import json
+
+    lines = [json.loads(line) for line in path.read_text().splitlines()[1:]]
+    appends = [line for line in lines if line["type"] == "input_audio_buffer.append"]
+    dropped = [line for line in appends if line["audio"].get("dropped")]
+    kept = [line for line in appends if not line["audio"].get("dropped")]
+    assert dropped
+    assert kept
+    assert all(line["event"]["audio"] is None and line["audio"]["bytes"] == 4800 for line in dropped)
+    assert b"".join(base64.b64decode(line["event"]["audio"]) for line in kept) == pcm[len(dropped) * 4800 :]
+    replayed = RealtimeWidget.replay(path)
+    assert "dropped by keep_audio_s" in replayed.events[dropped[0]["i"]].data["audio"]
