@@ -406,6 +406,16 @@ class ConsoleState:
         self._pending_ends = []
         return out
 
+    def audio_lead_ms(self) -> float:
+        """How far the audio already forwarded is ahead of what the views reported heard, for the item whose
+        audio waits in :meth:`take_audio` with the least lead (0 when an end waits or nothing was sent)."""
+        if self._pending_ends or not self._pending_audio:
+            return 0.0
+        return min(
+            self.received_ms(item) - duration_ms(sum(map(len, chunks)), "pcm16") - self.played_ms(item)
+            for item, chunks in self._pending_audio.items()
+        )
+
     @property
     def audio_end_pending(self) -> bool:
         """Whether the end of an item's audio waits in :meth:`take_audio`."""

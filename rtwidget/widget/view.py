@@ -134,6 +134,7 @@ if TYPE_CHECKING:
     from rtwidget.widget.widget import RealtimeWidget
 
 __all__ = [
+    "AHEAD_MS",
     "FLUSH_S",
     "WINDOW_LIMIT_MAX",
     "ReplyStream",
@@ -150,6 +151,10 @@ __all__ = [
 FLUSH_S = 0.1
 """Log rows and the reply go to the views at most this often (10 Hz; one message per flush, and a flush
 rides along with the audio of a loop pass when one is due)."""
+AHEAD_MS = 1500.0
+"""Audio of an item this far ahead of what the views reported heard waits for the next flush (at most
+FLUSH_S) instead of a message of its own: a server streaming faster than real time fills the views' buffer
+in a few messages, and nothing is heard later (the played reports are at most ~0.35 s old)."""
 WINDOW_LIMIT_MAX = 1000
 """Most rows a view may ask for at once."""
 
@@ -434,6 +439,8 @@ class ViewSync:
         if self._flush_handle is not None:
             self._flush_handle.cancel()
         with self.batched():
+            if self._w._console.audio_pending:
+                self._post_audio()
             self._flush()
 
     def _flush(self) -> None:
@@ -474,29 +481,35 @@ class ViewSync:
         loop = self._w._kernel.loop
         if self._audio_handle is not None or loop is None:
             return
+        if self._w._console.audio_lead_ms() > AHEAD_MS and self._w._ready:
+            self.schedule_flush()  # which sends it
+            return
         self._audio_handle = loop.call_soon(self.send_audio)
 
     def send_audio(self) -> None:
         """Send the audio waiting in the console now (raw PCM16 in binary buffers), with a pending flush."""
-        if self._audio_handle is not None:
-            self._audio_handle.cancel()
-        self._audio_handle = None
         # Raw bytes in a binary buffer: base64 in JSON would cost a third more and a decode, and a trait
         # would grow without bound. The log rows and text waiting for a flush due within half a period ride
         # along: at real-time pace (a delta every ~100 ms) that halves the messages per second, and in a
         # burst the flushes stay at FLUSH_S.
         with self.batched():
-            for item_id, pcm in self._w._console.take_audio():
-                if not self._w._ready:
-                    continue
-                if pcm is None:
-                    self.post({"type": "audio.end", "item": item_id})
-                else:
-                    self.post({"type": "audio", "item": item_id}, [pcm])
-                    self._w._console.audio_sent(item_id)
+            self._post_audio()
             due, loop = self._flush_handle, self._w._kernel.loop
             if due is not None and loop is not None and due.when() - loop.time() <= FLUSH_S / 2:
                 self.flush()
+
+    def _post_audio(self) -> None:
+        if self._audio_handle is not None:
+            self._audio_handle.cancel()
+            self._audio_handle = None
+        for item_id, pcm in self._w._console.take_audio():
+            if not self._w._ready:
+                continue
+            if pcm is None:
+                self.post({"type": "audio.end", "item": item_id})
+            else:
+                self.post({"type": "audio", "item": item_id}, [pcm])
+                self._w._console.audio_sent(item_id)
 
     def on_filter(self, change: Any) -> None:
         """The filter or search changed: every view gets a fresh window."""

@@ -186,3 +186,47 @@ async def test_server_close_sets_status_with_code_and_reason() -> None:
     assert "model" in w.close_hint
     assert w.events[-1].type == "local.closed"
     w.close()
+
+
+def _delta(n: int, pcm: bytes) -> dict[str, Any]:
+    return {
+        "type": "response.output_audio.delta", "event_id": f"ev_d{n}", "response_id": "resp_1",
+        "item_id": "item_1", "output_index": 0, "content_index": 0, "delta": base64.b64encode(pcm).decode(),
+    }  # fmt: skip
+
+
+async def test_audio_far_ahead_of_the_ear_waits_for_a_flush() -> None:
+    """Each delta read in its own loop pass goes to the views at once while the views hold little of it;
+    once the audio sent is more than AHEAD_MS ahead of what they reported heard, more of it rides along
+    with the next flush (one message for many deltas); a played report that catches up makes it immediate
+    again. Every byte arrives, in order."""
+    from rtwidget.widget.view import AHEAD_MS, FLUSH_S
+
+    transport = ScriptedTransport()
+    w, sent = await _open(transport)
+    try:
+        transport.push(_session({"type": "audio/pcm", "rate": 24000}))
+        await w.wait_for("session.created", since=0)
+        chunks = [bytes([n]) * 4800 for n in range(40)]  # 40 x 100 ms
+        ahead = int(AHEAD_MS // 100)
+        for n, pcm in enumerate(chunks[:30]):
+            transport.push(_delta(n, pcm))
+            for _ in range(5):  # its own pass: read, handled, forwarded on the next iteration
+                await asyncio.sleep(0)
+        assert len(_audio_msgs(sent)) == ahead + 1  # one each until the views held more than AHEAD_MS
+        await asyncio.sleep(FLUSH_S * 2)
+        assert b"".join(_audio_msgs(sent)) == b"".join(chunks[:30])
+        assert len(_audio_msgs(sent)) == ahead + 2  # the rest went in one flush
+        w._handle_custom_msg({"type": "played", "items": {"item_1": 2900}}, [])
+        before = len(_audio_msgs(sent))
+        transport.push(_delta(30, chunks[30]))
+        for _ in range(5):
+            await asyncio.sleep(0)
+        assert len(_audio_msgs(sent)) == before + 1
+        for n in range(31, 40):
+            transport.push(_delta(n, chunks[n]))
+        await asyncio.sleep(FLUSH_S * 2)
+        assert b"".join(_audio_msgs(sent)) == b"".join(chunks)
+    finally:
+        await w.disconnect()
+        w.close()
