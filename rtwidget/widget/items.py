@@ -37,10 +37,12 @@ class AudioTrack:
     content_index: int = 0
     response_id: str | None = None
     first_sample_at: float | None = None
-    # Stage stamps of the first audio (wall clock, s): sent to the views, reached the page, the worklet's
-    # start notice reached the page's main thread (first_sample_at is when the sample was rendered).
+    # Stage stamps of the first audio (wall clock, s): sent to the views, reached the page, its first sample
+    # rendered by the context, the worklet's notice reached the page's main thread (first_sample_at is when
+    # the sample is heard: rendered + the output's latency).
     first_sent_at: float | None = None
     first_arrived_at: float | None = None
+    first_rendered_at: float | None = None
     first_noticed_at: float | None = None
     stopped: bool = False
     forwarded: bool = False
@@ -55,19 +57,26 @@ class AudioTrack:
             "first_delta_at": first_delta_at,
             "first_sent_at": self.first_sent_at,
             "first_arrived_at": self.first_arrived_at,
+            "first_rendered_at": self.first_rendered_at,
             "first_sample_at": self.first_sample_at,
             "first_noticed_at": self.first_noticed_at,
         }
 
     def started(
-        self, at_ms: float | None, arrived_ms: float | None = None, noticed_ms: float | None = None
+        self,
+        at_ms: float | None,
+        arrived_ms: float | None = None,
+        noticed_ms: float | None = None,
+        rendered_ms: float | None = None,
     ) -> None:
-        """A view rendered the first sample at ``at_ms``; its audio had reached the page at ``arrived_ms``
-        and the worklet's notice reached the main thread at ``noticed_ms`` (wall clock, ms; first only)."""
+        """A view's first sample is heard at ``at_ms`` and was rendered at ``rendered_ms``; its audio had
+        reached the page at ``arrived_ms`` and the worklet's notice reached the main thread at ``noticed_ms``
+        (wall clock, ms; the first report only)."""
         if self.first_sample_at is None and at_ms is not None:
             self.first_sample_at = at_ms / 1000.0
             self.first_arrived_at = None if arrived_ms is None else arrived_ms / 1000.0
             self.first_noticed_at = None if noticed_ms is None else noticed_ms / 1000.0
+            self.first_rendered_at = None if rendered_ms is None else rendered_ms / 1000.0
 
 
 @dataclass

@@ -46,10 +46,11 @@ unacknowledged for a second means a cell is running, and the view says "kernel b
     {type: "played", items: {item_id: ms}, underruns, buffered_ms}   throttled by the view (~300 ms), at once
                                                           at a flush, an item's first sample, and when the
                                                           item's queued audio runs out (its end, an underrun)
-    {type: "audio.started", item, at_ms, arrived_ms, noticed_ms}   wall-clock ms: an item's first sample
-                                                          rendered (the worklet's frame through
-                                                          getOutputTimestamp), its audio reached the page,
-                                                          the start notice reached the main thread
+    {type: "audio.started", item, at_ms, rendered_ms, arrived_ms, noticed_ms}   wall-clock ms: an item's
+                                                          first sample heard (the worklet's frame through
+                                                          getOutputTimestamp) and rendered (the worklet's
+                                                          Date.now()), its audio reached the page, the
+                                                          notice reached the main thread
     {type: "export", seq, audio}                       -> export.data (rtwidget.widget.recording)
     {type: "import", view, name, size} + buffers [the file's bytes]   -> import.result; refused over 200 MB
                                                           or while connected, else the session is replaced
@@ -267,9 +268,10 @@ def route_view_message(
         items = content.get("items")
         console.played(items if isinstance(items, dict) else {})
     elif kind == "audio.started":
-        at_ms, arrived, noticed = (_number(content.get(k)) for k in ("at_ms", "arrived_ms", "noticed_ms"))
+        keys = ("at_ms", "arrived_ms", "noticed_ms", "rendered_ms")
+        at_ms, arrived, noticed, rendered = (_number(content.get(k)) for k in keys)
         if at_ms is not None:
-            console.audio_started(str(content.get("item")), at_ms, arrived, noticed)
+            console.audio_started(str(content.get("item")), at_ms, arrived, noticed, rendered)
     elif kind == "clear":
         widget.clear_log()
     elif kind == "connect":

@@ -204,7 +204,8 @@ class RtPlayer extends AudioWorkletProcessor {
     if (s) {
       if (!this.startedIds.has(s.id)) {
         this.startedIds.add(s.id);
-        this.port.postMessage({ type: "start", id: s.id, frame: currentFrame });
+        // Date.now(): the one clock a worklet has (1 ms steps), read as the sample is rendered
+        this.port.postMessage({ type: "start", id: s.id, frame: currentFrame, wall: Date.now() });
       }
       this.played[s.id] = (this.played[s.id] || 0) + 1;
       this.changed = true;
@@ -487,7 +488,7 @@ class AudioEngine {
   }
 
   /**
-   * Wall-clock ms at which the context renders `frame` (null when the context cannot say yet).
+   * Wall-clock ms at which `frame` is heard, i.e. leaves the output (null when the context cannot say yet).
    * @param {number} frame
    * @returns {number | null}
    */
@@ -508,12 +509,13 @@ class AudioEngine {
   /** @param {any} m  a message from RtPlayer's port */
   onWorklet(m) {
     if (m.type === "start") {
-      // The first sample of an item, stamped where it was rendered: the worklet's frame mapped to the page's
-      // clock through the context's output timestamp, so neither this notice's trip to the main thread nor
-      // a busy page moves it. The kernel pairs it with the delta's arrival (one wall clock, same machine).
+      // The first sample of an item: heard when the worklet's frame leaves the output (mapped to the page's
+      // clock through the context's output timestamp), rendered when the worklet's clock says; neither this
+      // notice's trip to the main thread nor a busy page moves them. The kernel pairs it with the delta's arrival (one wall clock, same machine).
       const noticed = performance.timeOrigin + performance.now();
       this.model.send({ type: "audio.started", item: m.id, at_ms: this.frameWallMs(m.frame) ?? noticed,
-        arrived_ms: this.arrived[m.id], noticed_ms: noticed });
+        rendered_ms: m.wall ?? noticed, arrived_ms: this.arrived[m.id],
+        noticed_ms: noticed });
       this.startedSoon = true;  // the worklet's next report, with the item's first played ms, goes at once
       return;
     }

@@ -123,3 +123,23 @@ def test_the_audio_bar_shows_the_pre_roll_and_the_underrun_count(session: Sessio
     nb.kernel("w.preroll_ms = 250")
     expect(label).to_have_attribute("data-preroll-ms", "250")
     expect(label).to_contain_text("pre-roll 250 ms")
+
+
+STAMPS = ("first_delta_at", "first_sent_at", "first_arrived_at", "first_rendered_at", "first_sample_at")
+CLOCKS_MS = 2.0  # the kernel's and the page's wall clocks on one machine agree this closely
+
+
+def test_each_reply_has_every_first_audio_stamp_in_order(session: Session) -> None:
+    """Per reply, w.audio_stats holds the first audio's stage stamps on one wall clock, each present and in
+    causal order: delta at the kernel <= sent to the views <= reached the page <= first sample rendered <=
+    heard (rendered + the output's latency); the worklet's notice reaches the main thread after the render."""
+    stats = session.nb.kernel_json("w.audio_stats")
+    assert len(stats) == TURNS
+    for item, s in stats.items():
+        assert all(isinstance(s[k], float) for k in (*STAMPS, "first_noticed_at")), (item, s)
+        at = [s[k] for k in STAMPS]
+        assert at[0] <= at[1], s  # both on the kernel's clock
+        assert at[1] <= at[2] + CLOCKS_MS / 1000, s
+        assert at[2] <= at[3] + CLOCKS_MS / 1000, s
+        assert at[3] <= at[4], s  # one page clock
+        assert s["first_rendered_at"] <= s["first_noticed_at"] + CLOCKS_MS / 1000, s
