@@ -21,7 +21,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-__all__ = ["HOLD_MS", "STAGES", "chrome_arg", "ptt_turns", "speech_wav"]
+__all__ = ["HOLD_MS", "STAGES", "barge_ins", "chrome_arg", "ptt_turns", "speech_wav"]
 
 HOLD_MS = 2000
 SPOKEN = "please tell me about the lighthouse keeper"
@@ -133,3 +133,45 @@ def ptt_turns(
         for name, (a, b) in STAGES.items():
             stages.setdefault(name, []).append(1000 * (row[b] - row[a]))
     return stages, [str(row.get("transcript")) for row in rows]
+
+
+LONG_PROMPT = "Please tell me a long story about a lighthouse keeper and the sea."
+BARGE_CODE = """
+import json
+print(json.dumps({k: [v["interrupted_at"], v["flushed_at"]] for k, v in w.audio_stats.items()
+                  if v["interrupted_at"] is not None}))
+"""
+
+
+def barge_ins(page: Any, kernel: Any, reply_state: Any, turns: int) -> list[float]:
+    """Speak over long replies: per turn a typed prompt in text mode, then, once its audio plays, hands-free
+    mode (the microphone's looping speech starts a turn: speech_started, barge-in); return per barge-in the
+    ms from ``speech_started`` handled by the kernel to the page's playback going quiet (the worklet's
+    clock; ``w.audio_stats``' ``interrupted_at`` and ``flushed_at``)."""
+    prompt = page.get_by_test_id("rt-prompt")
+    mode = page.get_by_test_id("rt-mode")
+    for turn in range(turns):
+        mode.select_option("text")
+        page.wait_for_timeout(1500)  # the hands-free turn the last barge-in started ends, its reply plays out
+        previous = reply_state(page)[0]
+        prompt.fill(f"{LONG_PROMPT} ({turn})")
+        prompt.press("Enter")
+        t_start = time.monotonic()
+        while True:  # the new reply is being heard
+            item, _, _, played_ms = reply_state(page)
+            if item and item != previous and played_ms > 300:
+                break
+            if time.monotonic() - t_start > 60:
+                raise TimeoutError(f"barge-in turn {turn}: no reply playing")
+            page.wait_for_timeout(50)
+        mode.select_option("server_vad")  # the microphone opens; its speech interrupts
+        t_start = time.monotonic()
+        while reply_state(page)[1] != "truncated":
+            if time.monotonic() - t_start > 30:
+                raise TimeoutError(f"barge-in turn {turn}: the reply was not interrupted")
+            page.wait_for_timeout(100)
+        print(f"    barge-in {turn + 1}/{turns}", file=sys.stderr, flush=True)
+    mode.select_option("text")
+    page.wait_for_timeout(1000)
+    stamps = json.loads(kernel(page, BARGE_CODE).strip().splitlines()[-1])
+    return [1000 * (flushed - at) for at, flushed in stamps.values() if flushed is not None]

@@ -428,8 +428,13 @@ class ConsoleState:
 
     # --- views' reports and Stop ---------------------------------------------------------------------
 
-    def played(self, items: dict[str, Any], replace: bool = False) -> None:
-        """Record what a view reports as rendered per item (ms); ``replace`` for Stop's exact positions."""
+    def played(self, items: dict[str, Any], replace: bool = False, flushed_ms: float | None = None) -> None:
+        """Record what a view reports as rendered per item (ms); ``replace`` for Stop's exact positions;
+        ``flushed_ms``: the wall-clock ms its playback went quiet after a flush (for a barge-in's stamps)."""
+        if flushed_ms is not None:
+            for track in self.tracks.values():
+                if track.interrupted_at is not None and track.flushed_at is None:
+                    track.flushed_at = flushed_ms / 1000.0
         for item_id, ms in items.items():
             if not isinstance(item_id, str) or isinstance(ms, bool) or not isinstance(ms, int | float):
                 continue

@@ -44,6 +44,9 @@ class AudioTrack:
     first_arrived_at: float | None = None
     first_rendered_at: float | None = None
     first_noticed_at: float | None = None
+    # A barge-in (wall clock, s): the user's speech_started reached the kernel; the views went quiet.
+    interrupted_at: float | None = None
+    flushed_at: float | None = None
     stopped: bool = False
     forwarded: bool = False
 
@@ -60,6 +63,8 @@ class AudioTrack:
             "first_rendered_at": self.first_rendered_at,
             "first_sample_at": self.first_sample_at,
             "first_noticed_at": self.first_noticed_at,
+            "interrupted_at": self.interrupted_at,
+            "flushed_at": self.flushed_at,
         }
 
     def started(

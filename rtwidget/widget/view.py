@@ -43,9 +43,11 @@ unacknowledged for a second means a cell is running, and the view says "kernel b
     {type: "conv.audio", view, req, item}              -> conv.audio (the item's audio, to play it)
     {type: "conv.delete", seq, item}                   sends conversation.item.delete; the item leaves the
                                                           views when conversation.item.deleted comes back
-    {type: "played", items: {item_id: ms}, underruns, buffered_ms}   throttled by the view (~300 ms), at once
-                                                          at a flush, an item's first sample, and when the
-                                                          item's queued audio runs out (its end, an underrun)
+    {type: "played", items: {item_id: ms}, underruns, buffered_ms, flushed_ms?}   throttled by the view
+                                                          (~300 ms), at once at a flush (flushed_ms: the
+                                                          worklet's wall clock when playback went quiet), an
+                                                          item's first sample, and when the item's queued
+                                                          audio runs out (its end, an underrun)
     {type: "audio.started", item, at_ms, rendered_ms, arrived_ms, noticed_ms}   wall-clock ms: an item's
                                                           first sample heard (the worklet's frame through
                                                           getOutputTimestamp) and rendered (the worklet's
@@ -266,7 +268,9 @@ def route_view_message(
         composer.handle(widget, kind, view, content)
     elif kind == "played":
         items = content.get("items")
-        console.played(items if isinstance(items, dict) else {})
+        console.played(
+            items if isinstance(items, dict) else {}, flushed_ms=_number(content.get("flushed_ms"))
+        )
     elif kind == "audio.started":
         keys = ("at_ms", "arrived_ms", "noticed_ms", "rendered_ms")
         at_ms, arrived, noticed, rendered = (_number(content.get(k)) for k in keys)

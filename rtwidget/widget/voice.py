@@ -28,6 +28,7 @@ import numpy as np
 from rtwidget.audio import encode_audio, pcm16_to_float32, read_wav
 from rtwidget.protocol.formats import FORMATS, AudioFormatName, session_audio_format
 from rtwidget.protocol.ga import InputAudioBufferAppendEvent
+from rtwidget.widget.items import wall_clock
 
 if TYPE_CHECKING:
     from rtwidget.widget.widget import RealtimeWidget
@@ -225,6 +226,7 @@ def barge_in(w: RealtimeWidget) -> None:
     if track is None or track.stopped:
         return
     if console.played_ms(item or "") < console.received_ms(item or "") or console.response_id is not None:
+        track.interrupted_at = wall_clock()
         w._local("local.barge_in", {"item_id": item, "played_ms": round(console.played_ms(item or ""))})
         _silence_reply(w, cancel=False)  # the server's interrupt_response cancels the response itself
 

@@ -259,7 +259,8 @@ class RtPlayer extends AudioWorkletProcessor {
     const rms = Math.sqrt(this.sum2 / Math.max(1, this.count));
     this.sum2 = 0; this.count = 0; this.lastRms = rms;
     this.port.postMessage({ type: "played", played: this.played, buffered: this.size,
-                            underruns: this.underruns, overflow: this.overflow, flushed, drained, rms });
+                            underruns: this.underruns, overflow: this.overflow, flushed, drained, rms,
+                            flushedAt: flushed ? Date.now() : null });  // the worklet's clock: when it went quiet
   }
 }
 registerProcessor("rt-player", RtPlayer);
@@ -527,6 +528,7 @@ class AudioEngine {
       if (m.flushed) {
         for (const resolve of this.flushWaiters) resolve(this.playedMs());
         this.flushWaiters = [];
+        this.flushedAt = m.flushedAt;  // goes with the report sent now
       }
       this.scheduleReport(m.flushed || m.drained || this.startedSoon);
       this.startedSoon = false;
@@ -540,7 +542,9 @@ class AudioEngine {
       this.sendTimer = null;
       this.lastSent = performance.now();
       this.model.send({ type: "played", items: this.playedMs(), underruns: this.underruns,
-                        buffered_ms: (1000 * (this.buffered || 0)) / SAMPLE_RATE_HZ });
+                        buffered_ms: (1000 * (this.buffered || 0)) / SAMPLE_RATE_HZ,
+                        ...(this.flushedAt ? { flushed_ms: this.flushedAt } : {}) });
+      this.flushedAt = null;
     };
     if (now) { clearTimeout(this.sendTimer); send(); return; }
     if (this.sendTimer) return;

@@ -236,6 +236,17 @@ def test_speaking_over_the_reply_interrupts_it(
         types = [t for _, t, _ in events]
         assert types.index("input_audio_buffer.speech_started") < types.index("conversation.item.truncate")
         assert "local.barge_in" in types
+        # The barge-in's stamps (one wall clock): speech_started handled by the kernel, then the page quiet
+        # (how long that takes is bench/mouth_to_ear.py's to measure, not a test's).
+        stats = nb.kernel_json(f"w.audio_stats[{cut['item_id']!r}]")
+        for _ in range(50):  # the page's report of the flush comes at once, maybe after the truncate row
+            if stats["flushed_at"] is not None:
+                break
+            page.wait_for_timeout(100)
+            stats = nb.kernel_json(f"w.audio_stats[{cut['item_id']!r}]")
+        assert isinstance(stats["interrupted_at"], float), stats
+        assert isinstance(stats["flushed_at"], float), stats
+        assert stats["interrupted_at"] <= stats["flushed_at"] + 0.002, stats
 
 
 def test_push_to_talk_shows_the_users_transcript(
