@@ -279,6 +279,9 @@ class SpeechStream:
             mark = watermark.tones(token, rate_hz)
             at = max(lo, free)
             if len(mark) and at + len(mark) <= n:
+                again = watermark.tones(token, rate_hz, again=True)
+                if at + 2 * len(mark) <= hi:  # room for a second chance inside the word
+                    mark = np.concatenate((mark, again))
                 self.marks.append((at, mark))
                 free = at + len(mark)
             core = CORE_RE.match(token)

@@ -7,13 +7,16 @@ does to audio: resampling (24 kHz -> 44.1 or 48 kHz -> 24 kHz), gain changes, fl
 cuts anywhere (push-to-talk, the VAD). So the text is not in the samples' bits but in the spectrum:
 
 - a packet per word: sync (2 bytes), length (1 byte), the word's UTF-8 text, CRC-16 (the low half of CRC-32);
+  then, when the word is long enough to hold it, the same packet again with a second sync (kept only when
+  the first did not survive);
 - one byte per 10 ms symbol, as two tones sounding together: the high nibble picks one of 16 frequencies in
   ``BAND_A_HZ`` (100 Hz apart), the low nibble one of 16 in ``BAND_B_HZ``; 6.2-9.3 kHz, a band the synthesized
   voice leaves empty (``STOP_BAND_HZ``), each tone at ``LEVEL_DBFS`` (about 30 dB under the voice);
 - whole cycles per symbol (the frequencies are multiples of 100 Hz), so a symbol starts and ends at zero.
 
-Decoding looks at 10 ms Hann-windowed frames at eight alignments, reads each frame's strongest tone per band,
-finds the sync bytes and keeps the packets whose CRC holds. G.711 (8 kHz) removes the band: such audio has no
+Decoding looks at 10 ms Hann-windowed frames at eight alignments, reads each frame's strongest tone per band
+(after taking off the frame's median, so a click of the voice does not count), finds the sync bytes and keeps
+the packets whose CRC holds. G.711 (8 kHz) removes the band: such audio has no
 words to recover, and the transcriber describes it instead.
 """
 
@@ -51,15 +54,16 @@ MIN_RATE_HZ = 22_000
 """Below this the band does not fit under Nyquist: no words are written or read."""
 
 _SYNC = b"\xb5\x3c"
+_AGAIN = b"\xb5\x3d"  # the same word once more (a second chance for a packet a capture path damaged)
 _STEP_HZ = 100.0
 _ALIGNMENTS = 8  # frame offsets tried, in steps of 1/8 symbol
 _PEAK_RATIO = 4.0  # a band's strongest tone against the mean of its 15 others
 
 
-def _packet(token: str) -> bytes:
+def _packet(token: str, again: bool) -> bytes:
     payload = token.encode("utf-8")[:255]
     crc = zlib.crc32(payload) & 0xFFFF
-    return _SYNC + bytes([len(payload)]) + payload + crc.to_bytes(2, "big")
+    return (_AGAIN if again else _SYNC) + bytes([len(payload)]) + payload + crc.to_bytes(2, "big")
 
 
 @lru_cache(maxsize=4)
@@ -73,13 +77,13 @@ def _symbols(rate_hz: int) -> npt.NDArray[np.float64]:
     return table
 
 
-def tones(token: str, rate_hz: int) -> npt.NDArray[np.float64]:
-    """The word ``token`` as its packet of tones (float samples at ``rate_hz``, full scale 1.0); empty when
-    the rate is under ``MIN_RATE_HZ``."""
+def tones(token: str, rate_hz: int, again: bool = False) -> npt.NDArray[np.float64]:
+    """The word ``token`` as its packet of tones (float samples at ``rate_hz``, full scale 1.0); ``again``:
+    its repeat, which the decoder keeps only when the first went missing. Empty under ``MIN_RATE_HZ``."""
     if rate_hz < MIN_RATE_HZ or rate_hz % 100:
         return np.zeros(0)
     table = _symbols(rate_hz)
-    data = np.frombuffer(_packet(token), dtype=np.uint8).astype(np.int64)
+    data = np.frombuffer(_packet(token, again), dtype=np.uint8).astype(np.int64)
     packet: npt.NDArray[np.float64] = (table[data >> 4] + table[16 + (data & 15)]).ravel()
     return packet
 
@@ -93,19 +97,21 @@ def decode(samples: npt.NDArray[np.int16] | npt.NDArray[np.float64], rate_hz: in
     bins_a = np.round((BAND_A_HZ[0] + _STEP_HZ * np.arange(16)) * n / rate_hz).astype(np.int64)
     bins_b = np.round((BAND_B_HZ[0] + _STEP_HZ * np.arange(16)) * n / rate_hz).astype(np.int64)
     window = np.hanning(n)
-    found: dict[int, str] = {}
+    found: dict[int, tuple[str, bool, int]] = {}  # first sample -> (text, is a repeat, packet samples)
     for offset in range(0, n, max(1, n // _ALIGNMENTS)):
         frames = (len(x) - offset) // n
         if frames < len(_SYNC) + 3:
             break
         spectrum = np.abs(np.fft.rfft(x[offset : offset + frames * n].reshape(frames, n) * window, axis=1))
         byte, sure = _read(spectrum[:, bins_a], spectrum[:, bins_b])
-        starts = np.flatnonzero(sure[:-4] & sure[1:-3] & (byte[:-4] == _SYNC[0]) & (byte[1:-3] == _SYNC[1]))
-        for i in starts.tolist():
+        head = sure[:-4] & sure[1:-3] & sure[2:-2] & (byte[:-4] == _SYNC[0])
+        for i in np.flatnonzero(head & ((byte[1:-3] == _SYNC[1]) | (byte[1:-3] == _AGAIN[1]))).tolist():
             length = int(byte[i + 2])
             end = i + 5 + length
-            if end > frames or not sure[i:end].all():
+            if end > frames:
                 continue
+            # The payload's tones need not all stand out: the CRC decides (a sync, a length and a CRC-16
+            # matching by chance is about one in 2^40).
             payload = byte[i + 3 : i + 3 + length].astype(np.uint8).tobytes()
             if zlib.crc32(payload) & 0xFFFF != int(byte[end - 2]) << 8 | int(byte[end - 1]):
                 continue
@@ -115,8 +121,17 @@ def decode(samples: npt.NDArray[np.int16] | npt.NDArray[np.float64], rate_hz: in
                 continue
             at = offset + i * n
             if not any(abs(at - seen) < n for seen in found):
-                found[at] = text
-    return [found[at] for at in sorted(found)]
+                found[at] = (text, int(byte[i + 1]) == _AGAIN[1], (end - i) * n)
+    words: list[str] = []
+    expected: tuple[str, int] | None = None  # the last word read and where its repeat would start
+    for at in sorted(found):
+        text, again, size = found[at]
+        if again and expected is not None and expected[0] == text and abs(expected[1] - at) < n:
+            expected = None
+            continue  # the repeat of the word just read
+        words.append(text)
+        expected = (text, at + size)
+    return words
 
 
 def _read(

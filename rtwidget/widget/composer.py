@@ -22,7 +22,7 @@ import msgspec.inspect as mi
 
 from rtwidget.protocol import Dialect, ProtocolError, ValidationError, beta, ga, validate_client_event
 from rtwidget.redaction import redact
-from rtwidget.widget.view import ViewMessageError, view_int
+from rtwidget.widget.viewinput import ViewMessageError, view_int
 
 if TYPE_CHECKING:
     from rtwidget.widget.widget import RealtimeWidget

@@ -250,8 +250,10 @@ class ConversationSync:
 
     def route(self, kind: str, view: Any, content: dict[str, Any]) -> None:
         """Answer one ``conv.*`` view message."""
+        from rtwidget.widget.viewinput import view_int  # it imports this module's importers
+
         w = self._w
-        limit = protocol.view_int(content, "limit", CONV_WINDOW, 1, protocol.WINDOW_LIMIT_MAX)
+        limit = view_int(content, "limit", CONV_WINDOW, 1, protocol.WINDOW_LIMIT_MAX)
         if kind == "conv.window":
             w._views.post(self.window(view, limit))
         elif kind == "conv.page":

@@ -33,7 +33,8 @@ from rtwidget.widget.replay import ReplayMethods
 from rtwidget.widget.rerun import RerunMethods
 from rtwidget.widget.tools import ToolMethods, ToolRunner
 from rtwidget.widget.turns import QUEUED_NOTICE, ResponseQueue
-from rtwidget.widget.view import ViewMessageError, ViewSync, apply_outcome, route_view_message
+from rtwidget.widget.view import ViewSync
+from rtwidget.widget.viewinput import ViewMessageError, apply_outcome, route_view_message
 
 if TYPE_CHECKING:
     from rtwidget.protocol.conversation import Conversation

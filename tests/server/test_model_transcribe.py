@@ -127,3 +127,19 @@ def test_other_rates_are_described() -> None:
     plain = (np.frombuffer(speech.pcm, dtype="<i2") & ~np.int16(1)).tobytes()
     seconds = float(transcribe(plain, 16_000)[1:].split()[0])
     assert seconds == pytest.approx(speech.words[-1].end_ms / 1000, abs=0.1)
+
+
+def test_a_word_whose_first_packet_is_lost_is_read_from_its_repeat() -> None:
+    """Each word long enough carries its text twice; with the first copy wiped out (silence over it) the
+    word is still recovered once, and a word said twice stays twice."""
+    from rtwidget.server.voice import prepare
+
+    text = "very very lighthouse keepers"
+    stream = prepare(text)
+    samples = np.frombuffer(stream.pcm(), dtype="<i2").copy()
+    lighthouse = stream.marks[2]
+    first_copy = len(lighthouse[1]) // 2
+    assert first_copy > 0
+    samples[lighthouse[0] : lighthouse[0] + first_copy] = 0
+    assert transcribe(samples.tobytes()) == text
+    assert transcribe(stream.pcm()) == text
