@@ -4,9 +4,14 @@ and says so, instead of leaving a message unanswered."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-__all__ = ["BUSY_CODE", "QUEUED_NOTICE", "ResponseQueue"]
+from rtwidget.widget.loop import reported
+
+if TYPE_CHECKING:
+    from rtwidget.widget.widget import RealtimeWidget
+
+__all__ = ["BUSY_CODE", "QUEUED_NOTICE", "ResponseQueue", "TextMethods", "send_text"]
 
 BUSY_CODE = "conversation_already_has_active_response"
 """The server's error code for a ``response.create`` sent while a response is in flight."""
@@ -51,3 +56,34 @@ class ResponseQueue:
         """The connection ended, or Stop: nothing in flight, nothing waiting."""
         self.in_flight = self.waiting = False
         self._asked = None
+
+
+async def send_text(w: RealtimeWidget, text: str, respond: bool) -> None:
+    """See :meth:`TextMethods.send_text`."""
+    given: object = text  # typed str, but a notebook passes anything
+    if not isinstance(given, str):
+        from rtwidget.protocol import ValidationError
+
+        message = f"send_text takes a str, not {type(given).__name__}"
+        w._local_error("refused", message)
+        raise reported(ValidationError(message, "$.item.content[0].text", "invalid_type")) from None
+    item = {"type": "message", "role": "user", "content": [{"type": "input_text", "text": text}]}
+    await w.send_event({"type": "conversation.item.create", "item": item})
+    if respond and w._responses.busy():
+        w._responses.waiting = True
+        w.talk_notice = QUEUED_NOTICE
+        w._local("local.queued", {"message": QUEUED_NOTICE})
+    elif respond:
+        await w.send_event({"type": "response.create"})
+
+
+class TextMethods:
+    """RealtimeWidget's ``send_text``."""
+
+    async def send_text(self, text: str, respond: bool = True) -> None:
+        """Send a user message (``conversation.item.create``), then ``response.create`` if ``respond``.
+
+        While a response is in flight the server would refuse a second one, so the ``response.create`` waits
+        for it to end (``talk_notice`` and a ``local.queued`` row say so; ``stop()`` cancels both).
+        """
+        await send_text(self, text, respond)  # type: ignore[arg-type]  # self is the RealtimeWidget

@@ -40,6 +40,7 @@ __all__ = [
     "TURN_MODES",
     "VAD_TAIL_MS",
     "Outbox",
+    "VoiceMethods",
     "barge_in",
     "check_append",
     "input_format",
@@ -295,3 +296,25 @@ async def send_audio(w: RealtimeWidget, source: Any, rate: int | None, realtime:
         w._outbox.put({"type": "response.create"})
     await w._outbox.join()
     return len(payload) / (FORMATS[fmt].bytes_per_ms * 1000)
+
+
+class VoiceMethods:
+    """The widget's voice API (mixed into ``RealtimeWidget``)."""
+
+    async def send_audio(self, source: Any, rate: int | None = None, realtime: bool = True) -> float:
+        """Stream audio as a user turn: a WAV path or bytes, PCM16 bytes or a numpy array (``rate`` needed).
+
+        Resampled to the session's input format and sent as ``input_audio_buffer.append`` chunks of
+        ``mic_chunk_ms`` (default ``voice.CHUNK_MS``), at real-time pace or (``realtime=False``) as fast as
+        allowed. Without turn detection the turn is committed and a response asked for; with it,
+        ``voice.VAD_TAIL_MS`` of silence follows so the server hears the turn end. Returns the seconds sent.
+        """
+        return await send_audio(self, source, rate, realtime)  # type: ignore[arg-type]
+
+    async def stop(self, *, audio_end_ms: int | None = None) -> None:
+        """Stop the reply: flush playback, cancel the response in flight, truncate the item that was playing.
+
+        ``audio_end_ms`` overrides the played position (default: what the browser reported as played; 0 when
+        no view played anything). The truncation point is ``min(played, received)``.
+        """
+        await stop(self, audio_end_ms)  # type: ignore[arg-type]

@@ -32,9 +32,10 @@ from rtwidget.widget.metrics import Metrics, MetricsMethods
 from rtwidget.widget.replay import ReplayMethods
 from rtwidget.widget.rerun import RerunMethods
 from rtwidget.widget.tools import ToolMethods, ToolRunner
-from rtwidget.widget.turns import QUEUED_NOTICE, ResponseQueue
+from rtwidget.widget.turns import ResponseQueue, TextMethods
 from rtwidget.widget.view import ViewSync
 from rtwidget.widget.viewinput import ViewMessageError, apply_outcome, route_view_message
+from rtwidget.widget.voice import VoiceMethods
 
 if TYPE_CHECKING:
     from rtwidget.protocol.conversation import Conversation
@@ -47,7 +48,14 @@ ESM_FILES = ("capture.js", "conversation.js", "latency.js", "widget.js")
 
 
 class RealtimeWidget(  # the mixins hold the feature APIs; the shell below stays small
-    ToolMethods, ReplayMethods, RerunMethods, CompareMethods, MetricsMethods, anywidget.AnyWidget
+    TextMethods,
+    VoiceMethods,
+    ToolMethods,
+    ReplayMethods,
+    RerunMethods,
+    CompareMethods,
+    MetricsMethods,
+    anywidget.AnyWidget,
 ):
     """A live console for a Realtime-protocol server; also an awaitable API on the running kernel loop.
 
@@ -320,46 +328,6 @@ class RealtimeWidget(  # the mixins hold the feature APIs; the shell below stays
         self._console.conversation.sent(data, audio)  # input audio: the server never echoes it
         return sent
 
-    async def send_text(self, text: str, respond: bool = True) -> None:
-        """Send a user message (``conversation.item.create``), then ``response.create`` if ``respond``.
-
-        While a response is in flight the server would refuse a second one, so the ``response.create`` waits
-        for it to end (``talk_notice`` and a ``local.queued`` row say so; ``stop()`` cancels both).
-        """
-        given: object = text  # typed str, but a notebook passes anything
-        if not isinstance(given, str):
-            from rtwidget.protocol import ValidationError
-
-            message = f"send_text takes a str, not {type(given).__name__}"
-            self._local_error("refused", message)
-            raise reported(ValidationError(message, "$.item.content[0].text", "invalid_type")) from None
-        await self.send_event(
-            {
-                "type": "conversation.item.create",
-                "item": {
-                    "type": "message",
-                    "role": "user",
-                    "content": [{"type": "input_text", "text": text}],
-                },
-            }
-        )
-        if respond and self._responses.busy():
-            self._responses.waiting = True
-            self.talk_notice = QUEUED_NOTICE
-            self._local("local.queued", {"message": QUEUED_NOTICE})
-        elif respond:
-            await self.send_event({"type": "response.create"})
-
-    async def send_audio(self, source: Any, rate: int | None = None, realtime: bool = True) -> float:
-        """Stream audio as a user turn: a WAV path or bytes, PCM16 bytes or a numpy array (``rate`` needed).
-
-        Resampled to the session's input format and sent as ``input_audio_buffer.append`` chunks of
-        ``mic_chunk_ms`` (default ``voice.CHUNK_MS``), at real-time pace or (``realtime=False``) as fast as
-        allowed. Without turn detection the turn is committed and a response asked for; with it,
-        ``voice.VAD_TAIL_MS`` of silence follows so the server hears the turn end. Returns the seconds sent.
-        """
-        return await voice.send_audio(self, source, rate, realtime)
-
     async def update_session(
         self, session: Mapping[str, Any] | None = None, *, event_id: str | None = None, **fields: Any
     ) -> None:
@@ -405,14 +373,6 @@ class RealtimeWidget(  # the mixins hold the feature APIs; the shell below stays
         if self._conn is None and self.status in ("closed", "failed"):
             raise ConnectionError(self._closed_message())
         return await self._hub.wait(type_, timeout)
-
-    async def stop(self, *, audio_end_ms: int | None = None) -> None:
-        """Stop the reply: flush playback, cancel the response in flight, truncate the item that was playing.
-
-        ``audio_end_ms`` overrides the played position (default: what the browser reported as played; 0 when
-        no view played anything). The truncation point is ``min(played, received)``.
-        """
-        await voice.stop(self, audio_end_ms)
 
     def export_log(self, path: str | Path, audio: bool = True) -> int:
         """Write the session as JSONL (docs/recording-format.md), keys redacted; ``audio=False`` leaves audio
