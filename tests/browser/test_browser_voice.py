@@ -137,6 +137,15 @@ def test_an_insecure_page_gets_a_clear_microphone_refusal(open_notebook: Noteboo
     assert appended_ms(nb.kernel_json(EVENTS_EXPR)) == 0
 
 
+def said_in_order(heard: list[str], said: list[str], lost: int = 1) -> bool:
+    """Whether ``heard`` is ``said`` with at most ``lost`` words missing: each heard word was said, in the
+    order said, nothing added. One word may go: a loaded machine's capture drops audio now and then (seen
+    once in ten CI runs, at the first word after the microphone opened), and the server can only transcribe
+    what it got."""
+    it = iter(said)
+    return all(word in it for word in heard) and len(said) - len(heard) <= lost
+
+
 TRANSCRIBE = """
 await w.update_session({"audio": {"input": {"transcription": {"model": "gpt-4o-mini-transcribe"}}}})
 await w.wait_for("session.updated", timeout=10)
@@ -200,7 +209,9 @@ def test_hands_free_two_utterances_make_two_turns(
             for direction, t, d in events
             if direction == "server" and t == "conversation.item.input_audio_transcription.completed"
         ]
-        assert transcripts == said
+        assert len(transcripts) == 2, transcripts
+        for heard, words in zip(transcripts, said, strict=True):
+            assert said_in_order(heard.split(), words.split()), (heard, words)
         user = page.locator('[data-testid="rt-item"][data-role="user"]')
         expect(user.get_by_test_id("rt-item-text")).to_have_text(said)
 
@@ -284,4 +295,5 @@ def test_push_to_talk_shows_the_users_transcript(
         heard = done["transcript"].split()
         assert len(heard) >= 3, done["transcript"]
         stream = words.split() * 8
-        assert any(stream[i : i + len(heard)] == heard for i in range(len(stream))), done["transcript"]
+        windows = (stream[i : i + len(heard) + 1] for i in range(len(stream)) if stream[i] == heard[0])
+        assert any(said_in_order(heard, window) for window in windows), done["transcript"]
