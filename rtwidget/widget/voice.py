@@ -116,8 +116,7 @@ async def _send_append(w: RealtimeWidget, audio: bytes) -> None:
     so valid by construction: no validation round trip, and the conversation keeps the bytes as they are."""
     event_id = f"evt_rtw_{next(w._event_ids)}"
     typed = InputAudioBufferAppendEvent.from_pcm(audio, event_id=event_id)  # the same in both dialects
-    data = {"type": "input_audio_buffer.append", "event_id": event_id, "audio": typed.audio}
-    await w._send_valid(typed, data, audio)
+    await w._send_valid(typed, typed.to_dict(), audio)
 
 
 def input_format(w: RealtimeWidget) -> AudioFormatName:
