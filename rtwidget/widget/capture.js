@@ -8,7 +8,8 @@
  * by a microphone, Chrome resamples silently: either way we resample ourselves), and an AudioWorklet that
  * low-pass filters and resamples to the session's input rate (the `mic_rate` trait: 24 kHz for PCM16, 8 kHz for
  * G.711) with a windowed-sinc kernel, and posts PCM16 chunks of the `mic_chunk_ms` trait (read when capture
- * starts). Chunks go to the kernel as binary buffers ({type: "mic", rate}); the kernel sends input_audio_buffer.append (rtwidget/widget/voice.py).
+ * starts). Chunks go to the kernel as binary buffers ({type: "mic", rate}); the kernel sends
+ * input_audio_buffer.append (rtwidget/widget/voice.py).
  * The worklet also measures the input level (RMS) for the meter, whether chunks are sent or not.
  *
  * No ScriptProcessor fallback: without AudioWorklet (or getUserMedia, or a secure page) the console refuses
