@@ -15,7 +15,9 @@ from websockets.asyncio.client import ClientConnection
 from websockets.asyncio.client import connect as ws_connect
 from websockets.datastructures import Headers
 from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidStatus, InvalidURI
+from websockets.frames import DATA_OPCODES, CloseCode, Frame, Opcode
 from websockets.http11 import USER_AGENT
+from websockets.protocol import Event
 from websockets.protocol import State as WsState
 
 from rtwidget import __version__
@@ -119,45 +121,126 @@ def _again(error: PermanentError) -> PermanentError:
     return PermanentError(str(error), close_code=error.close_code, close_reason=error.close_reason)
 
 
+class _FrameConnection(ClientConnection):
+    """websockets' client connection, handing each message to a bounded buffer as it is parsed.
+
+    websockets' own ``recv`` goes through an assembler and a future per message, so a reader task woke
+    once per frame to move it into a buffer, and the consumer woke again to take it: two loop passes and
+    a dozen objects per frame. Here the frames one socket read carried land in the buffer within that
+    read's callback, and a waiting consumer wakes once for all of them. Everything else (handshake,
+    keepalive, closing, control frames, size limits) stays websockets' own: only data frames are taken.
+
+    ``process_event`` and ``send_data`` are websockets internals, not its documented API: a change to
+    them fails ``tests/client/test_client_transport.py`` loudly.
+    """
+
+    max_frames = RECEIVE_BUFFER_FRAMES
+    max_bytes = RECEIVE_BUFFER_BYTES
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.frames: deque[str | bytes] = deque()
+        self.held_bytes = 0
+        self.arrived = asyncio.Event()  # a frame or the end is waiting for recv()
+        self.reading_paused = False  # the buffer reached its cap: the socket is not read
+        self.pauses = 0
+        self.closing = False  # our close: the cap no longer pauses the socket
+        self.fell_behind = False  # the connection ended (or began to) while the cap paused the socket
+        self.on_pause: Callable[[], None] = lambda: None
+        self._fragments: list[bytes] = []
+        self._fragmented_text = False
+        self._failed = False  # a bad message failed the connection: the frames parsed after it are not read
+
+    def process_event(self, event: Event) -> None:
+        if not isinstance(event, Frame) or event.opcode not in DATA_OPCODES:
+            super().process_event(event)  # the handshake's response, pongs, the close
+            return
+        if self._failed:
+            return
+        if event.opcode is Opcode.CONT or not event.fin:
+            if event.opcode is not Opcode.CONT:
+                self._fragmented_text = event.opcode is Opcode.TEXT
+            self._fragments.append(bytes(event.data))
+            if not event.fin:
+                return
+            data, text = b"".join(self._fragments), self._fragmented_text
+            self._fragments = []
+        else:
+            data, text = bytes(event.data), event.opcode is Opcode.TEXT
+        message: str | bytes = data
+        if text:
+            try:
+                message = data.decode()
+            except UnicodeDecodeError as exc:  # what websockets' own recv does with a bad text frame
+                self._failed = True
+                self.protocol.fail(CloseCode.INVALID_DATA, f"{exc.reason} at position {exc.start}")
+                self.send_data()
+                return
+        self.frames.append(message)
+        self.held_bytes += len(message)
+        self.arrived.set()
+        if not self.closing and not self.reading_paused and self.full():
+            self.transport.pause_reading()
+            self.reading_paused = True
+            self.pauses += 1
+            self.on_pause()
+
+    def full(self) -> bool:
+        """The buffer holds its cap of frames or bytes."""
+        return len(self.frames) >= self.max_frames or self.held_bytes >= self.max_bytes
+
+    def take(self) -> str | bytes:
+        """The oldest frame held (there is one)."""
+        frame = self.frames.popleft()
+        self.held_bytes -= len(frame)
+        # Read again as soon as there is room: the sooner the socket moves, the sooner pongs are seen.
+        if self.reading_paused and not self.full():
+            self.resume()
+        return frame
+
+    def resume(self) -> None:
+        """Read the socket again if the cap paused it."""
+        if self.reading_paused:
+            self.reading_paused = False
+            if self.state is not WsState.OPEN and not self.closing:
+                self.fell_behind = True  # e.g. the keepalive timed out meanwhile: no pong was read
+            if not self.transport.is_closing():
+                self.transport.resume_reading()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.fell_behind = self.fell_behind or (self.reading_paused and not self.closing)
+        super().connection_lost(exc)
+        self.arrived.set()
+
+
+def _connection_class(max_frames: int, max_bytes: int) -> type[_FrameConnection]:
+    """A :class:`_FrameConnection` with these caps (websockets makes the connection: no arguments)."""
+    return type("FrameConnection", (_FrameConnection,), {"max_frames": max_frames, "max_bytes": max_bytes})
+
+
 class WebSocketTransport:
     """A :class:`Transport` over a ``websockets`` client connection, with a bounded receive buffer.
 
-    A reader task takes each frame off the socket as it arrives and keeps it until :meth:`recv`. Without
-    it, a consumer that falls behind makes websockets stop reading the socket (its queue holds 16
-    frames), so keepalive pongs go unread and websockets closes the connection with 1011 "keepalive ping
-    timeout", a dead server's symptom, losing every frame not yet read.
+    Each frame is taken off the socket as it arrives and kept until :meth:`recv`. Without that, a
+    consumer that falls behind makes websockets stop reading the socket (its queue holds 16 frames), so
+    keepalive pongs go unread and websockets closes the connection with 1011 "keepalive ping timeout", a
+    dead server's symptom, losing every frame not yet read.
 
-    Policy at the cap (``max_frames`` frames or ``max_bytes`` bytes held, characters for text frames):
-    the socket is not read until the consumer takes a frame. Nothing read is dropped; the server's next
-    frames wait in the network buffers, and one WARNING (logger ``rtwidget.client``) says so. If the
-    keepalive times out meanwhile, the frames already read are still delivered, then the close is
-    reported as "client fell behind", not as an unresponsive server.
+    Policy at the cap (``receive_buffer_frames`` frames or ``receive_buffer_bytes`` bytes held,
+    characters for text frames): the socket is not read until the consumer takes a frame. Nothing read is
+    dropped; the server's next frames wait in the network buffers, and one WARNING (logger
+    ``rtwidget.client``) says so. If the keepalive times out meanwhile, the frames already read are still
+    delivered, then the close is reported as "client fell behind", not as an unresponsive server.
     """
 
-    def __init__(
-        self,
-        ws: ClientConnection,
-        *,
-        max_frames: int = RECEIVE_BUFFER_FRAMES,
-        max_bytes: int = RECEIVE_BUFFER_BYTES,
-        secrets: tuple[str, ...] = (),
-    ) -> None:
+    def __init__(self, ws: _FrameConnection, *, secrets: tuple[str, ...] = ()) -> None:
         self.ws = ws
         self._secrets = secrets
         self._closed: PermanentError | None = None
-        self._frames: deque[str | bytes] = deque()
-        self._held_bytes = 0
-        self._max_frames = max_frames
-        self._max_bytes = max_bytes
-        self._arrived = asyncio.Event()  # a frame or the end is waiting for recv()
-        self._room = asyncio.Event()  # clear while the buffer is at its cap: the reader waits
-        self._room.set()
-        self._end: PermanentError | None = None
-        self._pauses = 0
         self._warned_at: float | None = None
-        self._fell_behind = False
-        self._closing = False
-        self._reader = asyncio.get_running_loop().create_task(self._read(), name="rtwidget-reader")
+        ws.on_pause = self._warn_paused
+        if ws.reading_paused:  # the cap was reached before the handshake returned
+            self._warn_paused()
 
     def _warn_paused(self) -> None:
         # A consumer about as fast as the server fills and drains the buffer over and over: one line
@@ -166,60 +249,31 @@ class WebSocketTransport:
         if self._warned_at is not None and now - self._warned_at < _PAUSE_WARNING_INTERVAL_S:
             return
         self._warned_at = now
+        ws = self.ws
         logger.warning(
             "! receive buffer full (%d frames, %d bytes; caps receive_buffer_frames=%d, "
             "receive_buffer_bytes=%d; %d pauses so far): the consumer is behind, so the socket is not "
             "read until it takes a frame; a pause longer than ping_interval_s + ping_timeout_s ends the "
             "connection (client fell behind)",
-            len(self._frames),
-            self._held_bytes,
-            self._max_frames,
-            self._max_bytes,
-            self._pauses,
+            len(ws.frames),
+            ws.held_bytes,
+            ws.max_frames,
+            ws.max_bytes,
+            ws.pauses,
         )
-
-    def _full(self) -> bool:
-        return len(self._frames) >= self._max_frames or self._held_bytes >= self._max_bytes
-
-    async def _read(self) -> None:
-        ws = self.ws
-        try:
-            while True:
-                if not self._room.is_set():
-                    await self._room.wait()
-                    if ws.state is not WsState.OPEN and not self._closing:
-                        # It ended while the socket went unread for want of room.
-                        self._fell_behind = True
-                frame = await ws.recv()
-                self._frames.append(frame)
-                self._held_bytes += len(frame)
-                self._arrived.set()
-                if not self._closing and self._full():
-                    self._room.clear()
-                    self._pauses += 1
-                    self._warn_paused()
-        except ConnectionClosed as exc:
-            self._end = self._failed(exc, "receive")
-        except Exception as exc:  # websockets raises ConnectionClosed; anything else still ends the stream
-            self._end = PermanentError(
-                f"receiving failed ({type(exc).__name__}: {exc}); cannot receive",
-                close_code=ws.close_code or ABNORMAL_CLOSURE,
-                close_reason=self.close_reason,
-            )
-        finally:
-            self._arrived.set()
 
     def _failed(self, exc: ConnectionClosed, action: str) -> PermanentError:
         """Remember how the connection ended (websockets reports 1006 for codes we sent) and say so."""
         error = _closed_error(exc, action, self._secrets)
-        behind = self._fell_behind or (not self._room.is_set() and not self._closing)
+        ws = self.ws
+        behind = ws.fell_behind or (ws.reading_paused and not ws.closing)
         clean = exc.rcvd is not None and exc.rcvd.code in _CLEAN_CLOSE_CODES
         if behind and not clean:
             reason = error.close_reason or "connection lost"
             error = PermanentError(
                 f"client fell behind: its receive buffer reached its cap (receive_buffer_frames="
-                f"{self._max_frames}, receive_buffer_bytes={self._max_bytes}), the socket went unread and "
-                f"the connection ended ({error.close_code} {reason!r}); cannot {action}",
+                f"{ws.max_frames}, receive_buffer_bytes={ws.max_bytes}), the socket went unread and the "
+                f"connection ended ({error.close_code} {reason!r}); cannot {action}",
                 close_code=error.close_code,
                 close_reason=f"client fell behind ({reason})",
             )
@@ -235,17 +289,15 @@ class WebSocketTransport:
 
     async def recv(self) -> str | bytes:
         """The next frame read from the socket; cancelling it is safe (the frame stays for the next call)."""
-        while not self._frames:
-            if self._end is not None:
-                raise _again(self._end)
-            self._arrived.clear()
-            await self._arrived.wait()
-        frame = self._frames.popleft()
-        self._held_bytes -= len(frame)
-        # Read again as soon as there is room: the sooner the socket moves, the sooner pongs are seen.
-        if not self._room.is_set() and not self._full():
-            self._room.set()
-        return frame
+        ws = self.ws
+        while not ws.frames:
+            if ws.state is WsState.CLOSED:
+                if self._closed is not None:
+                    raise _again(self._closed)
+                raise self._failed(ws.protocol.close_exc, "receive")
+            ws.arrived.clear()
+            await ws.arrived.wait()
+        return ws.take()
 
     async def ping(self) -> float:
         """Ping and return the latency in seconds."""
@@ -257,10 +309,9 @@ class WebSocketTransport:
 
     async def close(self, code: int = 1000, reason: str = "") -> None:
         """Run the closing handshake (idempotent); frames already read stay receivable."""
-        self._closing = True
-        self._room.set()  # the reader takes what websockets still holds, then records the close
+        self.ws.closing = True
+        self.ws.resume()  # websockets must read the peer's close frame
         await self.ws.close(code, reason)
-        await self._reader
 
     @property
     def close_code(self) -> int | None:
@@ -336,6 +387,7 @@ def websocket_factory(
         receive_buffer_bytes: Cap, in bytes, of the receive buffer.
     """
     ws_logger = _RedactingLogger(logging.getLogger("rtwidget.client.websockets"), secrets)
+    connection_class = _connection_class(receive_buffer_frames, receive_buffer_bytes)
 
     async def open_websocket(url: str, headers: Mapping[str, str]) -> Transport:
         shown_url = redact(url, *secrets)
@@ -352,6 +404,7 @@ def websocket_factory(
             # websockets >= 15 routes through HTTP(S)_PROXY by default; a loopback server (the
             # embedded simulator) must never be sent to a proxy, whatever the environment says.
             proxy=None if _is_loopback(url) else True,
+            create_connection=connection_class,
         )
         try:
             ws = await opening
@@ -376,8 +429,7 @@ def websocket_factory(
             ) from None
         except (OSError, TimeoutError) as exc:
             raise PermanentError(f"cannot connect to {shown_url}: {redact(str(exc), *secrets)}") from exc
-        return WebSocketTransport(
-            ws, max_frames=receive_buffer_frames, max_bytes=receive_buffer_bytes, secrets=secrets
-        )
+        assert isinstance(ws, _FrameConnection)
+        return WebSocketTransport(ws, secrets=secrets)
 
     return open_websocket
