@@ -69,7 +69,8 @@ Kernel -> browser:
     {type: "batch", parts: [message, ...]} + buffers    several of the messages below as one comm message,
                                                           in order (a flush with the audio of a loop pass); a
                                                           part with buffers has nbuf, how many are its own
-    {type: "log.append", rows, updates, total}         at most every FLUSH_S (100 ms) while the log changes
+    {type: "log.append", rows, updates, total}         within FLUSH_S (100 ms) while the log changes, with
+                                                          audio no sooner than FLUSH_S / 2 after the last
     {type: "log.window", view, rows, offset, total, tail}   view "*" = every view (filter change, clear)
     {type: "log.page", view, dir: "older" | "newer", rows, offset, total, tail}
     {type: "log.detail", view, row, member, count, entry, json, text?, cause?}
@@ -79,7 +80,7 @@ Kernel -> browser:
                                                           skips an error whose row it already shows
     {type: "reply.text", view?, item, at, text}        the reply's text from character ``at`` on is
                                                           ``text`` (``at`` 0 replaces it): appends while the
-                                                          reply streams (at most every FLUSH_S), the whole
+                                                          reply streams (as log.append is sent), the whole
                                                           text for a new item, a changed text or a new view
     {type: "conv.window", view, items, offset, total, latency}   the last CONV_WINDOW items, whole
                                                           (widget/convview.py): to a new view, or to "*" after
@@ -193,6 +194,8 @@ class ViewSync:
         self._w = widget
         self._flush_handle: asyncio.TimerHandle | None = None
         self._audio_handle: asyncio.Handle | None = None
+        self._flushed_at = -FLUSH_S
+        """Loop time of the last flush (audio takes a waiting flush along from half a period after it)."""
         self._errors_sent_row = -1
         """Log row of the last error sent to the views (error rows only grow)."""
         self._batch: list[tuple[dict[str, Any], list[Any]]] | None = None
@@ -297,6 +300,8 @@ class ViewSync:
     def _flush(self) -> None:
         self._flush_handle = None
         w = self._w
+        if (loop := w._kernel.loop) is not None:
+            self._flushed_at = loop.time()
         if w._ready:
             new, updated = w._log.take_changes()
             if new or updated:
@@ -340,13 +345,14 @@ class ViewSync:
     def send_audio(self) -> None:
         """Send the audio waiting in the console now (raw PCM16 in binary buffers), with a pending flush."""
         # Raw bytes in a binary buffer: base64 in JSON would cost a third more and a decode, and a trait
-        # would grow without bound. The log rows and text waiting for a flush due within half a period ride
-        # along: at real-time pace (a delta every ~100 ms) that halves the messages per second, and in a
-        # burst the flushes stay at FLUSH_S.
+        # would grow without bound. The log rows and text waiting for a flush ride along once half a period
+        # passed since the last one: at real-time pace (a delta every ~100 ms) a flush then hardly ever
+        # needs a message of its own, its rows go out sooner, and in a burst flushes stay <= 2 / FLUSH_S.
         with self.batched():
             self._post_audio()
-            due, loop = self._flush_handle, self._w._kernel.loop
-            if due is not None and loop is not None and due.when() - loop.time() <= FLUSH_S / 2:
+            loop = self._w._kernel.loop
+            waiting = self._flush_handle is not None and loop is not None
+            if waiting and loop is not None and loop.time() - self._flushed_at >= FLUSH_S / 2:
                 self.flush()
 
     def _post_audio(self) -> None:

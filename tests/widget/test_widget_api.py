@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import json
+import time
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
@@ -382,3 +383,52 @@ async def test_key_never_in_state_repr_messages_or_errors(sim_with_key: Any) -> 
         wrong.close()
     assert KEY not in json.dumps(wrong.get_state(), default=str)
     assert all(KEY not in json.dumps(e.data) for e in wrong.events)
+
+
+async def report_played(w: RealtimeWidget) -> None:
+    """What a view playing in real time reports, about 3 times a second: the ms heard of each item."""
+    while True:
+        await asyncio.sleep(0.3)
+        heard = {
+            item: min(stats["received_ms"] or 0.0, 1000 * (time.time() - stats["first_sent_at"]))
+            for item, stats in w.audio_stats.items()
+            if stats["first_sent_at"] is not None
+        }
+        view_msg(w, {"type": "played", "items": heard})
+
+
+async def test_at_real_time_pace_log_rows_ride_with_the_audio() -> None:
+    """A reply streamed at real-time pace, its view reporting what it played: log rows, text and the
+    conversation's changes go out in the audio's comm messages, hardly ever in one of their own (each
+    comm message costs the kernel ~100 us and the page a dispatch)."""
+    w = RealtimeWidget(simulator_speed=1.0)
+    raw: list[dict[str, Any]] = []
+    w.comm.send = lambda data=None, buffers=None, **_: raw.append(data or {})
+    view_msg(w, {"type": "ready", "view": "v1", "limit": 100})
+    try:
+        await w.connect()
+        await w.update_session(output_modalities=["audio"])
+        await w.wait_for("session.updated")
+        raw.clear()
+        reports = asyncio.ensure_future(report_played(w))
+        await w.send_text("Please tell me a story about a lighthouse keeper.")
+        await w.wait_for("response.done", timeout=30)
+        reports.cancel()
+    finally:
+        await w.disconnect()
+        w.close()
+
+    def kinds(data: dict[str, Any]) -> set[str]:
+        content = data.get("content") or {}
+        parts = content.get("parts", [content]) if content.get("type") == "batch" else [content]
+        return {part.get("type", "") for part in parts}
+
+    messages = [kinds(data) for data in raw if data.get("method") == "custom"]
+    with_audio = [k for k in messages if "audio" in k]
+    # Between the first audio and the last, a message with rows and no audio is the exception.
+    first = next(i for i, k in enumerate(messages) if "audio" in k)
+    last = max(i for i, k in enumerate(messages) if "audio" in k)
+    rows_alone = [k for k in messages[first:last] if "log.append" in k and "audio" not in k]
+    assert len(with_audio) >= 5
+    assert sum("log.append" in k for k in with_audio) >= len(with_audio) // 2
+    assert len(rows_alone) <= len(with_audio) // 8, (len(rows_alone), len(with_audio))
