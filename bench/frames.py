@@ -1,0 +1,214 @@
+"""Benchmark: the widget's own CPU per server frame, without a socket, split by stage.
+
+``bench/widget.py`` (a) measures a spoken turn end to end (socket, websockets, the event loop and the
+widget), so its figure moves with the machine's drift and the transport. This one isolates the widget:
+the frames of ``--turns`` spoken replies are recorded once from the simulator (200x, child process), then
+fed straight into a ``RealtimeWidget`` with a ready view and the recording comm of ``bench/widget.py``
+(messages serialized and signed as ipykernel would): ``parse_server_event``, ``_on_frame`` (the log, the
+metrics, the views' traits) and ``_handle_event`` (the console's state, playback, waiters), with a loop pass
+every 4 frames so the sends they schedule run as between socket reads. Baseline, in the same process,
+rounds interleaved, best of each: ``json.loads`` of each frame and the base64 decode of audio deltas (what
+a bare client does with a frame).
+
+The stage table comes from a separate, instrumented round (``time.perf_counter_ns`` around each stage; the
+wrappers cost ~0.3 us per call): where the widget's time per frame goes.
+
+Usage: ``python bench/frames.py [--turns 5] [--rounds 5]``
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import base64
+import json
+import sys
+import time
+from collections import Counter
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import widget as bench_widget  # bench/widget.py: the simulator, prompt and recording comm
+
+__all__ = ["main"]
+
+AUDIO_DELTA = '"response.output_audio.delta"'
+SENDS = ("audio (ViewSync.send_audio)", "flush: log rows, text, conversation (ViewSync.flush)")
+
+
+async def record(url: str, turns: int) -> list[str]:
+    """The server frames of ``turns`` spoken replies to the bench's prompt, as text frames."""
+    import websockets
+
+    frames: list[str] = []
+    async with websockets.connect(f"{url}?model=gpt-realtime-2", max_size=None) as ws:
+        frames.append(str(await ws.recv()))
+        update = {"type": "session.update", "session": {"type": "realtime", "output_modalities": ["audio"]}}
+        await ws.send(json.dumps(update))
+        for _ in range(turns):
+            await ws.send(json.dumps(bench_widget._user_text(bench_widget.PROMPT)))
+            await ws.send(json.dumps({"type": "response.create"}))
+            while True:
+                frame = str(await ws.recv())
+                frames.append(frame)
+                if json.loads(frame)["type"] == "response.done":
+                    break
+    return frames
+
+
+def floor(frames: list[str]) -> float:
+    """CPU seconds of json.loads + the audio's base64 decode over the frames."""
+    t0 = time.process_time()
+    for frame in frames:
+        event = json.loads(frame)
+        if event["type"] == "response.output_audio.delta":
+            base64.b64decode(event["delta"])
+    return time.process_time() - t0
+
+
+def _widget() -> Any:
+    import comm
+
+    from rtwidget import RealtimeWidget
+
+    original = comm.create_comm
+    comm.create_comm = bench_widget._recording_comm_class(bench_widget._Recorder())
+    try:
+        w = RealtimeWidget(url="ws://127.0.0.1:9/v1/realtime")  # never connected: frames are fed in
+    finally:
+        comm.create_comm = original
+    w._handle_custom_msg({"type": "ready", "view": "bench", "limit": 300}, [])
+    w._t0 = time.monotonic()
+    return w
+
+
+async def feed(frames: list[str]) -> float:
+    """CPU seconds of the widget's handling of the frames (a fresh widget, sends included)."""
+    from rtwidget.protocol import parse_server_event
+
+    w = _widget()
+    w._kernel.adopt()
+    t0 = time.process_time()
+    for n, frame in enumerate(frames):
+        event = parse_server_event(frame)
+        w._on_frame("server", frame, event, None)
+        w._handle_event(event)
+        if n % 4 == 3:
+            await asyncio.sleep(0)
+    for _ in range(3):
+        await asyncio.sleep(0)
+    w._views.flush()
+    cpu = time.process_time() - t0
+    w.close()
+    return cpu
+
+
+def stages(frames: list[str]) -> Counter[str]:
+    """Nanoseconds per stage over one instrumented round."""
+    import comm  # noqa: F401  (imported before the patching below, as in feed)
+
+    from rtwidget.protocol import parse_server_event
+    from rtwidget.widget.console import ConsoleState
+    from rtwidget.widget.metrics import Metrics
+    from rtwidget.widget.view import ViewSync
+
+    spent: Counter[str] = Counter()
+    patched: list[tuple[Any, str, Any]] = []
+
+    def timed(owner: Any, name: str, label: str) -> None:
+        original = getattr(owner, name)
+
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            t0 = time.perf_counter_ns()
+            try:
+                return original(*args, **kwargs)
+            finally:
+                spent[label] += time.perf_counter_ns() - t0
+
+        patched.append((owner, name, original))
+        setattr(owner, name, wrapper)
+
+    timed(ConsoleState, "frame", "log the frame (console.frame)")
+    timed(Metrics, "frame", "metrics")
+    timed(ConsoleState, "event", "state (console.event: conversation, playback)")
+    timed(ViewSync, "send_audio", SENDS[0])
+    timed(ViewSync, "flush", SENDS[1])
+
+    async def run() -> None:
+        w = _widget()
+        w._kernel.adopt()
+        for n, frame in enumerate(frames):
+            t0 = time.perf_counter_ns()
+            event = parse_server_event(frame)
+            t1 = time.perf_counter_ns()
+            w._on_frame("server", frame, event, None)
+            t2 = time.perf_counter_ns()
+            w._handle_event(event)
+            t3 = time.perf_counter_ns()
+            spent["parse_server_event"] += t1 - t0
+            spent["_on_frame (all)"] += t2 - t1
+            spent["_handle_event (all)"] += t3 - t2
+            if n % 4 == 3:
+                t4 = time.perf_counter_ns()
+                await asyncio.sleep(0)
+                spent["loop pass (scheduled sends)"] += time.perf_counter_ns() - t4
+        w.close()
+
+    try:
+        asyncio.run(run())
+    finally:
+        for owner, name, original in reversed(patched):
+            setattr(owner, name, original)
+    return spent
+
+
+def best(fn: Callable[[], float], rounds: int) -> float:
+    return min(fn() for _ in range(rounds))
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--turns", type=int, default=5, help="spoken replies recorded (default 5)")
+    parser.add_argument("--rounds", type=int, default=5, help="interleaved rounds, best kept (default 5)")
+    args = parser.parse_args(argv)
+    with bench_widget.simulator(bench_widget.SIM_SPEED) as url:
+        frames = asyncio.run(record(url, args.turns))
+    audio_bytes = sum(len(json.loads(f)["delta"]) * 3 // 4 for f in frames if AUDIO_DELTA in f)
+    audio_s = audio_bytes / bench_widget.PCM16_BYTES_PER_MS / 1000
+    asyncio.run(feed(frames))  # warm-up: lazy imports
+    base, ours = [], []
+    for _ in range(args.rounds):
+        base.append(floor(frames))
+        ours.append(asyncio.run(feed(frames)))
+    b, w = min(base), min(ours)
+    n = len(frames)
+    print(
+        f"{n} server frames of {args.turns} spoken replies, {audio_s:.1f} s of audio; best of {args.rounds}"
+    )
+    for label, cpu in (("baseline (json.loads + b64decode)", b), ("widget (parse, log, state, sends)", w)):
+        print(f"  {label:<34} {1e6 * cpu / n:6.1f} us per frame  {1000 * cpu / audio_s:5.2f} ms/audio s")
+    print(f"  ratio widget / baseline            {w / b:6.1f}x")
+    spent = stages(frames)
+    print("  where the widget's time goes (one instrumented round, us per frame; nested stages indented):")
+    order = [
+        ("parse_server_event", 0),
+        ("_on_frame (all)", 0),
+        ("log the frame (console.frame)", 1),
+        ("metrics", 1),
+        ("_handle_event (all)", 0),
+        ("state (console.event: conversation, playback)", 1),
+        ("loop pass (scheduled sends)", 0),
+    ]
+    for label, depth in order:
+        print(f"    {'  ' * depth}{label:<{52 - 2 * depth}} {spent[label] / 1000 / n:6.1f}")
+    print("    view sends, wherever they ran (a flush riding with audio counts in both):")
+    for label in SENDS:
+        print(f"      {label:<50} {spent[label] / 1000 / n:6.1f}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
