@@ -63,6 +63,7 @@ server: $(VENV)/.stamp-dev
 bench: $(VENV)/.stamp-dev
 	$(PY) bench/parse.py
 	$(PY) bench/simulator.py
+	$(PY) bench/frames.py
 	$(PY) bench/widget.py
 
 clean:
