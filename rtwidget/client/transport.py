@@ -128,10 +128,13 @@ class _FrameConnection(ClientConnection):
     once per frame to move it into a buffer, and the consumer woke again to take it: two loop passes and
     a dozen objects per frame. Here the frames one socket read carried land in the buffer within that
     read's callback, and a waiting consumer wakes once for all of them. Everything else (handshake,
-    keepalive, closing, control frames, size limits) stays websockets' own: only data frames are taken.
+    keepalive, closing, control frames, size limits) stays websockets' own: only data frames are taken,
+    so websockets' own ``recv`` and iteration are refused (they would wait for ever).
 
-    ``process_event`` and ``send_data`` are websockets internals, not its documented API: a change to
-    them fails ``tests/client/test_client_transport.py`` loudly.
+    ``process_event`` is a websockets internal, not its documented API: a change to it fails
+    ``tests/client/test_client_transport.py`` loudly. A message websockets' ``recv`` would refuse (text
+    that is not UTF-8) closes the connection through the public ``close`` (1007, bounded by its
+    ``close_timeout``), as does a failure of our own here (1011): nothing already read is lost.
     """
 
     max_frames = RECEIVE_BUFFER_FRAMES
@@ -150,6 +153,22 @@ class _FrameConnection(ClientConnection):
         self._fragments: list[bytes] = []
         self._fragmented_text = False
         self._failed = False  # a bad message failed the connection: the frames parsed after it are not read
+        self._closer: asyncio.Task[None] | None = None
+
+    async def recv(self, *args: Any, **kwargs: Any) -> Any:
+        raise RuntimeError("messages go to WebSocketTransport.recv(); websockets' recv would wait for ever")
+
+    def recv_streaming(self, *args: Any, **kwargs: Any) -> Any:
+        raise RuntimeError("messages go to WebSocketTransport.recv(); websockets' recv would wait for ever")
+
+    def __aiter__(self) -> Any:
+        raise RuntimeError("messages go to WebSocketTransport.recv(); websockets' recv would wait for ever")
+
+    def _fail(self, code: int, reason: str) -> None:
+        """Close with ``code``: the frames parsed after this one are not read (websockets' recv fails so)."""
+        self._failed = True
+        if self._closer is None:
+            self._closer = self.loop.create_task(self.close(code, reason))
 
     def process_event(self, event: Event) -> None:
         if not isinstance(event, Frame) or event.opcode not in DATA_OPCODES:
@@ -157,6 +176,13 @@ class _FrameConnection(ClientConnection):
             return
         if self._failed:
             return
+        try:
+            self._take_data(event)
+        except Exception as exc:  # in data_received: raised on, it would lose the rest of the socket read
+            logger.exception("! receiving a %s frame failed; closing with 1011", event.opcode.name)
+            self._fail(CloseCode.INTERNAL_ERROR, f"client failed to receive ({type(exc).__name__})")
+
+    def _take_data(self, event: Frame) -> None:
         if event.opcode is Opcode.CONT or not event.fin:
             if event.opcode is not Opcode.CONT:
                 self._fragmented_text = event.opcode is Opcode.TEXT
@@ -172,9 +198,7 @@ class _FrameConnection(ClientConnection):
             try:
                 message = data.decode()
             except UnicodeDecodeError as exc:  # what websockets' own recv does with a bad text frame
-                self._failed = True
-                self.protocol.fail(CloseCode.INVALID_DATA, f"{exc.reason} at position {exc.start}")
-                self.send_data()
+                self._fail(CloseCode.INVALID_DATA, f"{exc.reason} at position {exc.start}")
                 return
         self.frames.append(message)
         self.held_bytes += len(message)
@@ -202,13 +226,18 @@ class _FrameConnection(ClientConnection):
         """Read the socket again if the cap paused it."""
         if self.reading_paused:
             self.reading_paused = False
-            if self.state is not WsState.OPEN and not self.closing:
+            if self._ended_unread():
                 self.fell_behind = True  # e.g. the keepalive timed out meanwhile: no pong was read
             if not self.transport.is_closing():
                 self.transport.resume_reading()
 
+    def _ended_unread(self) -> bool:
+        """The connection is ending, not by our close nor the peer's: e.g. a keepalive timeout."""
+        return self.state is not WsState.OPEN and not self.closing and self.protocol.close_rcvd is None
+
     def connection_lost(self, exc: Exception | None) -> None:
-        self.fell_behind = self.fell_behind or (self.reading_paused and not self.closing)
+        if self.reading_paused and not self.closing and self.protocol.close_rcvd is None:
+            self.fell_behind = True
         super().connection_lost(exc)
         self.arrived.set()
 
@@ -227,10 +256,12 @@ class WebSocketTransport:
     dead server's symptom, losing every frame not yet read.
 
     Policy at the cap (``receive_buffer_frames`` frames or ``receive_buffer_bytes`` bytes held,
-    characters for text frames): the socket is not read until the consumer takes a frame. Nothing read is
-    dropped; the server's next frames wait in the network buffers, and one WARNING (logger
-    ``rtwidget.client``) says so. If the keepalive times out meanwhile, the frames already read are still
-    delivered, then the close is reported as "client fell behind", not as an unresponsive server.
+    characters for text frames): the socket is not read until the consumer takes a frame. The frames of
+    the socket read that reached the cap are all kept (a read is up to 256 KiB, so the cap may be passed by
+    that much). Nothing read is dropped; the server's next frames wait in the network buffers, and one
+    WARNING (logger ``rtwidget.client``) says so. If the keepalive times out meanwhile, the frames
+    already read are still delivered, then the close is reported as "client fell behind", not as an
+    unresponsive server.
     """
 
     def __init__(self, ws: _FrameConnection, *, secrets: tuple[str, ...] = ()) -> None:
@@ -266,7 +297,7 @@ class WebSocketTransport:
         """Remember how the connection ended (websockets reports 1006 for codes we sent) and say so."""
         error = _closed_error(exc, action, self._secrets)
         ws = self.ws
-        behind = ws.fell_behind or (ws.reading_paused and not ws.closing)
+        behind = ws.fell_behind or (ws.reading_paused and not ws.closing and ws.protocol.close_rcvd is None)
         clean = exc.rcvd is not None and exc.rcvd.code in _CLEAN_CLOSE_CODES
         if behind and not clean:
             reason = error.close_reason or "connection lost"
@@ -294,7 +325,7 @@ class WebSocketTransport:
             if ws.state is WsState.CLOSED:
                 if self._closed is not None:
                     raise _again(self._closed)
-                raise self._failed(ws.protocol.close_exc, "receive")
+                raise self._failed(ws.protocol.close_exc, "receive") from ws.recv_exc
             ws.arrived.clear()
             await ws.arrived.wait()
         return ws.take()
@@ -309,8 +340,8 @@ class WebSocketTransport:
 
     async def close(self, code: int = 1000, reason: str = "") -> None:
         """Run the closing handshake (idempotent); frames already read stay receivable."""
+        self.ws.resume()  # websockets must read the peer's close frame (a keepalive timeout is noted)
         self.ws.closing = True
-        self.ws.resume()  # websockets must read the peer's close frame
         await self.ws.close(code, reason)
 
     @property
