@@ -121,6 +121,9 @@ def _again(error: PermanentError) -> PermanentError:
     return PermanentError(str(error), close_code=error.close_code, close_reason=error.close_reason)
 
 
+_NOT_WEBSOCKETS_RECV = "messages go to WebSocketTransport.recv(); websockets' recv would wait for ever"
+
+
 class _FrameConnection(ClientConnection):
     """websockets' client connection, handing each message to a bounded buffer as it is parsed.
 
@@ -148,7 +151,7 @@ class _FrameConnection(ClientConnection):
         self.reading_paused = False  # the buffer reached its cap: the socket is not read
         self.pauses = 0
         self.closing = False  # our close: the cap no longer pauses the socket
-        self.fell_behind = False  # the connection ended (or began to) while the cap paused the socket
+        self.fell_behind = False  # noted by behind() as the cap's pause ends or the connection is lost
         self.on_pause: Callable[[], None] = lambda: None
         self._fragments: list[bytes] = []
         self._fragmented_text = False
@@ -156,13 +159,13 @@ class _FrameConnection(ClientConnection):
         self._closer: asyncio.Task[None] | None = None
 
     async def recv(self, *args: Any, **kwargs: Any) -> Any:
-        raise RuntimeError("messages go to WebSocketTransport.recv(); websockets' recv would wait for ever")
+        raise RuntimeError(_NOT_WEBSOCKETS_RECV)
 
     def recv_streaming(self, *args: Any, **kwargs: Any) -> Any:
-        raise RuntimeError("messages go to WebSocketTransport.recv(); websockets' recv would wait for ever")
+        raise RuntimeError(_NOT_WEBSOCKETS_RECV)
 
     def __aiter__(self) -> Any:
-        raise RuntimeError("messages go to WebSocketTransport.recv(); websockets' recv would wait for ever")
+        raise RuntimeError(_NOT_WEBSOCKETS_RECV)
 
     def _fail(self, code: int, reason: str) -> None:
         """Close with ``code``: the frames parsed after this one are not read (websockets' recv fails so)."""
@@ -225,19 +228,20 @@ class _FrameConnection(ClientConnection):
     def resume(self) -> None:
         """Read the socket again if the cap paused it."""
         if self.reading_paused:
+            if self.state is not WsState.OPEN:
+                self.fell_behind = self.behind()  # e.g. the keepalive timed out meanwhile
             self.reading_paused = False
-            if self._ended_unread():
-                self.fell_behind = True  # e.g. the keepalive timed out meanwhile: no pong was read
             if not self.transport.is_closing():
                 self.transport.resume_reading()
 
-    def _ended_unread(self) -> bool:
-        """The connection is ending, not by our close nor the peer's: e.g. a keepalive timeout."""
-        return self.state is not WsState.OPEN and not self.closing and self.protocol.close_rcvd is None
+    def behind(self) -> bool:
+        """Whether an ending connection is the consumer's doing: the cap paused the socket (so pongs went
+        unread), and neither our close nor the peer's ended it."""
+        paused = self.reading_paused and not self.closing and self.protocol.close_rcvd is None
+        return self.fell_behind or paused
 
     def connection_lost(self, exc: Exception | None) -> None:
-        if self.reading_paused and not self.closing and self.protocol.close_rcvd is None:
-            self.fell_behind = True
+        self.fell_behind = self.behind()
         super().connection_lost(exc)
         self.arrived.set()
 
@@ -297,9 +301,8 @@ class WebSocketTransport:
         """Remember how the connection ended (websockets reports 1006 for codes we sent) and say so."""
         error = _closed_error(exc, action, self._secrets)
         ws = self.ws
-        behind = ws.fell_behind or (ws.reading_paused and not ws.closing and ws.protocol.close_rcvd is None)
         clean = exc.rcvd is not None and exc.rcvd.code in _CLEAN_CLOSE_CODES
-        if behind and not clean:
+        if ws.behind() and not clean:
             reason = error.close_reason or "connection lost"
             error = PermanentError(
                 f"client fell behind: its receive buffer reached its cap (receive_buffer_frames="

@@ -107,8 +107,7 @@ class ConsoleState(Playback):
         self.session_effective: dict[str, Any] = {}
         self.session_requested: dict[str, Any] = {}
         self.session_diff: list[dict[str, Any]] = []
-        self._pending_audio: dict[str, list[bytes]] = {}
-        self._pending_bytes: dict[str, int] = {}  # the size of each item's pending audio (O(1) lead)
+        self._pending_audio: dict[str, bytearray] = {}  # per item, the PCM16 not yet forwarded
         self._pending_ends: list[str] = []
         self._conversation_failed: set[str] = set()
         self._dropped_ms = 0.0
@@ -381,8 +380,7 @@ class ConsoleState(Playback):
         self.last_audio_item = item_id
         if not track.stopped:
             pcm = audio if self.output_format == "pcm16" else to_pcm16(audio, self.output_format)
-            self._pending_audio.setdefault(item_id, []).append(pcm)
-            self._pending_bytes[item_id] = self._pending_bytes.get(item_id, 0) + len(pcm)
+            self._pending_audio.setdefault(item_id, bytearray()).extend(pcm)
 
     def connection_lost(self) -> None:
         """The connection ended: a reply still streaming is marked interrupted (nothing more will come)."""

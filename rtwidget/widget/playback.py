@@ -22,8 +22,7 @@ class Playback:
     tracks: dict[str, AudioTrack]
     last_audio_item: str | None
     response_id: str | None
-    _pending_audio: dict[str, list[bytes]]
-    _pending_bytes: dict[str, int]
+    _pending_audio: dict[str, bytearray]
     _pending_ends: list[str]
 
     def take_audio(self) -> list[tuple[str, bytes | None]]:
@@ -34,14 +33,13 @@ class Playback:
         the next loop iteration after audio arrived.
         """
         out: list[tuple[str, bytes | None]] = []
-        for item_id, chunks in self._pending_audio.items():
-            if chunks:
-                out.append((item_id, b"".join(chunks)))
+        for item_id, pcm in self._pending_audio.items():
+            if pcm:
+                out.append((item_id, bytes(pcm)))
                 if item_id in self.tracks:
                     self.tracks[item_id].forwarded = True
         out.extend((item, None) for item in dict.fromkeys(self._pending_ends))
         self._pending_audio = {}
-        self._pending_bytes = {}
         self._pending_ends = []
         return out
 
@@ -51,8 +49,8 @@ class Playback:
         if self._pending_ends or not self._pending_audio:
             return 0.0
         return min(
-            self.received_ms(item) - duration_ms(nbytes, "pcm16") - self.played_ms(item)
-            for item, nbytes in self._pending_bytes.items()
+            self.received_ms(item) - duration_ms(len(pcm), "pcm16") - self.played_ms(item)
+            for item, pcm in self._pending_audio.items()
         )
 
     @property
@@ -119,7 +117,6 @@ class Playback:
         if track is not None:
             track.stopped = True
         self._pending_audio.pop(item or "", None)
-        self._pending_bytes.pop(item or "", None)
         events: list[dict[str, Any]] = [{"type": "response.cancel"}] if in_flight else []
         if truncate and track is not None:
             end = int(min(played, received))

@@ -351,8 +351,11 @@ class ViewSync:
         with self.batched():
             self._post_audio()
             loop = self._w._kernel.loop
-            waiting = self._flush_handle is not None and loop is not None
-            if waiting and loop is not None and loop.time() - self._flushed_at >= FLUSH_S / 2:
+            if (
+                self._flush_handle is not None
+                and loop is not None
+                and loop.time() - self._flushed_at >= FLUSH_S / 2
+            ):
                 self.flush()
 
     def _post_audio(self) -> None:
