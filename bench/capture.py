@@ -25,11 +25,11 @@ import json
 import time
 
 import numpy as np
-from widget import _Recorder, _recording_comm_class, simulator  # bench/widget.py's launcher and comm
+from widget import recording_widget, simulator  # bench/widget.py's launcher and recording widget
 
 from rtwidget.audio import float32_to_pcm16
 from rtwidget.protocol.catalog import DEFAULT_MODEL
-from rtwidget.widget import RealtimeWidget, voice
+from rtwidget.widget import voice
 
 GOAL_CPU_MS_PER_AUDIO_S = 1.0
 
@@ -56,15 +56,7 @@ async def baseline(url: str, chunks: list[bytes]) -> float:
 
 async def widget(url: str, chunks: list[bytes]) -> float:
     """CPU seconds for a RealtimeWidget with a ready view to take the chunks as view messages, send them."""
-    import comm
-
-    original = comm.create_comm
-    comm.create_comm = _recording_comm_class(_Recorder())
-    try:
-        w = RealtimeWidget(url=url)
-    finally:
-        comm.create_comm = original
-    w._handle_custom_msg({"type": "ready", "view": "bench", "limit": 300}, [])
+    w = recording_widget(url)
     await w.connect()
     await w.wait_for("session.created", timeout=10, since=0)
     try:

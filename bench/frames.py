@@ -70,17 +70,7 @@ def floor(frames: list[str]) -> float:
 
 
 def _widget() -> Any:
-    import comm
-
-    from rtwidget import RealtimeWidget
-
-    original = comm.create_comm
-    comm.create_comm = bench_widget._recording_comm_class(bench_widget._Recorder())
-    try:
-        w = RealtimeWidget(url="ws://127.0.0.1:9/v1/realtime")  # never connected: frames are fed in
-    finally:
-        comm.create_comm = original
-    w._handle_custom_msg({"type": "ready", "view": "bench", "limit": 300}, [])
+    w = bench_widget.recording_widget("ws://127.0.0.1:9/v1/realtime")  # never connected: frames are fed in
     w._t0 = time.monotonic()
     return w
 
@@ -108,8 +98,6 @@ async def feed(frames: list[str]) -> float:
 
 def stages(frames: list[str]) -> Counter[str]:
     """Nanoseconds per stage over one instrumented round."""
-    import comm  # noqa: F401  (imported before the patching below, as in feed)
-
     from rtwidget.protocol import parse_server_event
     from rtwidget.widget.console import ConsoleState
     from rtwidget.widget.metrics import Metrics

@@ -193,6 +193,23 @@ def _recording_comm_class(rec: _Recorder) -> type:
     return RecordingComm
 
 
+def recording_widget(url: str, rec: _Recorder | None = None) -> Any:
+    """A RealtimeWidget for ``url`` whose comm is a recording one (into ``rec``), with a "ready" view: the
+    browser's handshake (docs/testing.md pitfall 8), without which the widget sends nothing."""
+    import comm
+
+    from rtwidget import RealtimeWidget
+
+    original = comm.create_comm
+    comm.create_comm = _recording_comm_class(rec or _Recorder())
+    try:
+        w = RealtimeWidget(url=url)
+    finally:
+        comm.create_comm = original
+    w._handle_custom_msg({"type": "ready", "view": "bench", "limit": 300}, [])
+    return w
+
+
 async def _report_played(w: Any) -> None:
     """What a view playing in real time reports (~3 Hz): per item, the ms heard since its first audio was
     sent, at most what arrived (the widget decides from these how far ahead its audio is)."""
@@ -218,19 +235,8 @@ async def widget_turns(url: str, turns: int, memory: bool = False) -> tuple[floa
     import gc
     import tracemalloc
 
-    import comm
-
     rec = _Recorder()
-    original = comm.create_comm
-    comm.create_comm = _recording_comm_class(rec)
-    try:
-        from rtwidget import RealtimeWidget
-
-        w = RealtimeWidget(url=url)
-    finally:
-        comm.create_comm = original
-    # The browser's handshake (docs/testing.md pitfall 8): without a ready view the widget sends nothing.
-    w._handle_custom_msg({"type": "ready", "view": "bench", "limit": 300}, [])
+    w = recording_widget(url, rec)
     reporter = asyncio.get_running_loop().create_task(_report_played(w))
     if memory:
         tracemalloc.start()
