@@ -123,14 +123,17 @@ def decode(samples: npt.NDArray[np.int16] | npt.NDArray[np.float64], rate_hz: in
             if not any(abs(at - seen) < n for seen in found):
                 found[at] = (text, int(byte[i + 1]) == _AGAIN[1], (end - i) * n)
     words: list[str] = []
-    expected: tuple[str, int] | None = None  # the last word read and where its repeat would start
+    # The last word read, where its repeat would start and how far off that a repeat is still its own: a
+    # packet's length (a loaded capture path drops or inserts audio between the copies; a word said
+    # twice has a first copy of its own, which is no repeat).
+    expected: tuple[str, int, int] | None = None
     for at in sorted(found):
         text, again, size = found[at]
-        if again and expected is not None and expected[0] == text and abs(expected[1] - at) < n:
+        if again and expected is not None and expected[0] == text and abs(expected[1] - at) < expected[2]:
             expected = None
             continue  # the repeat of the word just read
         words.append(text)
-        expected = (text, at + size)
+        expected = (text, at + size, size)
     return words
 
 

@@ -143,3 +143,20 @@ def test_a_word_whose_first_packet_is_lost_is_read_from_its_repeat() -> None:
     samples[lighthouse[0] : lighthouse[0] + first_copy] = 0
     assert transcribe(samples.tobytes()) == text
     assert transcribe(stream.pcm()) == text
+
+
+def test_a_repeat_shifted_by_a_capture_glitch_is_still_one_word() -> None:
+    """A loaded capture path can drop or insert audio between a word's two copies (CI once heard "hello
+    there my friend friend hello" through Chromium): a repeat a few symbols off its place is still the
+    repeat, while a word said twice stays twice."""
+    from rtwidget.server.voice import prepare
+
+    text = "very very lighthouse keepers"
+    stream = prepare(text)
+    samples = np.frombuffer(stream.pcm(), dtype="<i2")
+    start, marks = stream.marks[2]
+    between = start + len(marks) // 2  # where the repeat of "lighthouse" begins
+    for gap_ms in (15, 30, 60):
+        glitch = np.zeros(24 * gap_ms, dtype="<i2")
+        shifted = np.concatenate([samples[:between], glitch, samples[between:]])
+        assert transcribe(shifted.tobytes()) == text, gap_ms
