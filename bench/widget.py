@@ -340,12 +340,15 @@ def _free_port() -> int:
         return port
 
 
-def bench_latency(
-    turns: int, preroll_ms: int = 0, first_audio_ms: float = 0.0, ptt_turns: int = 0
-) -> dict[str, Any]:
-    """Run (b) with this pre-roll (0 excludes it; otherwise it is included in the figures) and the
-    simulator's time to first audio, then ``ptt_turns`` push-to-talk turns (``bench/mouth_to_ear.py``);
-    return the figures in ms, with the stage tables under ``stages`` and ``ptt_stages``."""
+@contextmanager
+def console_page(
+    preroll_ms: int = 0, first_audio_ms: float = 0.0, init_script: str = "", lab_args: tuple[str, ...] = ()
+) -> Iterator[Any]:
+    """JupyterLab + headless Chromium (docs/testing.md) with the bench's notebook run, Connect clicked and the
+    session set to audio: yield the Playwright page (``bench/page_profile.py`` profiles the same setup).
+
+    ``init_script`` runs in the page before JupyterLab's own scripts (``page.add_init_script``); ``lab_args``
+    are added to JupyterLab's command line."""
     import mouth_to_ear
     import nbformat
     from playwright.sync_api import sync_playwright
@@ -375,7 +378,7 @@ def bench_latency(
             sys.executable, "-m", "jupyterlab", "--no-browser", "--allow-root",
             f"--IdentityProvider.token={TOKEN}", "--ServerApp.ip=127.0.0.1", f"--ServerApp.port={port}",
             "--ServerApp.port_retries=0", f"--ServerApp.root_dir={root}",
-            "--LabApp.expose_app_in_browser=True", "--LabApp.news_url=None",
+            "--LabApp.expose_app_in_browser=True", "--LabApp.news_url=None", *lab_args,
         ]  # fmt: skip
         with (home / "jupyter.log").open("w") as log:
             lab = subprocess.Popen(cmd, cwd=root, env=env, stdout=log, stderr=subprocess.STDOUT)
@@ -397,6 +400,8 @@ def bench_latency(
                 )
                 page = browser.new_context(viewport={"width": 1280, "height": 900}).new_page()
                 page.set_default_timeout(60_000)
+                if init_script:
+                    page.add_init_script(init_script)
                 page.goto(f"{base}/lab/tree/bench.ipynb?reset&token={TOKEN}")
                 page.wait_for_function(
                     "() => window.jupyterapp?.shell?.currentWidget?.sessionContext?.session?.kernel?.status"
@@ -407,68 +412,82 @@ def bench_latency(
                 page.click('[data-testid="rt-connect"]')
                 page.wait_for_selector('[data-testid="rt-status"][data-state="open"]')
                 _kernel(page, SESSION_CODE)
-                items = []
-                stages: dict[str, list[float]] = {}
-                prompt = page.locator('[data-testid="rt-prompt"]')
-                stalls = 0
-                for turn in range(turns):
-                    # Turns are typed into the console, as a person would: no cell runs meanwhile, so the
-                    # kernel handles the view's messages as they come.
-                    t_start = time.monotonic()
-                    stalled = False
-                    nudges = 0
-                    previous = _reply_state(page)[0]
-                    prompt.fill(f"Say something short. ({turn})")
-                    prompt.press("Enter")
-                    while True:  # each turn ends when its reply is done and fully played
-                        item, status, received_ms, played_ms = _reply_state(page)
-                        if (
-                            item
-                            and item != previous
-                            and status == "done"
-                            and played_ms >= received_ms - 1 > 0
-                        ):
-                            break
-                        if time.monotonic() - t_start > STALL_S + (2 if stalled else 0) * nudges:
-                            # Known widget issue (see the report): the turn stops until the kernel
-                            # gets another message. Count it, nudge the kernel, keep measuring.
-                            stalls += not stalled
-                            stalled = True
-                            nudges += 1
-                            _kernel(page, "pass")
-                        if time.monotonic() - t_start > 60:
-                            raise TimeoutError(f"turn {turn}: {status} {item} {played_ms}/{received_ms} ms")
-                        page.wait_for_timeout(250)  # the stamps are the worklet's: this wait is not timed
-                    if not stalled:
-                        items.append(item)
-                    print(
-                        f"    turn {turn + 1}/{turns}: played out after {time.monotonic() - t_start:.1f} s",
-                        file=sys.stderr,
-                        flush=True,
-                    )
-                # Comm messages from the view wait while a cell runs: read the stats once all are in.
-                stats = json.loads(_kernel(page, STATS_CODE).strip().splitlines()[-1])
-                latencies, rendered = [], []
-                for item in items:
-                    stamps = stats.get(item)
-                    if stamps is None or None in stamps:
-                        raise RuntimeError(
-                            f"missing timestamps for {item}: {dict(zip(STAMPS, stamps or [], strict=False))}"
-                        )
-                    latencies.append(1000 * (stamps[3] - stamps[0]))
-                    rendered.append(1000 * (stamps[5] - stamps[0]))
-                    for name, (a, b) in STAGES.items():
-                        stages.setdefault(name, []).append(1000 * (stamps[b] - stamps[a]))
-                ptt_stages: dict[str, list[float]] = {}
-                transcripts: list[str] = []
-                barge: list[float] = []
-                if ptt_turns:
-                    ptt_stages, transcripts = mouth_to_ear.ptt_turns(page, _kernel, _reply_state, ptt_turns)
-                    barge = mouth_to_ear.barge_ins(page, _kernel, _reply_state, ptt_turns)
+                yield page
                 browser.close()
         finally:
             lab.terminate()
             lab.wait(timeout=30)
+
+
+def typed_turn(page: Any, text: str) -> tuple[str, bool]:
+    """Type one turn into the console's prompt (Enter), as a person would, and wait until its reply is done
+    and fully played: (the reply's item id, whether the turn stalled and the kernel had to be nudged)."""
+    t_start = time.monotonic()
+    stalled = False
+    nudges = 0
+    previous = _reply_state(page)[0]
+    prompt = page.locator('[data-testid="rt-prompt"]')
+    prompt.fill(text)
+    prompt.press("Enter")
+    while True:  # each turn ends when its reply is done and fully played
+        item, status, received_ms, played_ms = _reply_state(page)
+        if item and item != previous and status == "done" and played_ms >= received_ms - 1 > 0:
+            return item, stalled
+        if time.monotonic() - t_start > STALL_S + (2 if stalled else 0) * nudges:
+            # Known widget issue (see the report): the turn stops until the kernel
+            # gets another message. Count it, nudge the kernel, keep measuring.
+            stalled = True
+            nudges += 1
+            _kernel(page, "pass")
+        if time.monotonic() - t_start > 60:
+            raise TimeoutError(f"{text!r}: {status} {item} {played_ms}/{received_ms} ms")
+        page.wait_for_timeout(250)  # the stamps are the worklet's: this wait is not timed
+
+
+def bench_latency(
+    turns: int, preroll_ms: int = 0, first_audio_ms: float = 0.0, ptt_turns: int = 0
+) -> dict[str, Any]:
+    """Run (b) with this pre-roll (0 excludes it; otherwise it is included in the figures) and the
+    simulator's time to first audio, then ``ptt_turns`` push-to-talk turns (``bench/mouth_to_ear.py``);
+    return the figures in ms, with the stage tables under ``stages`` and ``ptt_stages``."""
+    import mouth_to_ear
+
+    with console_page(preroll_ms, first_audio_ms) as page:
+        items = []
+        stages: dict[str, list[float]] = {}
+        stalls = 0
+        for turn in range(turns):
+            # Turns are typed into the console, as a person would: no cell runs meanwhile, so the
+            # kernel handles the view's messages as they come.
+            t_start = time.monotonic()
+            item, stalled = typed_turn(page, f"Say something short. ({turn})")
+            stalls += stalled
+            if not stalled:
+                items.append(item)
+            print(
+                f"    turn {turn + 1}/{turns}: played out after {time.monotonic() - t_start:.1f} s",
+                file=sys.stderr,
+                flush=True,
+            )
+        # Comm messages from the view wait while a cell runs: read the stats once all are in.
+        stats = json.loads(_kernel(page, STATS_CODE).strip().splitlines()[-1])
+        latencies, rendered = [], []
+        for item in items:
+            stamps = stats.get(item)
+            if stamps is None or None in stamps:
+                raise RuntimeError(
+                    f"missing timestamps for {item}: {dict(zip(STAMPS, stamps or [], strict=False))}"
+                )
+            latencies.append(1000 * (stamps[3] - stamps[0]))
+            rendered.append(1000 * (stamps[5] - stamps[0]))
+            for name, (a, b) in STAGES.items():
+                stages.setdefault(name, []).append(1000 * (stamps[b] - stamps[a]))
+        ptt_stages: dict[str, list[float]] = {}
+        transcripts: list[str] = []
+        barge: list[float] = []
+        if ptt_turns:
+            ptt_stages, transcripts = mouth_to_ear.ptt_turns(page, _kernel, _reply_state, ptt_turns)
+            barge = mouth_to_ear.barge_ins(page, _kernel, _reply_state, ptt_turns)
     latencies.sort()
     return {
         "rendered_median_ms": statistics.median(rendered),
