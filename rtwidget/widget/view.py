@@ -218,16 +218,20 @@ class ViewSync:
 
         Each comm message costs the kernel about as much CPU as handling a dozen frames (serialization,
         signing, a zmq send and the browser's dispatch): a flush and the audio of a loop pass go out together.
+        The traits the block changes go out after the batch, as one update (``hold_sync``): the page handles
+        its kernel messages in order, one task each, so a trait update sent first (the reply's, at a turn's
+        start) delayed the turn's first audio by its handling (bench/page_profile.py).
         """
         if self._batch is not None:
             yield
             return
         self._batch = []
-        try:
-            yield
-        finally:
-            parts, self._batch = self._batch, None
-            self._send_batch(parts)
+        with self._w.hold_sync():
+            try:
+                yield
+            finally:
+                parts, self._batch = self._batch, None
+                self._send_batch(parts)
 
     def _send_batch(self, parts: list[tuple[dict[str, Any], list[Any]]]) -> None:
         if len(parts) <= 1:

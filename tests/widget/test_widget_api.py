@@ -432,3 +432,63 @@ async def test_at_real_time_pace_log_rows_ride_with_the_audio() -> None:
     assert len(with_audio) >= 5
     assert sum("log.append" in k for k in with_audio) >= len(with_audio) // 2
     assert len(rows_alone) <= len(with_audio) // 8, (len(rows_alone), len(with_audio))
+
+
+async def test_a_turns_first_audio_goes_before_the_trait_updates_of_its_flush() -> None:
+    """With the audio arriving with a turn's first events, the comm message carrying the item's first audio
+    goes out before the reply trait's update (the page handles its kernel messages in order: an update sent
+    first delays the audio). The flush that rides with the audio used to send its traits before the batch."""
+    w = RealtimeWidget(simulator_speed=1.0)
+    raw: list[dict[str, Any]] = []
+    w.comm.send = lambda data=None, buffers=None, **_: raw.append(data or {})
+    view_msg(w, {"type": "ready", "view": "v1", "limit": 100})
+    try:
+        await w.connect()
+        await w.update_session(output_modalities=["audio"])
+        await w.wait_for("session.updated")
+        raw.clear()
+        await w.send_text("Say something short.")
+        await w.wait_for("response.output_audio.delta", timeout=10)
+        await asyncio.sleep(0.3)  # a flush period and then some: the first flushes are out
+    finally:
+        await w.disconnect()
+        w.close()
+
+    def parts(data: dict[str, Any]) -> list[dict[str, Any]]:
+        content = data.get("content") or {}
+        return list(content.get("parts", [content])) if content.get("type") == "batch" else [content]
+
+    first_audio = next(
+        i
+        for i, d in enumerate(raw)
+        if d.get("method") == "custom" and any(p["type"] == "audio" for p in parts(d))
+    )
+    streaming = next(
+        i
+        for i, d in enumerate(raw)
+        if d.get("method") == "update" and (d["state"].get("reply") or {}).get("item_id") is not None
+    )
+    assert first_audio < streaming, [
+        (d.get("method"), [p.get("type") for p in parts(d)]) for d in raw[: streaming + 2]
+    ]
+
+
+def test_traits_changed_in_a_batch_go_after_it_as_one_update() -> None:
+    """In ViewSync.batched, trait changes are held: the batch goes first, then one update with them all."""
+    w = RealtimeWidget()
+    raw: list[dict[str, Any]] = []
+    w.comm.send = lambda data=None, buffers=None, **_: raw.append(data or {})
+    try:
+        with w._views.batched():
+            w._views.post({"type": "audio", "item": "item_1"}, [b"\0\0"])
+            w.reply = {"status": "streaming", "item_id": "item_1"}
+            w._views.post({"type": "reply.text", "item": "item_1", "at": 0, "text": "Hi"})
+            w.talk_notice = "waiting"
+        assert [d.get("method") for d in raw] == ["custom", "update"]
+        assert [p["type"] for p in raw[0]["content"]["parts"]] == ["audio", "reply.text"]
+        assert raw[1]["state"] == {
+            "reply": {"status": "streaming", "item_id": "item_1"},
+            "talk_notice": "waiting",
+        }
+    finally:
+        w.close()
