@@ -212,10 +212,17 @@ class EventLog:
         ``audio`` is ``(conversation, content_index, offset)`` for an audio delta whose PCM the conversation
         holds at ``offset`` of its part (the frame's base64 is not kept).
         """
-        pieces, spans, delta_at = split_frame(raw)
-        if delta_at < 0:
-            return None
         row = self._open_runs.get(("server", type_, item_id))
+        if row is not None and row.run is not None:
+            # A run's next delta: matched against its pieces in place (nothing split, nothing made).
+            spans = row.run.match(raw)
+            if spans is None:
+                return None  # not this run's shape: kept whole
+            pieces = row.run.pieces
+        else:
+            pieces, spans, delta_at = split_frame(raw)
+            if delta_at < 0:
+                return None
         if row is None:
             row = self._row_for(
                 "server", type_, time, item_id=item_id, summary=text or "", flags="", cause=None

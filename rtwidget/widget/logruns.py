@@ -127,6 +127,28 @@ class DeltaRun:
         """Whether the payload is audio held by the conversation."""
         return self.conversation is not None
 
+    def match(self, text: str) -> list[tuple[int, int]] | None:
+        """The spans of ``text``'s varying values if it is made of this run's pieces, else None.
+
+        The next delta of a run almost always is: checking the pieces in place is a few ``startswith`` and
+        ``find`` calls in C, where :func:`split_frame` runs the key regex and builds the pieces anew. The
+        frame still rebuilds byte for byte: each value ends at its string's closing quote, and what lies
+        between the values is exactly the run's pieces.
+        """
+        pieces = self.pieces
+        first = pieces[0]
+        if not text.startswith(first):
+            return None
+        spans = []
+        pos = len(first)
+        for piece in pieces[1:]:
+            end = _string_end(text, pos)
+            if end < 0 or not text.startswith(piece, end):
+                return None
+            spans.append((pos, end))
+            pos = end + len(piece)
+        return spans if pos == len(text) else None
+
     def add(
         self, index: int, time: float, text: str, pieces: tuple[str, ...], spans: list[tuple[int, int]], *,
         offset: int = 0, nbytes: int = 0,

@@ -67,6 +67,32 @@ def test_a_delta_of_another_shape_is_kept_whole_in_the_same_row() -> None:
     assert log.detail(0, 0)["text"] == "one two "
 
 
+def test_a_run_matches_its_next_deltas_in_place_and_refuses_near_misses() -> None:
+    """A run's next delta is checked against its pieces where it lies (no split): a value that spells the
+    pieces' own text (escaped in JSON) still fits; the same frame with more after it, another key order or
+    a value that is not a string does not, and each of those is left for the caller to keep whole."""
+    log = EventLog()
+    kind = "response.output_audio_transcript.delta"
+    tricky = 'x","obfuscation":"y'  # escaped in the frame: "x\",\"obfuscation\":\"y"
+    good = [_text_delta(0, "one "), _text_delta(1, tricky), _text_delta(2, "")]
+    for i, frame in enumerate(good):
+        assert log.add_delta(kind, 0.1 * i, frame, item_id="i1", text=json.loads(frame)["delta"]) is not None
+    fields = json.loads(_text_delta(3, "more"))
+    reordered = json.dumps({"event_id": fields.pop("event_id"), **fields}, separators=(",", ":"))
+    misses = [
+        _text_delta(3, "more") + " ",  # its pieces, then a byte more
+        _text_delta(3, "more")[:-1] + ',"ts":1}',  # a field after the last value
+        reordered,  # the same fields, event_id first
+        _text_delta(3, "more").replace('"event_00003"', "3"),  # a number where the run has a string
+    ]
+    for frame in misses:
+        json.loads(frame)  # each is a valid frame, just not this run's shape
+        assert log.add_delta(kind, 0.5, frame, item_id="i1", text="more") is None
+    assert [log.entries[i]._frame for i in range(len(good))] == good
+    assert json.loads(log.entries[1]._frame)["delta"] == tricky
+    assert log.detail(0, 1)["text"] == "one " + tricky
+
+
 def test_audio_run_rebuilds_frames_from_the_conversation_pcm() -> None:
     """Audio deltas keep no base64: frames, typed events and export come back from the conversation's PCM."""
     conversation = Conversation(keep_audio=True)
