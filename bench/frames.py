@@ -13,7 +13,13 @@ a bare client does with a frame).
 The stage table comes from a separate, instrumented round (``time.perf_counter_ns`` around each stage; the
 wrappers cost ~0.3 us per call): where the widget's time per frame goes.
 
-Usage: ``python bench/frames.py [--turns 5] [--rounds 5]``
+``--instructions`` counts instead of timing, for an A/B that the machine's drift cannot blur: the same frames
+are fed in child processes under valgrind's callgrind, with the garbage collector off and a clock that
+advances 20 us per reading (the flush timers fire at the same frames in every run), and one feed's
+instructions are the difference of a run with two feeds and a run with one. Two runs of the same code agree
+within ~1.5%. Needs ``valgrind`` (``apt-get install valgrind``); takes about a minute.
+
+Usage: ``python bench/frames.py [--turns 5] [--rounds 5] [--instructions]``
 """
 
 from __future__ import annotations
@@ -153,6 +159,55 @@ def stages(frames: list[str]) -> Counter[str]:
     return spent
 
 
+def _count_child(path: str, feeds: int, floors: int) -> None:
+    """Under callgrind (see ``--instructions``): ``feeds`` widget feeds, then ``floors`` baseline rounds."""
+    import gc
+    import itertools
+    import pickle
+
+    gc.disable()
+    ticks = itertools.count()
+    time.monotonic = lambda: next(ticks) * 20e-6  # the loop's clock too: timers fire at the same frames
+    with open(path, "rb") as f:
+        frames = pickle.load(f)
+    for _ in range(feeds):
+        asyncio.run(feed(frames))
+    for _ in range(floors):
+        floor(frames)
+
+
+def instructions(frames: list[str]) -> dict[str, int]:
+    """Instructions of one widget feed and of one baseline round over ``frames`` (see ``--instructions``)."""
+    import concurrent.futures
+    import os
+    import pickle
+    import re
+    import shutil
+    import subprocess
+    import tempfile
+
+    if shutil.which("valgrind") is None:
+        raise SystemExit("--instructions needs valgrind (apt-get install valgrind)")
+    with tempfile.TemporaryDirectory() as tmp:
+        path = os.path.join(tmp, "frames.pkl")
+        with open(path, "wb") as f:
+            pickle.dump(frames, f)
+
+        def run(feeds: int, floors: int) -> int:
+            cmd = ["valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null", sys.executable,
+                   __file__, "--_count", path, str(feeds), str(floors)]  # fmt: skip
+            env = {**os.environ, "PYTHONHASHSEED": "0"}
+            done = subprocess.run(cmd, capture_output=True, text=True, env=env, check=True)
+            found = re.search(r"Collected : (\d+)", done.stderr)
+            if found is None:
+                raise SystemExit(f"callgrind printed no count:\n{done.stderr[-2000:]}")
+            return int(found.group(1))
+
+        with concurrent.futures.ThreadPoolExecutor(2) as pool:  # one feed warms up: lazy imports
+            one, two, floored = pool.map(lambda a: run(*a), [(1, 0), (2, 0), (1, 1)])
+    return {"widget": two - one, "baseline": floored - one}
+
+
 def best(fn: Callable[[], float], rounds: int) -> float:
     return min(fn() for _ in range(rounds))
 
@@ -161,11 +216,27 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--turns", type=int, default=5, help="spoken replies recorded (default 5)")
     parser.add_argument("--rounds", type=int, default=5, help="interleaved rounds, best kept (default 5)")
+    parser.add_argument("--instructions", action="store_true", help="count instructions (valgrind)")
+    parser.add_argument("--_count", nargs=3, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
+    if args._count:
+        path, feeds, floors = args._count
+        _count_child(path, int(feeds), int(floors))
+        return 0
     with bench_widget.simulator(bench_widget.SIM_SPEED) as url:
         frames = asyncio.run(record(url, args.turns))
     audio_bytes = sum(len(json.loads(f)["delta"]) * 3 // 4 for f in frames if AUDIO_DELTA in f)
     audio_s = audio_bytes / bench_widget.PCM16_BYTES_PER_MS / 1000
+    if args.instructions:
+        counts = instructions(frames)
+        print(f"{len(frames)} server frames of {args.turns} spoken replies, {audio_s:.1f} s of audio;"
+              " instructions (callgrind):")  # fmt: skip
+        for label, key in (("baseline (json.loads + b64decode)", "baseline"),
+                           ("widget (parse, log, state, sends)", "widget")):  # fmt: skip
+            print(f"  {label:<34} {counts[key] / len(frames) / 1000:7.1f}k per frame"
+                  f"  {counts[key] / audio_s / 1e6:6.2f}M per audio s")  # fmt: skip
+        print(f"  ratio widget / baseline            {counts['widget'] / counts['baseline']:6.2f}x")
+        return 0
     asyncio.run(feed(frames))  # warm-up: lazy imports
     base, ours = [], []
     for _ in range(args.rounds):
