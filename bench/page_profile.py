@@ -25,7 +25,6 @@ Printed:
 Usage: ``python bench/page_profile.py [--turns N] [--first-audio-ms MS] [--all] [--save DIR]
 [--invalidations] [--lab-arg ARG]...`` (``--all``: every turn's table, not only the median one's; ``--save``:
 each turn's trace, for DevTools' Performance panel; ``--lab-arg``: e.g. a JupyterLab or server option).
-Run it under ``flock /work/browser.lock`` on a shared machine.
 """
 
 from __future__ import annotations
