@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import contextlib
 import json
 import time
 from collections.abc import AsyncIterator, Callable
@@ -397,10 +398,10 @@ async def report_played(w: RealtimeWidget) -> None:
         view_msg(w, {"type": "played", "items": heard})
 
 
-async def test_at_real_time_pace_log_rows_ride_with_the_audio() -> None:
-    """A reply streamed at real-time pace, its view reporting what it played: log rows, text and the
-    conversation's changes go out in the audio's comm messages, hardly ever in one of their own (each
-    comm message costs the kernel ~100 us and the page a dispatch)."""
+@contextlib.asynccontextmanager
+async def _audio_session_messages() -> AsyncIterator[tuple[RealtimeWidget, list[dict[str, Any]]]]:
+    """A widget on the real-time simulator with a ready view and an audio session, and the comm messages
+    it sends from then on (disconnected and closed after the block)."""
     w = RealtimeWidget(simulator_speed=1.0)
     raw: list[dict[str, Any]] = []
     w.comm.send = lambda data=None, buffers=None, **_: raw.append(data or {})
@@ -410,13 +411,21 @@ async def test_at_real_time_pace_log_rows_ride_with_the_audio() -> None:
         await w.update_session(output_modalities=["audio"])
         await w.wait_for("session.updated")
         raw.clear()
+        yield w, raw
+    finally:
+        await w.disconnect()
+        w.close()
+
+
+async def test_at_real_time_pace_log_rows_ride_with_the_audio() -> None:
+    """A reply streamed at real-time pace, its view reporting what it played: log rows, text and the
+    conversation's changes go out in the audio's comm messages, hardly ever in one of their own (each
+    comm message costs the kernel ~100 us and the page a dispatch)."""
+    async with _audio_session_messages() as (w, raw):
         reports = asyncio.ensure_future(report_played(w))
         await w.send_text("Please tell me a story about a lighthouse keeper.")
         await w.wait_for("response.done", timeout=30)
         reports.cancel()
-    finally:
-        await w.disconnect()
-        w.close()
 
     def kinds(data: dict[str, Any]) -> set[str]:
         content = data.get("content") or {}
@@ -438,21 +447,10 @@ async def test_a_turns_first_audio_goes_before_the_trait_updates_of_its_flush() 
     """With the audio arriving with a turn's first events, the comm message carrying the item's first audio
     goes out before the reply trait's update (the page handles its kernel messages in order: an update sent
     first delays the audio). The flush that rides with the audio used to send its traits before the batch."""
-    w = RealtimeWidget(simulator_speed=1.0)
-    raw: list[dict[str, Any]] = []
-    w.comm.send = lambda data=None, buffers=None, **_: raw.append(data or {})
-    view_msg(w, {"type": "ready", "view": "v1", "limit": 100})
-    try:
-        await w.connect()
-        await w.update_session(output_modalities=["audio"])
-        await w.wait_for("session.updated")
-        raw.clear()
+    async with _audio_session_messages() as (w, raw):
         await w.send_text("Say something short.")
         await w.wait_for("response.output_audio.delta", timeout=10)
         await asyncio.sleep(0.3)  # a flush period and then some: the first flushes are out
-    finally:
-        await w.disconnect()
-        w.close()
 
     def parts(data: dict[str, Any]) -> list[dict[str, Any]]:
         content = data.get("content") or {}
