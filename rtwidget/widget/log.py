@@ -213,31 +213,32 @@ class EventLog:
         holds at ``offset`` of its part (the frame's base64 is not kept).
         """
         row = self._open_runs.get(("server", type_, item_id))
-        if row is not None and row.run is not None:
-            # A run's next delta: matched against its pieces in place (nothing split, nothing made).
-            spans = row.run.match(raw)
-            if spans is None:
-                return None  # not this run's shape: kept whole
-            pieces = row.run.pieces
-        else:
+        if row is None:  # a run's first delta: its pieces
             pieces, spans, delta_at = split_frame(raw)
             if delta_at < 0:
                 return None
-        if row is None:
             row = self._row_for(
                 "server", type_, time, item_id=item_id, summary=text or "", flags="", cause=None
             )
             conversation, content_index, _ = audio or (None, 0, 0)
-            row.run = DeltaRun(
+            run = row.run = DeltaRun(
                 type_, row.id, pieces, delta_at, self.dialect, conversation=conversation,
                 item_id=item_id or "", content_index=content_index,
             )  # fmt: skip
-        elif row.id not in self._new:
-            self._updated.add(row.id)
-        run = row.run
+        elif row.run is None:
+            return None  # a row whose first delta did not fit a run: its deltas are kept whole
+        else:
+            # The run's next delta, matched against its pieces where it lies (nothing split, nothing made).
+            run = row.run
+            found = run.match(raw)
+            if found is None:
+                return None  # not this run's shape: kept whole
+            spans = found
+            if row.id not in self._new:
+                self._updated.add(row.id)
         index = len(self.entries)
         offset = audio[2] if audio else 0
-        if run is None or not run.add(index, time, raw, pieces, spans, offset=offset, nbytes=nbytes):
+        if not run.add(index, time, raw, spans, offset=offset, nbytes=nbytes):
             return None
         self.entries.append(run)
         self._fold(row, index, nbytes, audio_ms, text)

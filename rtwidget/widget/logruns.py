@@ -150,12 +150,11 @@ class DeltaRun:
         return spans if pos == len(text) else None
 
     def add(
-        self, index: int, time: float, text: str, pieces: tuple[str, ...], spans: list[tuple[int, int]], *,
-        offset: int = 0, nbytes: int = 0,
+        self, index: int, time: float, text: str, spans: list[tuple[int, int]], *, offset: int = 0,
+        nbytes: int = 0,
     ) -> bool:  # fmt: skip
-        """Append the delta ``text`` (split by :func:`split_frame`); False (nothing kept) if it differs."""
-        if pieces != self.pieces:
-            return False
+        """Append the delta ``text`` made of this run's pieces (``spans``: its values, from :meth:`match` or
+        :func:`split_frame`); False (nothing kept) if an audio payload would not rebuild from the PCM."""
         if self.audio:
             start, end = spans[self.delta_at]
             # The payload is not kept: it must come back exactly from the PCM (standard, padded base64).
