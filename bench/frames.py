@@ -16,10 +16,12 @@ wrappers cost ~0.3 us per call): where the widget's time per frame goes.
 ``--instructions`` counts instead of timing, for an A/B that the machine's drift cannot blur: the same frames
 are fed in child processes under valgrind's callgrind, with the garbage collector off and a clock that
 advances 20 us per reading (the flush timers fire at the same frames in every run), and one feed's
-instructions are the difference of a run with two feeds and a run with one. Two runs of the same code agree
-within ~1.5%. Needs ``valgrind`` (``apt-get install valgrind``); takes about a minute.
+instructions are the difference of a run with two feeds and a run with one (the baseline's likewise): the
+widget's figure repeats within ~1.5%, the baseline's exactly. Each run records new frames (the simulator's
+replies vary): for an A/B give both sides the same ``--frames FILE``, recorded by the first run and read by
+the next. Needs ``valgrind`` (``apt-get install valgrind``); takes about two minutes.
 
-Usage: ``python bench/frames.py [--turns 5] [--rounds 5] [--instructions]``
+Usage: ``python bench/frames.py [--turns 5] [--rounds 5] [--instructions] [--frames FILE]``
 """
 
 from __future__ import annotations
@@ -42,6 +44,7 @@ import widget as bench_widget  # bench/widget.py: the simulator, prompt and reco
 __all__ = ["main"]
 
 AUDIO_DELTA = '"response.output_audio.delta"'
+LABELS = {"baseline": "baseline (json.loads + b64decode)", "widget": "widget (parse, log, state, sends)"}
 SENDS = ("audio (ViewSync.send_audio)", "flush: log rows, text, conversation (ViewSync.flush)")
 
 
@@ -203,9 +206,10 @@ def instructions(frames: list[str]) -> dict[str, int]:
                 raise SystemExit(f"callgrind printed no count:\n{done.stderr[-2000:]}")
             return int(found.group(1))
 
-        with concurrent.futures.ThreadPoolExecutor(2) as pool:  # one feed warms up: lazy imports
-            one, two, floored = pool.map(lambda a: run(*a), [(1, 0), (2, 0), (1, 1)])
-    return {"widget": two - one, "baseline": floored - one}
+        # Each figure is a run with two rounds less one with one: the first warms up (lazy imports).
+        with concurrent.futures.ThreadPoolExecutor(2) as pool:
+            feed1, feed2, floor1, floor2 = pool.map(lambda a: run(*a), [(1, 0), (2, 0), (0, 1), (0, 2)])
+    return {"widget": feed2 - feed1, "baseline": floor2 - floor1}
 
 
 def best(fn: Callable[[], float], rounds: int) -> float:
@@ -217,22 +221,30 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--turns", type=int, default=5, help="spoken replies recorded (default 5)")
     parser.add_argument("--rounds", type=int, default=5, help="interleaved rounds, best kept (default 5)")
     parser.add_argument("--instructions", action="store_true", help="count instructions (valgrind)")
+    parser.add_argument(
+        "--frames", help="a file: the frames are recorded into it once and read from it after (for an A/B)"
+    )
     parser.add_argument("--_count", nargs=3, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args._count:
         path, feeds, floors = args._count
         _count_child(path, int(feeds), int(floors))
         return 0
-    with bench_widget.simulator(bench_widget.SIM_SPEED) as url:
-        frames = asyncio.run(record(url, args.turns))
+    saved = Path(args.frames) if args.frames else None
+    if saved is not None and saved.exists():
+        frames = json.loads(saved.read_text())
+    else:
+        with bench_widget.simulator(bench_widget.SIM_SPEED) as url:
+            frames = asyncio.run(record(url, args.turns))
+        if saved is not None:
+            saved.write_text(json.dumps(frames))
     audio_bytes = sum(len(json.loads(f)["delta"]) * 3 // 4 for f in frames if AUDIO_DELTA in f)
     audio_s = audio_bytes / bench_widget.PCM16_BYTES_PER_MS / 1000
     if args.instructions:
         counts = instructions(frames)
         print(f"{len(frames)} server frames of {args.turns} spoken replies, {audio_s:.1f} s of audio;"
               " instructions (callgrind):")  # fmt: skip
-        for label, key in (("baseline (json.loads + b64decode)", "baseline"),
-                           ("widget (parse, log, state, sends)", "widget")):  # fmt: skip
+        for key, label in LABELS.items():
             print(f"  {label:<34} {counts[key] / len(frames) / 1000:7.1f}k per frame"
                   f"  {counts[key] / audio_s / 1e6:6.2f}M per audio s")  # fmt: skip
         print(f"  ratio widget / baseline            {counts['widget'] / counts['baseline']:6.2f}x")
@@ -247,7 +259,7 @@ def main(argv: list[str] | None = None) -> int:
     print(
         f"{n} server frames of {args.turns} spoken replies, {audio_s:.1f} s of audio; best of {args.rounds}"
     )
-    for label, cpu in (("baseline (json.loads + b64decode)", b), ("widget (parse, log, state, sends)", w)):
+    for label, cpu in zip(LABELS.values(), (b, w), strict=True):
         print(f"  {label:<34} {1e6 * cpu / n:6.1f} us per frame  {1000 * cpu / audio_s:5.2f} ms/audio s")
     print(f"  ratio widget / baseline            {w / b:6.1f}x")
     spent = stages(frames)
